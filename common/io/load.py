@@ -7,13 +7,13 @@ import os
 import numpy as np
 import torch
 from monai.data import MetaTensor
-from monai.transforms import LoadImage, LoadImaged
+from monai.transforms import LoadImage, LoadImaged, MapTransform
 
 from common.errors import InputDataError
 from common.io.header import SUPPORTED_SUFFIXES, image_kind
 from common.io.readers import default_readers
 
-__all__ = ["image_loader", "image_loaderd", "load_image"]
+__all__ = ["LoadImageFiled", "image_loader", "image_loaderd", "load_image"]
 
 
 def image_loader(axes: str | None = None, dtype=np.float32, ensure_channel_first: bool = True) -> LoadImage:
@@ -73,3 +73,26 @@ def load_image(
 def _first_line(e: Exception) -> str:
     text = str(e).strip().splitlines()
     return text[0] if text else ""
+
+
+class LoadImageFiled(MapTransform):
+    """Dictionary transform around :func:`load_image`: MONAI ``LoadImage`` with this project's readers, plus
+    one-line :class:`InputDataError`s naming the file (damaged file, NaN/Inf values).
+
+    Args:
+        keys: keys holding file paths.
+        axes: TIFF axes override.
+        dtype: output dtype.
+        check_finite: refuse images holding NaN or Inf.
+    """
+
+    def __init__(self, keys, axes: str | None = None, dtype=np.float32, check_finite: bool = True,
+                 allow_missing_keys: bool = False):
+        super().__init__(keys, allow_missing_keys)
+        self.axes, self.dtype, self.check_finite = axes, dtype, check_finite
+
+    def __call__(self, data):
+        d = dict(data)
+        for key in self.key_iterator(d):
+            d[key] = load_image(d[key], axes=self.axes, dtype=self.dtype, check_finite=self.check_finite)
+        return d

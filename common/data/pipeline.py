@@ -1,0 +1,222 @@
+"""Build the unpaired training data from a dataset folder or file lists, with MONAI datasets and transforms.
+
+Per domain: load (TIFF/NIfTI/PNG readers of :mod:`common.io`) -> channel checks -> intensity normalisation over
+the whole image (so frames of a movie keep their relative brightness) -> cache -> random frame/slice
+(:class:`RandSliced`) -> pad to the patch size when smaller -> random crop -> random 90-degree rotations and
+flips in the image plane. Then :class:`UnpairedDataset` draws A and B independently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from monai.data import CacheDataset
+from monai.transforms import (
+    Compose,
+    EnsureTyped,
+    RandFlipd,
+    RandRotate90d,
+    RandSpatialCropd,
+    RepeatChanneld,
+    ScaleIntensityRanged,
+    ScaleIntensityRangePercentilesd,
+    SpatialPadd,
+)
+
+from common.data.checks import check_domain
+from common.data.layout import list_images, resolve_files
+from common.data.slicing import RandSliced
+from common.data.unpaired import UnpairedDataset
+from common.errors import InputDataError
+from common.io.load import LoadImageFiled
+
+__all__ = ["NORMALIZATIONS", "domain_transforms", "normalization_transform", "make_unpaired_dataset"]
+
+NORMALIZATIONS = ("percentile", "range", "none")
+
+
+def normalization_transform(
+    keys: str | Sequence[str] = "image",
+    mode: str = "percentile",
+    lower: float = 0.1,
+    upper: float = 99.9,
+    a_min: float = 0.0,
+    a_max: float = 255.0,
+    b_min: float = 0.0,
+    b_max: float = 1.0,
+    clip: bool = False,
+):
+    """The intensity normalisation of one domain.
+
+    Args:
+        keys: image keys.
+        mode: ``"percentile"`` maps the ``lower``/``upper`` percentiles of each channel (over the whole image or
+            movie) to ``b_min``/``b_max`` (STABLE: 0.1/99.9 for MRI and denoising, 0/99 for calcium);
+            ``"range"`` maps the fixed ``a_min``/``a_max`` (e.g. 0/255 for 8-bit RGB histology, keeping colour
+            balance); ``"none"`` leaves values as loaded.
+        clip: clip to ``[b_min, b_max]`` after scaling (off: bright calcium transients stay above 1).
+
+    Raises:
+        ValueError: an unknown mode or inconsistent bounds.
+    """
+    if mode not in NORMALIZATIONS:
+        raise ValueError(f"normalization mode must be one of {NORMALIZATIONS}, got {mode!r}")
+    if b_max <= b_min:
+        raise ValueError(f"b_max ({b_max}) must exceed b_min ({b_min})")
+    if mode == "percentile":
+        if not 0 <= lower < upper <= 100:
+            raise ValueError(f"percentiles need 0 <= lower < upper <= 100, got {lower}, {upper}")
+        return ScaleIntensityRangePercentilesd(keys, lower, upper, b_min, b_max, clip=clip, channel_wise=True)
+    if mode == "range":
+        if a_max <= a_min:
+            raise ValueError(f"a_max ({a_max}) must exceed a_min ({a_min})")
+        return ScaleIntensityRanged(keys, a_min, a_max, b_min, b_max, clip=clip)
+    return EnsureTyped(keys)
+
+
+def domain_transforms(
+    patch_size: Sequence[int],
+    spatial_dims: int = 2,
+    normalization: Mapping | None = None,
+    augment: bool = True,
+    slice_axis: int | None = None,
+    axes: str | None = None,
+    gray_to_rgb: bool = False,
+    keys: str = "image",
+) -> Compose:
+    """Transforms turning ``{"image": path}`` into a random normalised patch ``(C, *patch_size)``.
+
+    Args:
+        patch_size: patch size, ``spatial_dims`` values.
+        spatial_dims: 2 (frames/slices of stacks and movies) or 3 (sub-volumes).
+        normalization: keyword arguments of :func:`normalization_transform` (default percentile 0.1/99.9 to 0..1).
+        augment: random 90-degree rotations and flips in the image plane (the last two axes).
+        slice_axis: slice axis for NIfTI volumes in 2D (see :func:`~common.data.slicing.axes_to_slice`).
+        axes: TIFF axes override.
+        gray_to_rgb: repeat a single channel three times (grayscale tiles in an RGB domain).
+    """
+    patch = tuple(int(p) for p in patch_size)
+    if spatial_dims not in (2, 3):
+        raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims}")
+    if len(patch) != spatial_dims or min(patch) < 1:
+        raise ValueError(f"patch_size must have {spatial_dims} positive values, got {patch_size}")
+    norm = dict(normalization or {})
+    pad_value = float(norm.get("b_min", 0.0))
+    steps: list = [LoadImageFiled(keys, axes=axes)]
+    if gray_to_rgb:
+        steps.append(_GrayToRGBd(keys))
+    steps += [
+        normalization_transform(keys, **norm),
+        RandSliced(keys, spatial_dims=spatial_dims, slice_axis=slice_axis),
+        SpatialPadd(keys, spatial_size=patch, mode="constant", value=pad_value),
+        RandSpatialCropd(keys, roi_size=patch, random_size=False),
+    ]
+    if augment:
+        plane = (spatial_dims - 2, spatial_dims - 1)
+        steps += [
+            RandRotate90d(keys, prob=0.75, max_k=3, spatial_axes=plane),  # k = 0,1,2,3 equally likely
+            RandFlipd(keys, prob=0.5, spatial_axis=plane[0]),
+            RandFlipd(keys, prob=0.5, spatial_axis=plane[1]),
+        ]
+    steps.append(EnsureTyped(keys, track_meta=True))
+    return Compose(steps)
+
+
+class _GrayToRGBd(RepeatChanneld):
+    """Repeat single-channel images to three channels; leave others unchanged."""
+
+    def __init__(self, keys):
+        super().__init__(keys, repeats=3)
+
+    def __call__(self, data):
+        d = dict(data)
+        for key in self.key_iterator(d):
+            if d[key].shape[0] == 1:
+                d[key] = self.repeater(d[key])
+        return d
+
+
+def make_unpaired_dataset(
+    dataset_dir: str | os.PathLike | None = None,
+    files_a: str | Sequence[str] | None = None,
+    files_b: str | Sequence[str] | None = None,
+    patch_size: Sequence[int] = (256, 256),
+    spatial_dims: int = 2,
+    channels_a: int | None = None,
+    channels_b: int | None = None,
+    normalization_a: Mapping | None = None,
+    normalization_b: Mapping | None = None,
+    augment: bool = True,
+    slice_axis: int | None = None,
+    axes_a: str | None = None,
+    axes_b: str | None = None,
+    gray_to_rgb: bool = False,
+    length: int | None = None,
+    cache_rate: float = 1.0,
+    num_workers: int = 0,
+    split: str = "train",
+) -> UnpairedDataset:
+    """The unpaired training dataset of a task, checked before anything is loaded.
+
+    Give either ``dataset_dir`` (using ``{split}A`` and ``{split}B``) or ``files_a`` and ``files_b`` (folders,
+    glob patterns or lists of files; they override the folders).
+
+    Args:
+        dataset_dir: folder with the ``trainA/trainB/testA/testB`` layout.
+        files_a, files_b: explicit domain files.
+        patch_size: patch size per item.
+        spatial_dims: 2 or 3.
+        channels_a, channels_b: channel counts the task needs (``None``: any, consistent within the domain).
+        normalization_a, normalization_b: see :func:`normalization_transform`.
+        augment: random rotations/flips.
+        slice_axis: NIfTI slice axis for 2D.
+        axes_a, axes_b: TIFF axes overrides.
+        gray_to_rgb: accept and repeat single-channel images in 3-channel domains.
+        length: samples per epoch (default: the larger domain's file count).
+        cache_rate: share of each domain's normalised images kept in memory (MONAI ``CacheDataset``).
+        num_workers: threads used to fill the cache.
+        split: ``"train"`` or ``"test"`` folders of ``dataset_dir``.
+
+    Raises:
+        InputDataError: a missing/empty folder, an unreadable file, wrong or mixed channel counts, NaN/Inf values;
+            the message names the file.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if files_a is None or files_b is None:
+        if dataset_dir is None:
+            raise ValueError("give dataset_dir or both files_a and files_b")
+        root = Path(dataset_dir)
+        files_a = list_images(root / f"{split}A") if files_a is None else files_a
+        files_b = list_images(root / f"{split}B") if files_b is None else files_b
+    domains = {}
+    for name, spec, channels, norm, axes in (
+        ("A", files_a, channels_a, normalization_a, axes_a),
+        ("B", files_b, channels_b, normalization_b, axes_b),
+    ):
+        files = resolve_files(spec, name=f"domain {name}")
+        check_domain(files, f"domain {name}", channels, spatial_dims, axes=axes, allow_gray_to_rgb=gray_to_rgb)
+        transform = domain_transforms(patch_size, spatial_dims, norm, augment, slice_axis, axes, gray_to_rgb)
+        domains[name] = _cached_domain(files, transform, cache_rate, num_workers)
+    return UnpairedDataset(domains["A"], domains["B"], length=length)
+
+
+def _cached_domain(files: list[str], transform: Compose, cache_rate: float, num_workers: int) -> CacheDataset:
+    """Cache the deterministic head of ``transform``; raise the loader's one-line error on bad files."""
+    data = [{"image": f} for f in files]
+    try:
+        dataset = CacheDataset(data, transform, cache_rate=cache_rate, num_workers=num_workers, progress=False)
+    except Exception as e:  # MONAI wraps transform errors in RuntimeError; surface the InputDataError inside
+        raise _input_error_in(e) from None
+    return dataset
+
+
+def _input_error_in(e: BaseException) -> BaseException:
+    seen = e
+    while seen is not None:
+        if isinstance(seen, InputDataError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return e
