@@ -25,16 +25,28 @@ def image_loader(axes: str | None = None, dtype=np.float32, ensure_channel_first
         dtype: output dtype (``None`` keeps the file's).
         ensure_channel_first: add/move the channel axis to the front.
     """
-    return LoadImage(
-        reader=default_readers(axes), image_only=True, dtype=dtype, ensure_channel_first=ensure_channel_first
-    )
+    loader = LoadImage(image_only=True, dtype=dtype, ensure_channel_first=ensure_channel_first)
+    _register(loader, axes)
+    return loader
 
 
 def image_loaderd(keys, axes: str | None = None, dtype=np.float32, **kwargs) -> LoadImaged:
     """Dictionary version of :func:`image_loader` (MONAI ``LoadImaged``)."""
-    return LoadImaged(
-        keys, reader=default_readers(axes), image_only=True, dtype=dtype, ensure_channel_first=True, **kwargs
-    )
+    loader = LoadImaged(keys, image_only=True, dtype=dtype, ensure_channel_first=True, **kwargs)
+    _register(loader, axes)
+    return loader
+
+
+def _register(loader: LoadImage | LoadImaged, axes: str | None) -> None:
+    """Register our readers on an auto-selecting ``LoadImage``.
+
+    Passing ``reader=`` to ``LoadImage`` switches off selection by suffix: every reader is then tried in turn and
+    a failure falls back silently to the next (a truncated TIFF refused by ``TiffReader`` would be read by
+    ``PILReader`` as its first page). Registered readers keep selection by suffix, so the reader that claims a
+    file is the one whose error is raised.
+    """
+    for reader in default_readers(axes):
+        loader.register(reader)
 
 
 def load_image(

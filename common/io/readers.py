@@ -45,6 +45,7 @@ class PlainImageReader(PILReader):
 
     def get_data(self, img) -> tuple[np.ndarray, dict]:
         data, meta = super().get_data(img)
+        data = np.array(data)  # PIL's buffer is read-only; torch warns on such arrays
         meta["spatial_shape"] = np.asarray(data.shape[:2])  # PILReader reports (width, height)
         meta["spatial_axes"] = "YX"
         meta["axes"] = "YX" if data.ndim == 2 else "YXC"

@@ -18,6 +18,8 @@ Metadata added to the MONAI meta dict:
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import os
 import re
@@ -108,10 +110,14 @@ class TiffReader(ImageReader):
         if os.path.getsize(path) == 0:
             raise InputDataError(path, "empty file (0 bytes)")
         try:
-            with tifffile.TiffFile(path) as tif:
+            with _tifffile_errors() as logged, tifffile.TiffFile(path) as tif:
                 series = _first_series(tif, path)
+                _check_complete(tif, series, path, logged)
                 file_axes = _series_axes(tif, series)
                 array = series.asarray()
+                if logged:
+                    raise InputDataError(path, f"damaged or truncated TIFF ({logged[0]})")
+                array, file_axes = _unsqueeze_yx(series, array, file_axes)
                 spacing, fmt = _physical_sizes(tif), _format_name(tif)
         except InputDataError:
             raise
@@ -155,6 +161,52 @@ class TiffReader(ImageReader):
             arrays.append(array)
             _copy_compatible_dict(header, meta)
         return _stack_images(arrays, meta), meta
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, records: list[str]):
+        super().__init__(logging.WARNING)
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.ERROR:
+            self.records.append(record.getMessage().split("> ", 1)[-1])
+
+
+@contextlib.contextmanager
+def _tifffile_errors():
+    """Collect the errors tifffile logs (it logs, rather than raises, on broken page chains)."""
+    records: list[str] = []
+    handler = _ListHandler(records)
+    logger = logging.getLogger("tifffile")
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+
+
+def _check_complete(tif: tifffile.TiffFile, series, path, logged: list[str]) -> None:
+    """Refuse files whose page chain is broken or whose pixel data run past the end of the file."""
+    if logged:
+        raise InputDataError(path, f"damaged or truncated TIFF ({logged[0]})")
+    size = tif.filehandle.size
+    for page in series.pages:
+        if page is None:
+            raise InputDataError(path, "damaged or truncated TIFF (missing page)")
+        page = page.keyframe if not hasattr(page, "dataoffsets") else page
+        ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False) if c]
+        if ends and max(ends) > size:
+            raise InputDataError(path, f"truncated TIFF: pixel data end at byte {max(ends)}, file holds {size}")
+
+
+def _unsqueeze_yx(series, array: np.ndarray, file_axes: str | None) -> tuple[np.ndarray, str | None]:
+    """Put back Y/X axes of length 1 that tifffile squeezed away (a 1-pixel-wide line scan stays 2D)."""
+    if file_axes is None or ("Y" in file_axes and "X" in file_axes):
+        return array, file_axes
+    full_shape, full_axes = series.get_shape(False), series.get_axes(False)
+    keep = [i for i, (a, n) in enumerate(zip(full_axes, full_shape, strict=True)) if n > 1 or a in "YX"]
+    return array.reshape([full_shape[i] for i in keep]), "".join(full_axes[i] for i in keep)
 
 
 def _first_series(tif: tifffile.TiffFile, path: str | os.PathLike) -> tifffile.TiffPageSeries:

@@ -53,7 +53,7 @@ def write_tiff(
     rgb = _wants_rgb(data, axes) if rgb is None else rgb
     if rgb and not _wants_rgb(data, axes):
         raise ValueError("rgb=True needs a uint8 array with a channel axis of length 3")
-    imagej = data.dtype in IMAGEJ_DTYPES
+    imagej = data.dtype in IMAGEJ_DTYPES and data.shape[axes.index("X")] > 1  # ImageJ mode drops a trailing X of 1
     order = "".join(a for a in _IMAGEJ_ORDER if a in axes)
     if rgb:
         order = order.replace("C", "") + "C"
