@@ -27,9 +27,16 @@ def main(out: str = "demo_output", n_train: int = 4, n_test: int = 2, seed: int 
         a, b = load_image(item.A), load_image(item.B)
         truth = [k for k in ("B", "A_labels", "B_labels") if getattr(item, k)]
         truth += [p.name for p in folder.glob("testA_*") if p.name != "testA_labels"]
-        dataset = make_unpaired_dataset(folder, patch_size=(32, 32), length=2,
-                                        **({"normalization_a": {"mode": "range"}, "normalization_b": {"mode": "range"}}
-                                           if task == "ihc_he_translation" else {}))
+        dataset = make_unpaired_dataset(
+            folder,
+            patch_size=(32, 32),
+            length=2,
+            **(
+                {"normalization_a": {"mode": "range"}, "normalization_b": {"mode": "range"}}
+                if task == "ihc_he_translation"
+                else {}
+            ),
+        )
         patch = dataset[0]
         if patch["A"].shape[-2:] != (32, 32) or patch["B"].shape[-2:] != (32, 32):
             raise RuntimeError(f"{task}: training patches have the wrong shape")

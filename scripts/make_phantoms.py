@@ -19,15 +19,23 @@ from common.errors import InputDataError
 from common.phantoms import TASKS, make_phantoms
 
 
-def main(task: str, out: str, n_train: int = 8, n_test: int = 2, size: int | None = None, seed: int = 0,
-         overwrite: bool = False) -> None:
+def main(
+    task: str,
+    out: str,
+    n_train: int = 8,
+    n_test: int = 2,
+    size: int | None = None,
+    seed: int = 0,
+    overwrite: bool = False,
+) -> None:
     """Write phantoms of TASK (or ``all``) to OUT and print what was written."""
     tasks = list(TASKS) if task == "all" else [task]
     for name in tasks:
         folder = Path(out) / name if task == "all" else Path(out)
         try:
-            info = make_phantoms(name, folder, n_train=n_train, n_test=n_test, size=size, seed=seed,
-                                 overwrite=overwrite)
+            info = make_phantoms(
+                name, folder, n_train=n_train, n_test=n_test, size=size, seed=seed, overwrite=overwrite
+            )
         except (ValueError, FileExistsError, PermissionError, InputDataError) as e:
             sys.exit(f"make_phantoms: {e}")
         counts = ", ".join(f"{k} {len(v)}" for k, v in info["files"].items())

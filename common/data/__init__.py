@@ -7,7 +7,19 @@ from common.data.slicing import RandSliced, axes_to_slice, take_slice
 from common.data.unpaired import UnpairedDataset
 
 __all__ = [
-    "NORMALIZATIONS", "PairedItem", "RandSliced", "SPLITS", "UnpairedDataset", "axes_to_slice", "check_domain",
-    "domain_transforms", "image_stem", "list_images", "make_unpaired_dataset", "normalization_transform",
-    "paired_test_items", "resolve_files", "take_slice",
+    "NORMALIZATIONS",
+    "PairedItem",
+    "RandSliced",
+    "SPLITS",
+    "UnpairedDataset",
+    "axes_to_slice",
+    "check_domain",
+    "domain_transforms",
+    "image_stem",
+    "list_images",
+    "make_unpaired_dataset",
+    "normalization_transform",
+    "paired_test_items",
+    "resolve_files",
+    "take_slice",
 ]

@@ -45,8 +45,9 @@ def check_domain(
     for h in headers:
         if len(h.spatial_shape) < spatial_dims:
             raise InputDataError(
-                h.path, f"{name}: image has {len(h.spatial_shape)} spatial dimensions {h.spatial_shape}, "
-                f"{spatial_dims}D patches need at least {spatial_dims}"
+                h.path,
+                f"{name}: image has {len(h.spatial_shape)} spatial dimensions {h.spatial_shape}, "
+                f"{spatial_dims}D patches need at least {spatial_dims}",
             )
         if len(h.spatial_shape) > 4:
             raise InputDataError(h.path, f"{name}: too many dimensions {h.spatial_shape}")

@@ -98,8 +98,14 @@ class LoadImageFiled(MapTransform):
         check_finite: refuse images holding NaN or Inf.
     """
 
-    def __init__(self, keys, axes: str | None = None, dtype=np.float32, check_finite: bool = True,
-                 allow_missing_keys: bool = False):
+    def __init__(
+        self,
+        keys,
+        axes: str | None = None,
+        dtype=np.float32,
+        check_finite: bool = True,
+        allow_missing_keys: bool = False,
+    ):
         super().__init__(keys, allow_missing_keys)
         self.axes, self.dtype, self.check_finite = axes, dtype, check_finite
 

@@ -39,9 +39,22 @@ __all__ = ["TiffReader", "TiffImage", "TIFF_SUFFIXES", "read_tiff_header"]
 
 TIFF_SUFFIXES = ("tif", "tiff")
 _UM_PER_UNIT = {
-    "um": 1.0, "µm": 1.0, "\u03bcm": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0, "micrometre": 1.0,
-    "nm": 1e-3, "nanometer": 1e-3, "mm": 1e3, "millimeter": 1e3, "cm": 1e4, "m": 1e6, "meter": 1e6,
-    "inch": 25400.0, "\\u00b5m": 1.0,
+    "um": 1.0,
+    "µm": 1.0,
+    "\u03bcm": 1.0,
+    "micron": 1.0,
+    "microns": 1.0,
+    "micrometer": 1.0,
+    "micrometre": 1.0,
+    "nm": 1e-3,
+    "nanometer": 1e-3,
+    "mm": 1e3,
+    "millimeter": 1e3,
+    "cm": 1e4,
+    "m": 1e6,
+    "meter": 1e6,
+    "inch": 25400.0,
+    "\\u00b5m": 1.0,
 }
 _SECONDS_PER_UNIT = {"s": 1.0, "sec": 1.0, "second": 1.0, "ms": 1e-3, "min": 60.0, "h": 3600.0}
 

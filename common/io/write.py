@@ -44,7 +44,7 @@ def write_image(
     data = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
     kind = image_kind(path)
     if kind == "tiff":
-        spatial = str(meta.get("spatial_axes", "ZYX"[-(data.ndim - 1):] if data.ndim <= 4 else "TZYX"))
+        spatial = str(meta.get("spatial_axes", "ZYX"[-(data.ndim - 1) :] if data.ndim <= 4 else "TZYX"))
         if len(spatial) != data.ndim - 1:
             raise ValueError(f"metadata axes {spatial!r} do not fit an image of shape {data.shape}")
         axes = "C" + spatial

@@ -60,8 +60,12 @@ def sample(rng: np.random.Generator, size: int = 64) -> PhantomSample:
             break
         centre = wm[rng.integers(len(wm))]
         radius = rng.uniform(1.0, max(1.5, size / 24))
-        dist = np.sqrt(sum((np.arange(s)[tuple(slice(None) if k == d else None for k in range(3))] - centre[d]) ** 2
-                           for d, s in enumerate(shape)))
+        dist = np.sqrt(
+            sum(
+                (np.arange(s)[tuple(slice(None) if k == d else None for k in range(3))] - centre[d]) ** 2
+                for d, s in enumerate(shape)
+            )
+        )
         labels[(dist <= radius) & (labels == TISSUES.index("white_matter"))] = TISSUES.index("lesion")
     bias = np.exp(0.15 * smooth_field(shape, size / 3, rng))
     gain = rng.uniform(0.9, 1.1)

@@ -52,8 +52,6 @@ STAIN_OD = {"hematoxylin": 0.10, "eosin": 0.06, "dab": 0.08}
 
 def stain_rgb(hematoxylin: np.ndarray, eosin: np.ndarray, dab: np.ndarray) -> np.ndarray:
     """Beer-Lambert mix of stain densities (0..1, 1 = a dense nucleus) into 8-bit RGB, channel first ``(3, Y, X)``."""
-    hed = np.stack(
-        [hematoxylin * STAIN_OD["hematoxylin"], eosin * STAIN_OD["eosin"], dab * STAIN_OD["dab"]], axis=-1
-    )
+    hed = np.stack([hematoxylin * STAIN_OD["hematoxylin"], eosin * STAIN_OD["eosin"], dab * STAIN_OD["dab"]], axis=-1)
     rgb = np.clip(hed2rgb(hed), 0, 1)
     return np.moveaxis(np.rint(rgb * 255).astype(np.uint8), -1, 0)

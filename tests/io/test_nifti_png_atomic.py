@@ -15,9 +15,9 @@ from common.io import atomic_path, load_image, read_header, write_image, write_n
 def oblique_affine():
     angle = np.deg2rad(7)
     affine = np.eye(4)
-    affine[:3, :3] = np.array([[1, 0, 0], [0, np.cos(angle), -np.sin(angle)], [0, np.sin(angle), np.cos(angle)]]) @ np.diag(
-        [0.9, 1.1, 2.5]
-    )
+    affine[:3, :3] = np.array(
+        [[1, 0, 0], [0, np.cos(angle), -np.sin(angle)], [0, np.sin(angle), np.cos(angle)]]
+    ) @ np.diag([0.9, 1.1, 2.5])
     affine[:3, 3] = [-40.0, 12.5, 7.0]
     return affine
 

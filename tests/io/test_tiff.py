@@ -85,13 +85,17 @@ def test_plain_multipage_tiff_uses_heuristic_and_axes_override(tmp_path, rng):
     assert meta["axes"] == "TYX"
     np.testing.assert_array_equal(array, movie)
     channels_last = rng.integers(0, 255, (16, 12, 4), dtype=np.uint8)
-    tifffile.imwrite(tmp_path / "yxc.tif", channels_last, photometric="minisblack", metadata=None, planarconfig="contig")
+    tifffile.imwrite(
+        tmp_path / "yxc.tif", channels_last, photometric="minisblack", metadata=None, planarconfig="contig"
+    )
     array, meta = _read(tmp_path / "yxc.tif", axes="YXC")
     np.testing.assert_array_equal(array, np.moveaxis(channels_last, -1, 0))
 
 
 def test_resolution_tag_in_centimetres_gives_micrometres(tmp_path):
-    tifffile.imwrite(tmp_path / "cm.tif", np.zeros((8, 8), np.uint8), resolution=(20000, 20000), resolutionunit="CENTIMETER")
+    tifffile.imwrite(
+        tmp_path / "cm.tif", np.zeros((8, 8), np.uint8), resolution=(20000, 20000), resolutionunit="CENTIMETER"
+    )
     _, meta = _read(tmp_path / "cm.tif")
     np.testing.assert_allclose(meta["spacing"], [0.5, 0.5])
     assert meta["spacing_known"]
@@ -99,8 +103,12 @@ def test_resolution_tag_in_centimetres_gives_micrometres(tmp_path):
 
 def test_ome_metadata_gives_pixel_size_and_axes(tmp_path, rng):
     data = rng.random((4, 2, 10, 12), dtype=np.float32)
-    tifffile.imwrite(tmp_path / "x.ome.tif", data, ome=True,
-                     metadata={"axes": "ZCYX", "PhysicalSizeX": 0.2, "PhysicalSizeY": 0.3, "PhysicalSizeZ": 1.1})
+    tifffile.imwrite(
+        tmp_path / "x.ome.tif",
+        data,
+        ome=True,
+        metadata={"axes": "ZCYX", "PhysicalSizeX": 0.2, "PhysicalSizeY": 0.3, "PhysicalSizeZ": 1.1},
+    )
     array, meta = _read(tmp_path / "x.ome.tif")
     assert meta["axes"] == "CZYX" and meta["tiff_format"] == "ome"
     np.testing.assert_allclose(meta["spacing"], [1.1, 0.3, 0.2])
