@@ -84,6 +84,7 @@ def domain_transforms(
     slice_axis: int | None = None,
     axes: str | None = None,
     gray_to_rgb: bool = False,
+    plane_axes: tuple[int, int] | None = None,
     keys: str = "image",
 ) -> Compose:
     """Transforms turning ``{"image": path}`` into a random normalised patch ``(C, *patch_size)``.
@@ -96,6 +97,9 @@ def domain_transforms(
         slice_axis: slice axis for NIfTI volumes in 2D (see :func:`~common.data.slicing.axes_to_slice`).
         axes: TIFF axes override.
         gray_to_rgb: repeat a single channel three times (grayscale tiles in an RGB domain).
+        plane_axes: the two image-plane axes of 3D patches, for rotations and flips (default the last two, as in
+            TIFF ``Z Y X``; NIfTI ``X Y Z`` volumes use ``(0, 1)``). 90-degree rotations are used only when the
+            patch is square in that plane; flips of both axes still give the 180-degree rotation.
     """
     patch = tuple(int(p) for p in patch_size)
     if spatial_dims not in (2, 3):
@@ -114,12 +118,12 @@ def domain_transforms(
         RandSpatialCropd(keys, roi_size=patch, random_size=False),
     ]
     if augment:
-        plane = (spatial_dims - 2, spatial_dims - 1)
-        steps += [
-            RandRotate90d(keys, prob=0.75, max_k=3, spatial_axes=plane),  # k = 0,1,2,3 equally likely
-            RandFlipd(keys, prob=0.5, spatial_axis=plane[0]),
-            RandFlipd(keys, prob=0.5, spatial_axis=plane[1]),
-        ]
+        plane = tuple(plane_axes) if plane_axes is not None else (spatial_dims - 2, spatial_dims - 1)
+        if len(plane) != 2 or len(set(plane)) != 2 or not all(0 <= p < spatial_dims for p in plane):
+            raise ValueError(f"plane_axes must be two distinct axes below {spatial_dims}, got {plane_axes}")
+        if patch[plane[0]] == patch[plane[1]]:  # a quarter turn keeps the patch shape only when square
+            steps.append(RandRotate90d(keys, prob=0.75, max_k=3, spatial_axes=plane))  # k = 0..3 equally likely
+        steps += [RandFlipd(keys, prob=0.5, spatial_axis=plane[0]), RandFlipd(keys, prob=0.5, spatial_axis=plane[1])]
     steps.append(EnsureTyped(keys, track_meta=True))
     return Compose(steps)
 
@@ -197,10 +201,21 @@ def make_unpaired_dataset(
         ("B", files_b, channels_b, normalization_b, axes_b),
     ):
         files = resolve_files(spec, name=f"domain {name}")
-        check_domain(files, f"domain {name}", channels, spatial_dims, axes=axes, allow_gray_to_rgb=gray_to_rgb)
-        transform = domain_transforms(patch_size, spatial_dims, norm, augment, slice_axis, axes, gray_to_rgb)
+        headers = check_domain(files, f"domain {name}", channels, spatial_dims, axes, allow_gray_to_rgb=gray_to_rgb)
+        plane = _plane_axes(headers, spatial_dims)
+        transform = domain_transforms(patch_size, spatial_dims, norm, augment, slice_axis, axes, gray_to_rgb, plane)
         domains[name] = _cached_domain(files, transform, cache_rate, num_workers)
     return UnpairedDataset(domains["A"], domains["B"], length=length)
+
+
+def _plane_axes(headers: Sequence, spatial_dims: int) -> tuple[int, int]:
+    """Image-plane axes of a domain's patches: TIFF/PNG ``... Y X`` -> the last two, NIfTI ``X Y Z`` -> (0, 1)."""
+    if spatial_dims == 2:
+        return (0, 1)
+    planes = {(0, 1) if h.kind == "nifti" else (spatial_dims - 2, spatial_dims - 1) for h in headers}
+    if len(planes) > 1:
+        raise InputDataError(headers[0].path, "a domain mixes NIfTI and TIFF volumes, whose axis orders differ")
+    return planes.pop()
 
 
 def _cached_domain(files: list[str], transform: Compose, cache_rate: float, num_workers: int) -> CacheDataset:
