@@ -50,15 +50,12 @@ def write_image(
         axes = "C" + spatial
         if data.shape[0] == 1:
             data, axes = data[0], spatial
-        spacing = meta.get("spacing") if meta.get("spacing_known", False) or "T" in spatial else None
-        sizes = None
-        if spacing is not None:
-            values = np.ravel(np.asarray(spacing, dtype=float))
-            sizes = {a: float(v) for a, v in zip(spatial, values, strict=True)}
-            if not meta.get("spacing_known", False):
-                sizes = {a: v for a, v in sizes.items() if a == "T"}
-            if "T" in sizes and not np.isfinite(float(meta.get("time_interval", np.nan))):
-                sizes.pop("T")
+        sizes = {}
+        if meta.get("spacing") is not None and meta.get("spacing_known", False):
+            values = np.ravel(np.asarray(meta["spacing"], dtype=float))
+            sizes = {a: float(v) for a, v in zip(spatial, values, strict=True) if a in "ZYX"}
+        if "T" in spatial and np.isfinite(float(meta.get("time_interval", np.nan))):
+            sizes["T"] = float(meta["time_interval"])
         write_tiff(path, data, axes, spacing=sizes or None, dtype=dtype, overwrite=overwrite)
     elif kind == "nifti":
         affine = np.asarray(meta.get("affine", np.eye(4)), dtype=float)

@@ -55,9 +55,10 @@ def test_truncated_and_damaged_nifti_are_refused(tmp_path, rng, oblique_affine):
         read_header(tmp_path / "short.nii")
     with pytest.raises(InputDataError, match="short.nii"):
         load_image(tmp_path / "short.nii")
-    (tmp_path / "cut.nii.gz").write_bytes(gzip.compress(raw)[:400])
-    with pytest.raises(InputDataError, match="cut.nii.gz"):
-        read_header(tmp_path / "cut.nii.gz")
+    (tmp_path / "half.nii.gz").write_bytes(gzip.compress(raw[: len(raw) // 2]))  # intact stream, too little data
+    with pytest.raises(InputDataError, match="half.nii.gz: damaged or truncated NIfTI"):
+        read_header(tmp_path / "half.nii.gz")
+    (tmp_path / "cut.nii.gz").write_bytes(gzip.compress(raw)[:400])  # the stream itself is cut
     with pytest.raises(InputDataError, match="cut.nii.gz"):
         load_image(tmp_path / "cut.nii.gz")
     (tmp_path / "junk.nii").write_bytes(b"\x00" * 100)
