@@ -1,0 +1,99 @@
+"""ABSN, attention, demodulated convolution and discriminators."""
+
+import pytest
+import torch
+from torch import nn
+
+from common.networks import (
+    BidirectionalSpectralNorm,
+    ChannelSpatialAttention,
+    ContentDiscriminator,
+    DemodulatedConv,
+    absn_sigmas,
+    apply_absn,
+    final_output,
+    lsgan_discriminator,
+    patchgan,
+    remove_absn,
+    stacked_domain_discriminator,
+)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [nn.Conv2d(16, 32, 3), nn.Conv3d(8, 4, 3), nn.ConvTranspose2d(32, 16, 4), nn.Linear(20, 7), nn.Conv2d(64, 3, 7)],
+)
+def test_absn_makes_the_rms_of_both_spectral_norms_one(layer):
+    torch.manual_seed(0)
+    with torch.no_grad():
+        layer.weight.mul_(5.0)
+    apply_absn(layer)
+    layer.train()
+    for _ in range(30):  # power iteration converges over training steps
+        _ = layer.weight
+    sigma_fw, sigma_bw, rms = absn_sigmas(layer.weight)
+    assert rms == pytest.approx(1.0, abs=0.02)
+    # the forward and backward norms differ (it is their RMS that is normalised)
+    raw = layer.parametrizations.weight.original
+    exact_fw, exact_bw, _ = absn_sigmas(raw)
+    assert sigma_fw / sigma_bw == pytest.approx(exact_fw / exact_bw, rel=1e-3)
+
+
+def test_absn_estimates_are_lower_bounds_and_differentiable():
+    conv = apply_absn(nn.Conv2d(4, 6, 3))
+    param = next(p for p in conv.parametrizations.weight if isinstance(p, BidirectionalSpectralNorm))
+    w = conv.parametrizations.weight.original
+    est_fw, est_bw = param.sigmas(w)
+    exact_fw, exact_bw, _ = absn_sigmas(w)
+    assert float(est_fw) <= exact_fw + 1e-5 and float(est_bw) <= exact_bw + 1e-5
+    conv(torch.randn(1, 4, 8, 8)).sum().backward()
+    assert w.grad is not None
+    remove_absn(conv)
+    assert not hasattr(conv, "parametrizations") or "weight" not in conv.parametrizations
+
+
+def test_absn_eval_mode_is_deterministic():
+    conv = apply_absn(nn.Conv2d(3, 3, 3)).eval()
+    x = torch.randn(1, 3, 8, 8)
+    torch.testing.assert_close(conv(x), conv(x))
+
+
+@pytest.mark.parametrize("spatial_dims, shape", [(2, (2, 16, 9, 11)), (3, (1, 8, 5, 6, 7))])
+def test_channel_spatial_attention_is_residual_and_shape_preserving(spatial_dims, shape):
+    attention = ChannelSpatialAttention(spatial_dims, shape[1])
+    x = torch.randn(shape)
+    out = attention(x)
+    assert out.shape == shape
+    gate = (out - x) / x  # the residual branch scales x by sigmoid gates in (0, 1)
+    finite = x.abs() > 1e-3
+    assert float(gate[finite].min()) > 0 and float(gate[finite].max()) < 1
+
+
+@pytest.mark.parametrize("spatial_dims", [2, 3])
+def test_demodulated_conv_has_unit_norm_filters(spatial_dims):
+    conv = DemodulatedConv(spatial_dims, 6, 5, 3)
+    nn.init.normal_(conv.style.weight, std=0.3)  # a non-trivial style
+    x = torch.randn((2, 6) + (7,) * spatial_dims)
+    weight = conv.effective_weight(x)  # (N, out, in, *k)
+    norms = weight.flatten(2).norm(dim=2)
+    torch.testing.assert_close(norms, torch.ones_like(norms), atol=1e-4, rtol=0)
+    out = conv(x)
+    assert out.shape == (2, 5) + (7,) * spatial_dims
+    # each sample is convolved with its own weights: equals a per-sample conv
+    single = torch.cat([conv(x[i : i + 1]) for i in range(2)])
+    torch.testing.assert_close(out, single, atol=1e-5, rtol=1e-5)
+    out.sum().backward()
+    assert conv.weight.grad is not None and conv.style.weight.grad is not None
+
+
+def test_discriminators_shapes():
+    x = torch.randn(2, 3, 64, 64)
+    assert final_output(patchgan(2, 3, 8)(x)).shape == (2, 1, 6, 6)
+    assert final_output(lsgan_discriminator(2, 3, 8)(x)).shape == (2, 1, 7, 7)
+    scales = final_output(lsgan_discriminator(2, 3, 8, num_scales=2)(x))
+    assert [s.shape[-1] for s in scales] == [7, 3]
+    stacked = stacked_domain_discriminator(2, 3, 1, 8)
+    assert final_output(stacked(torch.randn(2, 4, 64, 64))).shape == (2, 3, 6, 6)
+    assert final_output(patchgan(3, 1, 8)(torch.randn(1, 1, 32, 32, 32))).shape[1] == 1
+    z = torch.randn(1, 64, 16, 16)
+    assert ContentDiscriminator(2, 64, 16)(z).shape == (1, 1, 4, 4)
