@@ -97,3 +97,28 @@ def test_discriminators_shapes():
     assert final_output(patchgan(3, 1, 8)(torch.randn(1, 1, 32, 32, 32))).shape[1] == 1
     z = torch.randn(1, 64, 16, 16)
     assert ContentDiscriminator(2, 64, 16)(z).shape == (1, 1, 4, 4)
+
+
+@pytest.mark.parametrize(
+    "make, channels",
+    [
+        (lambda: patchgan(2, 2, 8), 2),
+        (lambda: lsgan_discriminator(2, 2, 8, num_scales=2), 2),
+        (lambda: stacked_domain_discriminator(2, 1, 1, 8), 2),
+        (lambda: ContentDiscriminator(2, 2, 8), 2),
+    ],
+)
+def test_discriminator_gradients_reach_every_parameter(make, channels):
+    torch.manual_seed(0)
+    net = make()
+    out = final_output(net(torch.randn(2, channels, 64, 64)))
+    sum(o.square().mean() for o in (out if isinstance(out, list) else [out])).backward()
+    missing = [n for n, p in net.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not missing, f"no gradient for {missing}"
+
+
+def test_patchgan_scripts():
+    net = patchgan(2, 1, 8).eval()
+    scripted = torch.jit.script(net)
+    x = torch.randn(1, 1, 48, 40)
+    torch.testing.assert_close(scripted(x)[-1], net(x)[-1])
