@@ -39,7 +39,7 @@ class ResnetBlock(nn.Module):
             _REFLECT[spatial_dims](1),
             conv(channels, channels, 3),
             _norm(norm, spatial_dims, channels),
-            nn.ReLU(inplace=True),
+            nn.ReLU(),
         ]
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
@@ -89,18 +89,18 @@ class ResnetGenerator(nn.Module):
             _REFLECT[spatial_dims](3),
             conv(in_channels, ngf, 7),
             _norm(norm, spatial_dims, ngf),
-            nn.ReLU(inplace=True),
+            nn.ReLU(),
         ]
         for i in range(2):
             c = ngf * 2**i
-            layers += [conv(c, 2 * c, 3, stride=2, padding=1), _norm(norm, spatial_dims, 2 * c), nn.ReLU(inplace=True)]
+            layers += [conv(c, 2 * c, 3, stride=2, padding=1), _norm(norm, spatial_dims, 2 * c), nn.ReLU()]
         layers += [ResnetBlock(spatial_dims, ngf * 4, norm, dropout) for _ in range(n_blocks)]
         for i in range(2):
             c = ngf * 2 ** (2 - i)
             layers += [
                 convt(c, c // 2, 3, stride=2, padding=1, output_padding=1),
                 _norm(norm, spatial_dims, c // 2),
-                nn.ReLU(inplace=True),
+                nn.ReLU(),
             ]
         layers += [_REFLECT[spatial_dims](3), conv(ngf, out_channels, 7)]
         if output_act == "tanh":
@@ -110,3 +110,18 @@ class ResnetGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         padded, sizes = pad_to_multiple(x, 4)
         return crop_to(self.model(padded), sizes)
+
+    @torch.jit.unused
+    def encode_layers(self, x: torch.Tensor, layers: list[int]) -> list[torch.Tensor]:
+        """Outputs of the listed layers of ``self.model`` (CUT's ``nce_layers``, e.g. 0, 4, 8, 12, 16)."""
+        if not layers or max(layers) >= len(self.model) or min(layers) < 0:
+            raise ValueError(f"layers must index 0..{len(self.model) - 1}, got {layers}")
+        h, _ = pad_to_multiple(x, 4)
+        features = []
+        for i, layer in enumerate(self.model):
+            h = layer(h)
+            if i in layers:
+                features.append(h)
+            if i >= max(layers):
+                break
+        return features

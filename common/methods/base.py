@@ -1,0 +1,186 @@
+"""The interface every translation method implements, and what the methods share.
+
+A method is an ``nn.Module`` owning its networks and losses. The trainer calls, per iteration,
+:meth:`TranslationMethod.generator_step` then :meth:`TranslationMethod.discriminator_step`; each returns a
+:class:`StepOutput` (the loss to minimise, every named loss term, and images for logging). The A -> B generator
+(:attr:`TranslationMethod.generator_ab`) is what a bundle deploys.
+
+Add-ons usable by every method (constructor keywords):
+
+* ``lambda_fsesim`` / ``fsesim_window``: FSeSim spatially-correlative loss between input and translation, on the
+  features of a frozen, randomly initialised convolutional extractor (no pretrained weights can be fetched here);
+* ``dct_cutoff``: DCT low-pass filter applied to translations before the reverse generator on the cycle path
+  (against CycleGAN steganography); 1.0 disables it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from common.losses.fsesim import fsesim_loss
+from common.ops.dct import dct_lowpass
+
+__all__ = ["StepOutput", "TranslationMethod", "FeatureExtractor", "set_requires_grad"]
+
+
+@dataclass
+class StepOutput:
+    """``loss``: the scalar to minimise; ``terms``: every weighted loss term (detached scalars);
+    ``images``: tensors for logging and for the next step."""
+
+    loss: torch.Tensor
+    terms: dict[str, torch.Tensor] = field(default_factory=dict)
+    images: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+def set_requires_grad(modules, flag: bool) -> None:
+    """Switch gradients of every parameter of ``modules`` on or off (discriminators during the generator step)."""
+    for module in modules:
+        for p in module.parameters():
+            p.requires_grad_(flag)
+
+
+class FeatureExtractor(nn.Module):
+    """A frozen random convolutional feature extractor for FSeSim (grey-level input: channel mean)."""
+
+    def __init__(self, spatial_dims: int = 2, channels: int = 32, seed: int = 0):
+        super().__init__()
+        if spatial_dims != 2:
+            raise ValueError("FSeSim is implemented for 2D images")
+        generator = torch.Generator().manual_seed(seed)
+        self.net = nn.Sequential(
+            nn.Conv2d(1, channels, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(channels, channels, 3, padding=1)
+        )
+        for p in self.net.parameters():
+            with torch.no_grad():
+                p.copy_(torch.randn(p.shape, generator=generator) * (0.3 if p.ndim > 1 else 0.0))
+            p.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.mean(dim=1, keepdim=True))
+
+
+class TranslationMethod(nn.Module):
+    """Base class. Subclasses set ``generator_ab`` (and ``generator_ba`` if two-sided) and the two parameter
+    lists, and implement the two steps.
+
+    Args:
+        spatial_dims: 2 or 3.
+        channels_a, channels_b: channels of the two domains.
+        lambda_fsesim: weight of the FSeSim add-on (0: off).
+        fsesim_window: FSeSim neighbourhood side.
+        dct_cutoff: DCT low-pass cutoff on the cycle path (1.0: off).
+    """
+
+    name = "base"
+    #: paper optimiser settings; the trainer's config may override ``lr``
+    optimizer = {"name": "adam", "lr": 2e-4, "betas": (0.5, 0.999), "weight_decay": 0.0}
+
+    def __init__(
+        self,
+        spatial_dims: int = 2,
+        channels_a: int = 1,
+        channels_b: int = 1,
+        lambda_fsesim: float = 0.0,
+        fsesim_window: int = 7,
+        dct_cutoff: float = 1.0,
+    ):
+        super().__init__()
+        if spatial_dims not in (2, 3):
+            raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims}")
+        if channels_a < 1 or channels_b < 1:
+            raise ValueError(f"channel counts must be positive, got {channels_a}, {channels_b}")
+        if lambda_fsesim < 0:
+            raise ValueError(f"lambda_fsesim must be non-negative, got {lambda_fsesim}")
+        if not 0 < dct_cutoff <= 1:
+            raise ValueError(f"dct_cutoff must be in (0, 1], got {dct_cutoff}")
+        self.spatial_dims, self.channels_a, self.channels_b = spatial_dims, channels_a, channels_b
+        self.lambda_fsesim, self.fsesim_window, self.dct_cutoff = float(lambda_fsesim), int(fsesim_window), dct_cutoff
+        self.fsesim_features = FeatureExtractor(spatial_dims) if lambda_fsesim > 0 else None
+        self.generator_ba: nn.Module | None = None  # one-sided methods keep None (set before subclasses' modules)
+
+    # --- what subclasses provide: generator_ab (and generator_ba when two-sided), and the methods below ------
+
+    def generator_modules(self) -> list[nn.Module]:
+        raise NotImplementedError
+
+    def discriminator_modules(self) -> list[nn.Module]:
+        raise NotImplementedError
+
+    def generator_step(self, real_a: torch.Tensor, real_b: torch.Tensor, step: int) -> StepOutput:
+        raise NotImplementedError
+
+    def discriminator_step(
+        self, real_a: torch.Tensor, real_b: torch.Tensor, images: dict[str, torch.Tensor], step: int
+    ) -> StepOutput:
+        raise NotImplementedError
+
+    # --- shared ---------------------------------------------------------------------------------------------
+    def generator_parameters(self) -> list[nn.Parameter]:
+        return [p for m in self.generator_modules() for p in m.parameters()]
+
+    def discriminator_parameters(self) -> list[nn.Parameter]:
+        return [p for m in self.discriminator_modules() for p in m.parameters()]
+
+    def make_optimizers(
+        self, lr: float | None = None, betas: tuple[float, float] | None = None, weight_decay: float | None = None
+    ) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+        """Optimisers for generators and discriminators with the paper's settings unless overridden."""
+        spec = dict(self.optimizer)
+        lr = spec["lr"] if lr is None else float(lr)
+        betas = tuple(spec["betas"] if betas is None else betas)
+        weight_decay = spec["weight_decay"] if weight_decay is None else float(weight_decay)
+        cls = torch.optim.AdamW if spec["name"] == "adamw" else torch.optim.Adam
+        make = [
+            cls(params, lr=lr, betas=betas, weight_decay=weight_decay)
+            for params in (
+                self.generator_parameters(),
+                self.discriminator_parameters(),
+            )
+        ]
+        return make[0], make[1]
+
+    def translate(self, real_a: torch.Tensor) -> torch.Tensor:
+        """A -> B."""
+        return self.generator_ab(real_a)
+
+    def cycle(self, real_a: torch.Tensor) -> torch.Tensor | None:
+        """A -> B -> A reconstruction (``None`` for one-sided methods)."""
+        if self.generator_ba is None:
+            return None
+        return self.generator_ba(self.low_pass(self.generator_ab(real_a)))
+
+    def low_pass(self, x: torch.Tensor) -> torch.Tensor:
+        """The cycle-path DCT filter (identity when ``dct_cutoff`` is 1)."""
+        if self.dct_cutoff >= 1.0:
+            return x
+        return dct_lowpass(x, self.dct_cutoff, self.spatial_dims)
+
+    def addon_terms(self, real_a: torch.Tensor, fake_b: torch.Tensor, real_b, fake_a) -> dict[str, torch.Tensor]:
+        """Weighted add-on losses (FSeSim) for the generator step."""
+        terms: dict[str, torch.Tensor] = {}
+        if self.fsesim_features is not None:
+            pairs = [(real_a, fake_b)] + ([(real_b, fake_a)] if fake_a is not None else [])
+            value = sum(
+                fsesim_loss(self.fsesim_features(x), self.fsesim_features(y), window=self.fsesim_window)
+                for x, y in pairs
+            )
+            terms["G_fsesim"] = self.lambda_fsesim * value
+        return terms
+
+    @staticmethod
+    def l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.l1_loss(x, y)
+
+    def hyperparameters(self) -> dict[str, float | int | str]:
+        """Loss weights and settings worth logging (subclasses extend)."""
+        return {
+            "method": self.name,
+            "lambda_fsesim": self.lambda_fsesim,
+            "dct_cutoff": self.dct_cutoff,
+            "spatial_dims": self.spatial_dims,
+        }

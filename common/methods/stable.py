@@ -1,0 +1,148 @@
+"""STABLE (You et al.): per-domain encoder and decoder U-Nets meeting in a full-resolution information space,
+information consistency, DySample upsampling, demodulated convolutions, LSGAN discriminators.
+
+``G_AB = decoder_B . encoder_A``. Losses: adversarial (``lambda_adv``), information consistency
+``|encoder_B(G_AB(a)) - encoder_A(a)|`` and symmetric (``lambda_info``), and cycle consistency whose weight grows
+from 0 to ``lambda_cyc`` along a sigmoid over ``cyc_ramp_iterations``. Defaults are the paper's calcium settings
+(its public README): ``n_info`` 8, channels 8-16-32, no batch norm, lambda_adv 1, lambda_info 10, lambda_cyc 1,
+AdamW lr 3e-4 without weight decay. Other tasks use 4 levels 32-256, ``n_info`` 3 and batch norm.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from common.losses.adversarial import GANLoss
+from common.methods.base import StepOutput, TranslationMethod, set_requires_grad
+from common.networks.discriminators import lsgan_discriminator
+from common.networks.stable_unet import EncoderDecoder, StableUNet
+from common.ops.image_pool import ImagePool
+from common.ops.schedules import SigmoidRamp
+
+__all__ = ["STABLE"]
+
+
+class STABLE(TranslationMethod):
+    """STABLE; see the module docstring."""
+
+    name = "stable"
+    optimizer = {"name": "adamw", "lr": 3e-4, "betas": (0.9, 0.999), "weight_decay": 0.0}
+
+    def __init__(
+        self,
+        spatial_dims: int = 2,
+        channels_a: int = 1,
+        channels_b: int = 1,
+        n_info: int = 8,
+        channels: tuple[int, ...] = (8, 16, 32),
+        batch_norm: bool = False,
+        demodulate: bool = True,
+        upsample: str = "dysample",
+        output_act: str | None = None,
+        ndf: int = 64,
+        n_layers_d: int = 3,
+        disc_batch_norm: bool = True,
+        num_scales: int = 1,
+        gan_mode: str = "lsgan",
+        lambda_adv: float = 1.0,
+        lambda_info: float = 10.0,
+        lambda_cyc: float = 1.0,
+        cyc_ramp_iterations: int = 10000,
+        lambda_idt: float = 0.0,
+        pool_size: int = 50,
+        seed: int = 0,
+        **addons,
+    ):
+        super().__init__(spatial_dims, channels_a, channels_b, **addons)
+        if n_info < 1:
+            raise ValueError(f"n_info must be positive, got {n_info}")
+        if min(lambda_adv, lambda_info, lambda_cyc, lambda_idt) < 0:
+            raise ValueError("loss weights must be non-negative")
+
+        def unet(c_in: int, c_out: int, act: str | None) -> StableUNet:
+            return StableUNet(
+                spatial_dims, c_in, c_out, tuple(channels), batch_norm, demodulate, upsample, output_act=act
+            )
+
+        self.encoder_a, self.encoder_b = unet(channels_a, n_info, None), unet(channels_b, n_info, None)
+        self.decoder_a, self.decoder_b = unet(n_info, channels_a, output_act), unet(n_info, channels_b, output_act)
+        self.generator_ab = EncoderDecoder(self.encoder_a, self.decoder_b)
+        self.generator_ba = EncoderDecoder(self.encoder_b, self.decoder_a)
+        self.disc_a = lsgan_discriminator(spatial_dims, channels_a, ndf, n_layers_d, disc_batch_norm, num_scales)
+        self.disc_b = lsgan_discriminator(spatial_dims, channels_b, ndf, n_layers_d, disc_batch_norm, num_scales)
+        self.gan = GANLoss(gan_mode)
+        self.lambda_adv, self.lambda_info, self.lambda_idt = float(lambda_adv), float(lambda_info), float(lambda_idt)
+        self.cyc_weight = SigmoidRamp(0.0, lambda_cyc, cyc_ramp_iterations)
+        self.identity = self.lambda_idt > 0 and channels_a == channels_b
+        self.pool_a, self.pool_b = ImagePool(pool_size, seed=seed), ImagePool(pool_size, seed=seed + 1)
+        self.settings = {
+            "n_info": n_info,
+            "channels": str(tuple(channels)),
+            "batch_norm": batch_norm,
+            "demodulate": demodulate,
+            "upsample": upsample,
+            "gan_mode": gan_mode,
+            "pool_size": pool_size,
+        }
+
+    def generator_modules(self) -> list[nn.Module]:
+        return [self.encoder_a, self.encoder_b, self.decoder_a, self.decoder_b]
+
+    def discriminator_modules(self) -> list[nn.Module]:
+        return [self.disc_a, self.disc_b]
+
+    def generator_step(self, real_a: torch.Tensor, real_b: torch.Tensor, step: int) -> StepOutput:
+        set_requires_grad(self.discriminator_modules(), False)
+        info_a, info_b = self.encoder_a(real_a), self.encoder_b(real_b)
+        fake_b, fake_a = self.decoder_b(info_a), self.decoder_a(info_b)
+        info_fake_b, info_fake_a = self.encoder_b(fake_b), self.encoder_a(fake_a)
+        if self.dct_cutoff < 1.0:  # the cycle goes through the filtered translation
+            rec_a = self.decoder_a(self.encoder_b(self.low_pass(fake_b)))
+            rec_b = self.decoder_b(self.encoder_a(self.low_pass(fake_a)))
+        else:
+            rec_a, rec_b = self.decoder_a(info_fake_b), self.decoder_b(info_fake_a)
+        cyc = self.cyc_weight(step)
+        terms = {
+            "G_adv_B": self.lambda_adv * self.gan(self.disc_b(fake_b), for_discriminator=False),
+            "G_adv_A": self.lambda_adv * self.gan(self.disc_a(fake_a), for_discriminator=False),
+            "G_info_A": self.lambda_info * self.l1(info_fake_b, info_a),
+            "G_info_B": self.lambda_info * self.l1(info_fake_a, info_b),
+            "G_cyc_A": cyc * self.l1(rec_a, real_a),
+            "G_cyc_B": cyc * self.l1(rec_b, real_b),
+        }
+        if self.identity:
+            terms["G_idt_A"] = self.lambda_idt * self.l1(self.generator_ba(real_a), real_a)
+            terms["G_idt_B"] = self.lambda_idt * self.l1(self.generator_ab(real_b), real_b)
+        terms.update(self.addon_terms(real_a, fake_b, real_b, fake_a))
+        set_requires_grad(self.discriminator_modules(), True)
+        loss = torch.stack(list(terms.values())).sum()
+        images = {"fake_B": fake_b, "rec_A": rec_a, "fake_A": fake_a, "rec_B": rec_b}
+        return StepOutput(loss, {k: v.detach() for k, v in terms.items()}, images)
+
+    def discriminator_step(self, real_a, real_b, images, step: int) -> StepOutput:
+        fake_b = self.pool_b.query(images["fake_B"])
+        fake_a = self.pool_a.query(images["fake_A"])
+        d_b = 0.5 * (self.gan(self.disc_b(real_b), True) + self.gan(self.disc_b(fake_b), False))
+        d_a = 0.5 * (self.gan(self.disc_a(real_a), True) + self.gan(self.disc_a(fake_a), False))
+        return StepOutput(self.lambda_adv * (d_a + d_b), {"D_A": d_a.detach(), "D_B": d_b.detach()})
+
+    def get_extra_state(self) -> dict:
+        return {"pool_a": self.pool_a.state_dict(), "pool_b": self.pool_b.state_dict()}
+
+    def set_extra_state(self, state: dict) -> None:
+        self.pool_a.load_state_dict(state["pool_a"])
+        self.pool_b.load_state_dict(state["pool_b"])
+
+    def hyperparameters(self) -> dict:
+        return (
+            super().hyperparameters()
+            | self.settings
+            | {
+                "lambda_adv": self.lambda_adv,
+                "lambda_info": self.lambda_info,
+                "lambda_cyc": self.cyc_weight.end,
+                "cyc_ramp_iterations": self.cyc_weight.length,
+                "lambda_idt": self.lambda_idt,
+            }
+        )
