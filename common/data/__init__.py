@@ -4,6 +4,7 @@ from common.data.checks import check_domain
 from common.data.layout import SPLITS, PairedItem, image_stem, list_images, paired_test_items, resolve_files
 from common.data.pipeline import NORMALIZATIONS, domain_transforms, make_unpaired_dataset, normalization_transform
 from common.data.slicing import RandSliced, axes_to_slice, take_slice
+from common.data.stream import StreamSampler
 from common.data.unpaired import UnpairedDataset
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "PairedItem",
     "RandSliced",
     "SPLITS",
+    "StreamSampler",
     "UnpairedDataset",
     "axes_to_slice",
     "check_domain",

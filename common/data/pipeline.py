@@ -161,6 +161,7 @@ def make_unpaired_dataset(
     cache_rate: float = 1.0,
     num_workers: int = 0,
     split: str = "train",
+    seed: int | None = None,
 ) -> UnpairedDataset:
     """The unpaired training dataset of a task, checked before anything is loaded.
 
@@ -182,6 +183,7 @@ def make_unpaired_dataset(
         cache_rate: share of each domain's normalised images kept in memory (MONAI ``CacheDataset``).
         num_workers: threads used to fill the cache.
         split: ``"train"`` or ``"test"`` folders of ``dataset_dir``.
+        seed: make every item a pure function of ``(seed, index)`` (exact resumption; see ``UnpairedDataset``).
 
     Raises:
         InputDataError: a missing/empty folder, an unreadable file, wrong or mixed channel counts, NaN/Inf values;
@@ -205,7 +207,7 @@ def make_unpaired_dataset(
         plane = _plane_axes(headers, spatial_dims)
         transform = domain_transforms(patch_size, spatial_dims, norm, augment, slice_axis, axes, gray_to_rgb, plane)
         domains[name] = _cached_domain(files, transform, cache_rate, num_workers)
-    return UnpairedDataset(domains["A"], domains["B"], length=length)
+    return UnpairedDataset(domains["A"], domains["B"], length=length, seed=seed)
 
 
 def _plane_axes(headers: Sequence, spatial_dims: int) -> tuple[int, int]:

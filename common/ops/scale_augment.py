@@ -16,7 +16,9 @@ def rescale(x: torch.Tensor, factor: float) -> torch.Tensor:
         return x
     mode = "bilinear" if x.ndim == 4 else "trilinear"
     antialias = bool(factor < 1.0 and x.ndim == 4)
-    return F.interpolate(x, scale_factor=factor, mode=mode, align_corners=False, antialias=antialias)
+    # float32 inside: antialiased resizing has no bfloat16/half kernel on CPU (autocast runs)
+    out = F.interpolate(x.float(), scale_factor=factor, mode=mode, align_corners=False, antialias=antialias)
+    return out.to(x.dtype)
 
 
 class RandScaleAugment(nn.Module):

@@ -29,7 +29,7 @@ from common.phantoms import (
 )
 from common.phantoms.sample import PhantomSample, write_phantom_image, write_table
 
-__all__ = ["TASKS", "DEFAULT_SIZES", "make_phantoms", "task_sampler"]
+__all__ = ["TASKS", "DEFAULT_SIZES", "ensure_phantoms", "make_phantoms", "task_sampler"]
 
 TASKS: dict[str, Callable[..., PhantomSample]] = {
     "calcium": calcium.sample,
@@ -126,3 +126,11 @@ def make_phantoms(
     with atomic_path(root / "phantom.json", overwrite=overwrite) as tmp:
         tmp.write_text(json.dumps(description, indent=4))
     return description
+
+
+def ensure_phantoms(task: str, out: str | os.PathLike, **kwargs) -> str:
+    """The phantom data set of ``task`` in ``out``, written first if it is not there yet (the bundles' embedded
+    default data). ``kwargs`` go to :func:`make_phantoms`; an existing data set is reused as it is."""
+    if not (Path(out) / "phantom.json").exists():
+        make_phantoms(task, out, **kwargs)
+    return os.fspath(out)

@@ -1,0 +1,34 @@
+"""The unpaired training engine (an Ignite/MONAI trainer), checkpoints, validation, samples and MLflow logging."""
+
+from common.engines.checkpoints import ModelSaver, RNGState, latest_checkpoint, load_model_weights
+from common.engines.mlflow_logging import RunLogger, active_mlflow_run, flatten_params
+from common.engines.samples import SampleGridSaver, to_display
+from common.engines.unpaired_trainer import NonFiniteLossError, UnpairedTrainer
+from common.engines.validation import (
+    CycleNetwork,
+    has_ground_truth,
+    lower_is_better,
+    validation_items,
+    validation_metrics,
+    validation_network,
+)
+
+__all__ = [
+    "CycleNetwork",
+    "ModelSaver",
+    "NonFiniteLossError",
+    "RNGState",
+    "RunLogger",
+    "SampleGridSaver",
+    "UnpairedTrainer",
+    "active_mlflow_run",
+    "flatten_params",
+    "has_ground_truth",
+    "latest_checkpoint",
+    "load_model_weights",
+    "lower_is_better",
+    "to_display",
+    "validation_items",
+    "validation_metrics",
+    "validation_network",
+]

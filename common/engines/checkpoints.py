@@ -1,0 +1,95 @@
+"""Checkpoint helpers: random-number-generator state, finding the latest checkpoint, and the deployable model.
+
+Full training checkpoints are written by MONAI's ``CheckpointSaver`` (Ignite ``DiskSaver``: temporary file then
+rename) and read by ``CheckpointLoader``; they hold the method (all networks and its pools), both optimisers and
+schedulers, the trainer state and :class:`RNGState`. The deployable file ``model.pt`` holds only the A -> B
+generator as ``{"model": state_dict}``, as MONAI Label and MONAI Deploy expect.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+from ignite.engine import Engine, Events
+
+from common.io.atomic import atomic_path
+
+__all__ = ["RNGState", "latest_checkpoint", "ModelSaver", "load_model_weights"]
+
+_STEP = re.compile(r"(?:checkpoint_|iteration=)(\d+)\.pt$")
+
+
+class RNGState:
+    """Torch (CPU and CUDA), NumPy and Python random states with ``state_dict``/``load_state_dict``, so that
+    Ignite checkpoints restore them."""
+
+    def state_dict(self) -> dict:
+        state = {
+            "torch": torch.get_rng_state(),
+            "numpy": torch.as_tensor(np.frombuffer(np.random.get_state()[1].tobytes(), dtype=np.uint8).copy()),
+            "numpy_pos": int(np.random.get_state()[2]),
+            "python": torch.as_tensor(list(random.getstate()[1]), dtype=torch.int64),
+            "python_pos": int(random.getstate()[1][-1]),
+        }
+        if torch.cuda.is_available():
+            state["cuda"] = torch.stack(torch.cuda.get_rng_state_all())
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        torch.set_rng_state(state["torch"])
+        keys = np.frombuffer(state["numpy"].numpy().tobytes(), dtype=np.uint32)
+        np.random.set_state(("MT19937", keys, int(state["numpy_pos"]), 0, 0.0))
+        internal = tuple(int(v) for v in state["python"].tolist())
+        random.setstate((3, internal, None))
+        if "cuda" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(list(state["cuda"]))
+
+
+def latest_checkpoint(folder: str | os.PathLike) -> str | None:
+    """The checkpoint of the highest iteration in ``folder`` (``None`` if there is none)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    best, best_step = None, -1
+    for path in folder.glob("*.pt"):
+        match = _STEP.search(path.name)
+        if match and int(match.group(1)) > best_step:
+            best, best_step = str(path), int(match.group(1))
+    return best
+
+
+class ModelSaver:
+    """Write the deployable A -> B generator to ``path`` as ``{"model": state_dict}`` (atomically) every
+    ``interval`` iterations and when training completes.
+
+    Args:
+        path: output file (``O/model.pt``).
+        interval: iterations between writes (0: only at completion).
+        get_network: callable returning the network to save; default the engine's ``deployable_generator()``.
+    """
+
+    def __init__(self, path: str | os.PathLike, interval: int = 0, get_network=None):
+        self.path, self.get_network, self.interval = Path(path), get_network, int(interval)
+
+    def attach(self, engine: Engine) -> None:
+        if self.interval > 0:
+            engine.add_event_handler(Events.ITERATION_COMPLETED(every=self.interval), self)
+        engine.add_event_handler(Events.COMPLETED, self)
+
+    def __call__(self, engine: Engine) -> None:
+        network = self.get_network() if self.get_network is not None else engine.deployable_generator()
+        state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
+        with atomic_path(self.path, overwrite=True) as tmp:
+            torch.save({"model": state}, tmp)
+
+
+def load_model_weights(network: torch.nn.Module, path: str | os.PathLike) -> torch.nn.Module:
+    """Load a ``{"model": state_dict}`` file (or a bare state dict) into ``network`` safely (weights only)."""
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    network.load_state_dict(data["model"] if isinstance(data, dict) and "model" in data else data)
+    return network

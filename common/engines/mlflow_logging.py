@@ -1,0 +1,92 @@
+"""MLflow companions of MONAI's ``MLFlowHandler``.
+
+``--tracking mlflow`` attaches MONAI's handler, which opens the run and logs what the trainer outputs (every loss
+term and both learning rates, see :class:`~common.engines.unpaired_trainer.UnpairedTrainer`). The
+:class:`RunLogger` here adds, into that same run, the parameters (method, loss weights, patch size, seed, data
+paths...), the final model and anything else given; sample grids are logged by ``SampleGridSaver``. Without
+tracking they do nothing.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Mapping, Sequence
+
+from ignite.engine import Engine, Events
+from monai.handlers import MLFlowHandler
+
+__all__ = ["active_mlflow_run", "RunLogger", "flatten_params"]
+
+
+def active_mlflow_run(engine: Engine):
+    """``(client, run_id)`` of the MLflow run a ``MLFlowHandler`` attached to ``engine`` has open, else None."""
+    for handlers in engine._event_handlers.values():
+        for handler, _, _ in handlers:
+            owner = getattr(handler, "__self__", None)
+            if isinstance(owner, MLFlowHandler) and owner.cur_run is not None:
+                return owner.client, owner.cur_run.info.run_id
+    return None
+
+
+def flatten_params(params: Mapping, prefix: str = "") -> dict[str, str]:
+    """Nested mapping -> ``{"a.b": "value"}`` with values as strings (MLflow params)."""
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten_params(value, f"{name}."))
+        else:
+            out[name] = str(value)[:6000]
+    return out
+
+
+class RunLogger:
+    """Log parameters once the run is open, and files as artifacts when training completes.
+
+    Args:
+        params: parameters to record (nested mappings are flattened with dots).
+        artifacts: files logged at completion (missing ones are skipped).
+        newest_of: glob patterns of which the newest match is logged at completion. The bundles pass
+            ``OUTPUT/config_*.json``: the merged config MONAI writes when tracking is on (MONAI 1.6 builds the path
+            it hands its own handler by string concatenation, which breaks for a plain ``--output_dir``).
+    """
+
+    def __init__(
+        self,
+        params: Mapping | None = None,
+        artifacts: Sequence[str | os.PathLike] = (),
+        newest_of: Sequence[str] = (),
+    ):
+        self.params = flatten_params(params or {})
+        self.artifacts = [os.fspath(a) for a in artifacts]
+        self.newest_of = list(newest_of)
+        self._logged = False
+
+    def attach(self, engine: Engine) -> None:
+        engine.add_event_handler(Events.ITERATION_COMPLETED, self.log_params)
+        engine.add_event_handler(Events.COMPLETED, self.log_artifacts)
+
+    def log_params(self, engine: Engine) -> None:
+        if self._logged:
+            return
+        run = active_mlflow_run(engine)
+        if run is None:
+            return
+        client, run_id = run
+        existing = client.get_run(run_id).data.params
+        for key, value in self.params.items():
+            if key not in existing:  # a resumed run keeps what it recorded
+                client.log_param(run_id, key, value)
+        self._logged = True
+
+    def log_artifacts(self, engine: Engine) -> None:
+        run = active_mlflow_run(engine)
+        if run is None:
+            return
+        self.log_params(engine)
+        client, run_id = run
+        newest = [max(matches, key=os.path.getmtime) for p in self.newest_of if (matches := glob.glob(p))]
+        for path in self.artifacts + newest:
+            if os.path.isfile(path):
+                client.log_artifact(run_id, path)

@@ -1,0 +1,179 @@
+"""The unpaired translation trainer: a ``monai.engines.Trainer`` (an Ignite ``Engine``) whose iteration takes an
+A batch and a B batch and runs the method's generator step, then its discriminator step.
+
+MONAI's ``GanTrainer`` generates from noise and ``AdversarialTrainer`` trains one paired generator; neither runs
+two-generator unpaired translation, so this follows the model zoo's precedent of a ``Trainer`` subclass.
+
+Per iteration: autocast (bf16 on CPU, fp16 or bf16 on GPU) around both steps, a ``GradScaler`` for fp16, optional
+gradient clipping, optional EMA of the A -> B generator, then one output dict: ``{"loss": {every loss term,
+loss_G, loss_D, lr_G, lr_D}, "images": {...}}`` inside a one-element list, the decollated form MONAI's handlers
+read (``from_engine(["loss"], first=True)`` gives the dict, which ``MLFlowHandler`` logs term by term).
+
+The run stops after exactly ``max_iterations``; resuming from a checkpoint (loaded at ``STARTED``) continues
+the data stream where it stopped (:class:`~common.data.stream.StreamSampler`).
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import nullcontext
+
+import torch
+from ignite.engine import Engine, Events
+from monai.engines import Trainer
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from common.data.stream import StreamSampler
+from common.methods.base import TranslationMethod
+
+__all__ = ["UnpairedTrainer", "NonFiniteLossError"]
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss term became NaN or Inf."""
+
+
+class UnpairedTrainer(Trainer):
+    """Train a :class:`~common.methods.base.TranslationMethod` on unpaired A/B batches.
+
+    Args:
+        device: training device.
+        max_iterations: iteration budget (the run ends exactly there, also when resumed).
+        train_data_loader: yields dicts with ``A`` and ``B`` batches.
+        method: the method (its networks are moved to ``device``).
+        optimizer_g, optimizer_d: optimisers of the generator-side and discriminator-side parameters.
+        epoch_length: iterations per Ignite epoch (sets how often epoch-level handlers run).
+        sampler: the loader's :class:`StreamSampler`, repositioned on resume.
+        batch_size: the loader's batch size (for repositioning the sampler).
+        amp: mixed precision; ``amp_dtype`` ``"bfloat16"`` (CPU or GPU) or ``"float16"`` (GPU, with a scaler).
+        ema_decay: keep an exponential moving average of the A -> B generator (e.g. 0.999); ``None``: off.
+        grad_clip: clip gradient norms to this value; ``None``: off (the papers' setting).
+        train_handlers: Ignite/MONAI handlers (checkpoint loader first, so that resuming happens first).
+        stop_on_nan: raise :class:`NonFiniteLossError` naming the term and iteration when a loss is NaN/Inf.
+    """
+
+    def __init__(
+        self,
+        device: torch.device | str,
+        max_iterations: int,
+        train_data_loader,
+        method: TranslationMethod,
+        optimizer_g: torch.optim.Optimizer,
+        optimizer_d: torch.optim.Optimizer,
+        epoch_length: int = 100,
+        sampler: StreamSampler | None = None,
+        batch_size: int = 1,
+        amp: bool = False,
+        amp_dtype: str = "bfloat16",
+        ema_decay: float | None = None,
+        grad_clip: float | None = None,
+        train_handlers=None,
+        stop_on_nan: bool = True,
+    ):
+        if max_iterations < 1 or epoch_length < 1:
+            raise ValueError(f"max_iterations and epoch_length must be positive, got {max_iterations}, {epoch_length}")
+        if amp_dtype not in ("bfloat16", "float16"):
+            raise ValueError(f"amp_dtype must be 'bfloat16' or 'float16', got {amp_dtype!r}")
+        if ema_decay is not None and not 0 < ema_decay < 1:
+            raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay}")
+        device = torch.device(device)
+        epoch_length = min(int(epoch_length), int(max_iterations))
+        super().__init__(
+            device=device,
+            max_epochs=math.ceil(max_iterations / epoch_length),
+            data_loader=train_data_loader,
+            epoch_length=epoch_length,
+            handlers=train_handlers,
+            amp=amp,
+            decollate=False,
+        )
+        self.method = method.to(device)
+        self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
+        self.optimizer = optimizer_g  # MONAI handlers' convention (LR logging of the main optimiser)
+        self.max_iterations = int(max_iterations)
+        self.sampler, self.batch_size = sampler, int(batch_size)
+        self.amp_dtype = torch.bfloat16 if amp_dtype == "bfloat16" else torch.float16
+        self.scaler = torch.amp.GradScaler(device.type) if amp and self.amp_dtype == torch.float16 else None
+        self.grad_clip = grad_clip
+        self.stop_on_nan = stop_on_nan
+        self.ema = (
+            AveragedModel(method.generator_ab, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
+            if ema_decay is not None
+            else None
+        )
+        self.add_event_handler(Events.ITERATION_COMPLETED, self._stop_at_budget)
+
+    def run(self) -> None:
+        """Run to ``max_iterations``. The resume hook is registered here, after every handler attached so far,
+        so that a ``CheckpointLoader`` (also listening to ``STARTED``) has loaded its state when it runs."""
+        if not self.has_event_handler(self._after_resume, Events.STARTED):
+            self.add_event_handler(Events.STARTED, self._after_resume)
+        super().run()
+
+    # --- resumption and budget ------------------------------------------------------------------------------
+    def _after_resume(self, engine: Engine) -> None:
+        engine.state.max_epochs = math.ceil(self.max_iterations / engine.state.epoch_length)
+        if self.sampler is not None:
+            self.sampler.start = engine.state.iteration * self.batch_size
+        if engine.state.iteration >= self.max_iterations:
+            engine.terminate()
+
+    def _stop_at_budget(self, engine: Engine) -> None:
+        if engine.state.iteration >= self.max_iterations:
+            engine.terminate()
+
+    def deployable_generator(self) -> torch.nn.Module:
+        """The A -> B generator to ship: the EMA copy when EMA is on."""
+        return self.ema.module if self.ema is not None else self.method.generator_ab
+
+    # --- one iteration --------------------------------------------------------------------------------------
+    def _autocast(self):
+        if not self.amp:
+            return nullcontext()
+        return torch.autocast(device_type=self.state.device.type, dtype=self.amp_dtype)
+
+    def _update(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            if self.grad_clip is not None:
+                self.scaler.unscale_(optimizer)
+        else:
+            loss.backward()
+        if self.grad_clip is not None:
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
+        if self.scaler is not None:
+            self.scaler.step(optimizer)
+        else:
+            optimizer.step()
+
+    def _iteration(self, engine: Engine, batchdata: dict) -> list[dict]:
+        device = engine.state.device
+        real_a = batchdata["A"].to(device, non_blocking=True)
+        real_b = batchdata["B"].to(device, non_blocking=True)
+        step = engine.state.iteration - 1
+        self.method.train()
+        with self._autocast():
+            g = self.method.generator_step(real_a, real_b, step)
+        self._update(g.loss, self.optimizer_g)
+        if self.ema is not None:
+            self.ema.update_parameters(self.method.generator_ab)
+        detached = {k: v.detach() for k, v in g.images.items()}
+        with self._autocast():
+            d = self.method.discriminator_step(real_a, real_b, detached, step)
+        self._update(d.loss, self.optimizer_d)
+        if self.scaler is not None:
+            self.scaler.update()
+        names = ["loss_G", "loss_D", *g.terms, *d.terms]
+        values = torch.stack([g.loss.detach(), d.loss.detach(), *g.terms.values(), *d.terms.values()]).float()
+        losses = dict(zip(names, values.cpu().tolist(), strict=True))  # one host sync per iteration
+        if self.stop_on_nan and not all(math.isfinite(v) for v in losses.values()):
+            bad = [k for k, v in losses.items() if not math.isfinite(v)]
+            raise NonFiniteLossError(
+                f"loss term(s) {', '.join(bad)} became NaN/Inf at iteration {engine.state.iteration}"
+            )
+        losses["lr_G"] = float(self.optimizer_g.param_groups[0]["lr"])
+        losses["lr_D"] = float(self.optimizer_d.param_groups[0]["lr"])
+        images = {"A": real_a.detach(), "B": real_b.detach(), **detached}
+        return [{"loss": losses, "images": images}]
