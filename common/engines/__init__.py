@@ -1,6 +1,7 @@
 """The unpaired training engine (an Ignite/MONAI trainer), checkpoints, validation, samples and MLflow logging."""
 
-from common.engines.checkpoints import ModelSaver, RNGState, latest_checkpoint, load_model_weights
+from common.engines.checkpoints import ModelSaver, RNGState, latest_checkpoint, load_model_weights, read_model_spec
+from common.engines.loss_log import LossLogger, read_loss_log
 from common.engines.mlflow_logging import RunLogger, active_mlflow_run, flatten_params
 from common.engines.samples import SampleGridSaver, to_display
 from common.engines.unpaired_trainer import NonFiniteLossError, UnpairedTrainer
@@ -15,6 +16,7 @@ from common.engines.validation import (
 
 __all__ = [
     "CycleNetwork",
+    "LossLogger",
     "ModelSaver",
     "NonFiniteLossError",
     "RNGState",
@@ -27,6 +29,8 @@ __all__ = [
     "latest_checkpoint",
     "load_model_weights",
     "lower_is_better",
+    "read_loss_log",
+    "read_model_spec",
     "to_display",
     "validation_items",
     "validation_metrics",

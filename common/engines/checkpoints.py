@@ -8,6 +8,7 @@ generator as ``{"model": state_dict}``, as MONAI Label and MONAI Deploy expect.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -19,7 +20,7 @@ from ignite.engine import Engine, Events
 
 from common.io.atomic import atomic_path
 
-__all__ = ["RNGState", "latest_checkpoint", "ModelSaver", "load_model_weights"]
+__all__ = ["RNGState", "latest_checkpoint", "ModelSaver", "load_model_weights", "read_model_spec"]
 
 _STEP = re.compile(r"(?:checkpoint_|iteration=)(\d+)\.pt$")
 
@@ -67,14 +68,19 @@ class ModelSaver:
     """Write the deployable A -> B generator to ``path`` as ``{"model": state_dict}`` (atomically) every
     ``interval`` iterations and when training completes.
 
+    Beside it, ``model.json`` records ``spec`` (method, hyper-parameters, channels, normalisation...) so that
+    inference rebuilds the same network without being told again (:func:`read_model_spec`).
+
     Args:
         path: output file (``O/model.pt``).
         interval: iterations between writes (0: only at completion).
         get_network: callable returning the network to save; default the engine's ``deployable_generator()``.
+        spec: JSON-serialisable description of how to rebuild the network.
     """
 
-    def __init__(self, path: str | os.PathLike, interval: int = 0, get_network=None):
+    def __init__(self, path: str | os.PathLike, interval: int = 0, get_network=None, spec: dict | None = None):
         self.path, self.get_network, self.interval = Path(path), get_network, int(interval)
+        self.spec = spec
 
     def attach(self, engine: Engine) -> None:
         if self.interval > 0:
@@ -86,6 +92,18 @@ class ModelSaver:
         state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
         with atomic_path(self.path, overwrite=True) as tmp:
             torch.save({"model": state}, tmp)
+        if self.spec is not None:
+            with atomic_path(self.path.with_suffix(".json"), overwrite=True) as tmp:
+                tmp.write_text(json.dumps(self.spec, indent=4, default=str))
+
+
+def read_model_spec(checkpoint: str | os.PathLike, default: dict | None = None) -> dict:
+    """The ``model.json`` written beside ``checkpoint`` merged over ``default`` (``default`` alone if absent)."""
+    spec = dict(default or {})
+    sidecar = Path(checkpoint).with_suffix(".json")
+    if sidecar.is_file():
+        spec.update(json.loads(sidecar.read_text()))
+    return spec
 
 
 def load_model_weights(network: torch.nn.Module, path: str | os.PathLike) -> torch.nn.Module:

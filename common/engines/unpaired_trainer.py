@@ -50,6 +50,8 @@ class UnpairedTrainer(Trainer):
         grad_clip: clip gradient norms to this value; ``None``: off (the papers' setting).
         train_handlers: Ignite/MONAI handlers (checkpoint loader first, so that resuming happens first).
         stop_on_nan: raise :class:`NonFiniteLossError` naming the term and iteration when a loss is NaN/Inf.
+        stop_after: end this process's run after this many iterations (counted from 0, not from a resume) while
+            keeping the schedule of ``max_iterations`` (time-limited jobs: rerun to continue).
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class UnpairedTrainer(Trainer):
         grad_clip: float | None = None,
         train_handlers=None,
         stop_on_nan: bool = True,
+        stop_after: int | None = None,
     ):
         if max_iterations < 1 or epoch_length < 1:
             raise ValueError(f"max_iterations and epoch_length must be positive, got {max_iterations}, {epoch_length}")
@@ -91,6 +94,7 @@ class UnpairedTrainer(Trainer):
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
         self.optimizer = optimizer_g  # MONAI handlers' convention (LR logging of the main optimiser)
         self.max_iterations = int(max_iterations)
+        self.stop_after = None if stop_after is None else int(stop_after)
         self.sampler, self.batch_size = sampler, int(batch_size)
         self.amp_dtype = torch.bfloat16 if amp_dtype == "bfloat16" else torch.float16
         self.scaler = torch.amp.GradScaler(device.type) if amp and self.amp_dtype == torch.float16 else None
@@ -120,6 +124,8 @@ class UnpairedTrainer(Trainer):
 
     def _stop_at_budget(self, engine: Engine) -> None:
         if engine.state.iteration >= self.max_iterations:
+            engine.terminate()
+        elif self.stop_after is not None and engine.state.iteration >= self.stop_after:
             engine.terminate()
 
     def deployable_generator(self) -> torch.nn.Module:
