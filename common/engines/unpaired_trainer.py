@@ -154,6 +154,13 @@ class UnpairedTrainer(Trainer):
         else:
             optimizer.step()
 
+    @staticmethod
+    def _check_finite(loss: torch.Tensor, terms: dict[str, torch.Tensor], iteration: int) -> None:
+        if bool(torch.isfinite(loss)):
+            return
+        bad = [k for k, v in terms.items() if not bool(torch.isfinite(v))] or ["total"]
+        raise NonFiniteLossError(f"loss term(s) {', '.join(bad)} became NaN/Inf at iteration {iteration}")
+
     def _iteration(self, engine: Engine, batchdata: dict) -> list[dict]:
         device = engine.state.device
         real_a = batchdata["A"].to(device, non_blocking=True)
@@ -162,12 +169,16 @@ class UnpairedTrainer(Trainer):
         self.method.train()
         with self._autocast():
             g = self.method.generator_step(real_a, real_b, step)
+        if self.stop_on_nan:  # before any backward: a NaN must not reach the weights
+            self._check_finite(g.loss, g.terms, engine.state.iteration)
         self._update(g.loss, self.optimizer_g)
         if self.ema is not None:
             self.ema.update_parameters(self.method.generator_ab)
         detached = {k: v.detach() for k, v in g.images.items()}
         with self._autocast():
             d = self.method.discriminator_step(real_a, real_b, detached, step)
+        if self.stop_on_nan:
+            self._check_finite(d.loss, d.terms, engine.state.iteration)
         self._update(d.loss, self.optimizer_d)
         if self.scaler is not None:
             self.scaler.update()

@@ -104,6 +104,8 @@ class DySample(nn.Module):
         norm = torch.tensor(scales, device=x.device, dtype=x.dtype)
         offsets = offsets.movedim(1, -1) * norm
         grid = base_grid(sizes, s, x.device, x.dtype).unsqueeze(0) + offsets
+        # grid_sample's CPU backward crashes the process on NaN coordinates (torch 2.13): keep them finite
+        grid = torch.nan_to_num(grid, nan=0.0, posinf=2.0, neginf=-2.0)
         features = x.reshape([n * g, c // g] + sizes)
         out = F.grid_sample(features, grid, mode="bilinear", padding_mode="border", align_corners=False)
         return out.reshape([n, c] + out_sizes)

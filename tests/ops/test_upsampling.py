@@ -84,3 +84,12 @@ def test_pad_to_multiple_and_crop_back(shape, multiple):
     assert sizes == list(shape[2:])
     torch.testing.assert_close(crop_to(padded, sizes), x)
     assert math.prod(padded.shape) >= math.prod(shape)
+
+
+def test_dysample_survives_nan_offsets_in_backward():
+    """grid_sample's CPU backward segfaults on NaN coordinates; DySample keeps them finite."""
+    x = torch.rand(1, 4, 6, 6, requires_grad=True)
+    up = DySample(2, 4, groups=1)
+    out = up.sample(x, torch.full((1, 8, 6, 6), float("nan")))
+    out.sum().backward()  # would crash the interpreter without the guard
+    assert x.grad is not None and out.shape == (1, 4, 12, 12)

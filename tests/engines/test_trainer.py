@@ -1,0 +1,114 @@
+"""Trainer mechanics: exact budget, NaN guard, AMP, EMA, checkpoint helpers, loss log."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+from monai.data import DataLoader
+
+from common.data import StreamSampler, make_unpaired_dataset
+from common.engines import (
+    LossLogger,
+    ModelSaver,
+    NonFiniteLossError,
+    RNGState,
+    UnpairedTrainer,
+    latest_checkpoint,
+    load_model_weights,
+    read_loss_log,
+    read_model_spec,
+)
+from common.methods import make_method
+from common.phantoms import make_phantoms
+
+TINY = {"channels": (4, 8), "n_info": 2, "ndf": 4}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mask")
+    make_phantoms("mask_to_nuclei", root, n_train=2, n_test=1, size=32)
+    return make_unpaired_dataset(root, patch_size=(32, 32), length=50, seed=1)
+
+
+def _trainer(data, iterations, **kwargs):
+    method = make_method("stable", 2, 1, 1, TINY)
+    opt_g, opt_d = method.make_optimizers()
+    sampler = StreamSampler(len(data))
+    loader = DataLoader(data, batch_size=1, sampler=sampler)
+    return UnpairedTrainer("cpu", iterations, loader, method, opt_g, opt_d, sampler=sampler, **kwargs)
+
+
+def test_stops_exactly_at_the_budget(data):
+    trainer = _trainer(data, 7, epoch_length=3)
+    trainer.run()
+    assert trainer.state.iteration == 7
+
+
+def test_stop_after_keeps_the_schedule(data):
+    trainer = _trainer(data, 10, epoch_length=4, stop_after=3)
+    trainer.run()
+    assert trainer.state.iteration == 3 and trainer.max_iterations == 10
+
+
+def test_nan_loss_stops_with_the_term_and_iteration(data):
+    trainer = _trainer(data, 5)
+    with torch.no_grad():
+        trainer.method.encoder_a.head.weight.fill_(float("nan"))
+    with pytest.raises(NonFiniteLossError, match=r"G_.*NaN/Inf at iteration 1"):
+        trainer.run()
+
+
+def test_bf16_autocast_and_ema(data):
+    trainer = _trainer(data, 3, amp=True, ema_decay=0.5)
+    trainer.run()
+    ema = trainer.deployable_generator()
+    assert ema is trainer.ema.module
+    raw = dict(trainer.method.generator_ab.named_parameters())
+    assert any(not torch.equal(p, raw[n]) for n, p in ema.named_parameters())
+
+
+def test_rng_state_round_trip():
+    state = RNGState()
+    saved = state.state_dict()
+    expected = (torch.rand(3), np.random.rand(3), random.random())
+    torch.rand(5), np.random.rand(5), random.random()
+    state.load_state_dict(saved)
+    again = (torch.rand(3), np.random.rand(3), random.random())
+    torch.testing.assert_close(expected[0], again[0])
+    np.testing.assert_array_equal(expected[1], again[1])
+    assert expected[2] == again[2]
+
+
+def test_latest_checkpoint_and_model_file(tmp_path, data):
+    for name in ("checkpoint_iteration=2.pt", "checkpoint_iteration=10.pt", "checkpoint_final_iteration=6.pt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert latest_checkpoint(tmp_path).endswith("iteration=10.pt")
+    assert latest_checkpoint(tmp_path / "none") is None
+    trainer = _trainer(data, 2)
+    ModelSaver(tmp_path / "model.pt", spec={"method": "stable", "hyperparameters": TINY})(trainer)
+    stored = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert list(stored) == ["model"]
+    assert read_model_spec(tmp_path / "model.pt", {"method": "cyclegan", "x": 1}) == {
+        "method": "stable",
+        "hyperparameters": {"channels": [4, 8], "n_info": 2, "ndf": 4},
+        "x": 1,
+    }
+    fresh = make_method("stable", 2, 1, 1, TINY).generator_ab
+    load_model_weights(fresh, tmp_path / "model.pt")
+    torch.testing.assert_close(fresh.state_dict(), trainer.method.generator_ab.state_dict())
+
+
+def test_loss_log_drops_rows_after_the_resume_point(tmp_path, data):
+    log = tmp_path / "losses.csv"
+    trainer = _trainer(data, 4)
+    LossLogger(log).attach(trainer)
+    trainer.run()
+    assert [r["iteration"] for r in read_loss_log(log)] == ["1", "2", "3", "4"]
+    resumed = _trainer(data, 6)
+    resumed.load_state_dict({"iteration": 2, "epoch_length": 100, "max_epochs": 1})  # as if resumed at 2
+    LossLogger(log).attach(resumed)
+    resumed.run()
+    assert [r["iteration"] for r in read_loss_log(log)] == ["1", "2", "3", "4", "5", "6"]
+    assert set(read_loss_log(log)[0]) >= {"loss_G", "loss_D", "G_info_A", "lr_G", "lr_D"}

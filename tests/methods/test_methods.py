@@ -1,0 +1,97 @@
+"""A few iterations of every method on tiny phantom patches: finite losses, and both G and D are updated."""
+
+import pytest
+import torch
+from ignite.engine import Events
+from monai.data import DataLoader
+
+from common.data import make_unpaired_dataset
+from common.engines import UnpairedTrainer
+from common.methods import METHODS, make_method
+from common.phantoms import make_phantoms
+
+TINY = {
+    "cyclegan": {"ngf": 4, "n_blocks": 1, "ndf": 4},
+    "utom": {"ngf": 4, "n_blocks": 1, "ndf": 4},
+    "ui2i": {"features": (4, 8, 16), "ndf": 4, "content_hidden": 8},
+    "stable": {"channels": (4, 8), "n_info": 3, "ndf": 4},
+    "cut": {"ngf": 4, "n_blocks": 1, "ndf": 4, "num_patches": 16, "embed_dim": 16},
+    "fastcut": {"ngf": 4, "n_blocks": 1, "ndf": 4, "num_patches": 16, "embed_dim": 16},
+}
+THREE_D = ["cyclegan", "ui2i", "stable", "cut"]
+
+
+@pytest.fixture(scope="module")
+def calcium(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cal")
+    make_phantoms("calcium", root, n_train=2, n_test=1, size=32)
+    return root
+
+
+@pytest.fixture(scope="module")
+def stacks(tmp_path_factory):
+    root = tmp_path_factory.mktemp("den")
+    make_phantoms("denoising", root, n_train=2, n_test=1, size=32)
+    return root
+
+
+def _train(method, dataset, iterations=3):
+    opt_g, opt_d = method.make_optimizers()
+    before_g = [p.detach().clone() for p in method.generator_parameters()]
+    before_d = [p.detach().clone() for p in method.discriminator_parameters()]
+    outputs = []
+    trainer = UnpairedTrainer("cpu", iterations, DataLoader(dataset, batch_size=2), method, opt_g, opt_d)
+    trainer.add_event_handler(Events.ITERATION_COMPLETED, lambda e: outputs.append(e.state.output[0]["loss"]))
+    trainer.run()
+    assert trainer.state.iteration == iterations and len(outputs) == iterations
+    for losses in outputs:
+        assert all(torch.isfinite(torch.tensor(v)) for v in losses.values()), losses
+    changed_g = sum(not torch.equal(a, b) for a, b in zip(before_g, method.generator_parameters(), strict=True))
+    changed_d = sum(not torch.equal(a, b) for a, b in zip(before_d, method.discriminator_parameters(), strict=True))
+    assert changed_g > 0.5 * len(before_g) and changed_d > 0.5 * len(before_d)
+    return outputs
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_every_method_trains_in_2d(calcium, name):
+    torch.manual_seed(0)
+    dataset = make_unpaired_dataset(calcium, patch_size=(32, 32), length=6, seed=0)
+    outputs = _train(make_method(name, 2, 1, 1, TINY[name]), dataset)
+    assert "loss_G" in outputs[-1] and "lr_G" in outputs[-1]
+
+
+@pytest.mark.parametrize("name", THREE_D)
+def test_methods_train_in_3d(stacks, name):
+    torch.manual_seed(0)
+    dataset = make_unpaired_dataset(stacks, patch_size=(16, 16, 16), spatial_dims=3, length=4, seed=0)
+    hp = dict(TINY[name]) | {"n_layers_d": 2}
+    _train(make_method(name, 3, 1, 1, hp), dataset, iterations=2)
+
+
+def test_addons_appear_as_loss_terms(calcium):
+    dataset = make_unpaired_dataset(calcium, patch_size=(32, 32), length=4, seed=0)
+    method = make_method("cyclegan", 2, 1, 1, TINY["cyclegan"], {"lambda_fsesim": 1.0, "dct_cutoff": 0.5})
+    outputs = _train(method, dataset, iterations=2)
+    assert outputs[-1]["G_fsesim"] > 0
+
+
+def test_method_state_round_trip_keeps_pools(calcium):
+    a = make_method("cyclegan", 2, 1, 1, TINY["cyclegan"] | {"pool_size": 4})
+    a.pool_b.query(torch.rand(3, 1, 8, 8))
+    b = make_method("cyclegan", 2, 1, 1, TINY["cyclegan"] | {"pool_size": 4})
+    b.load_state_dict(a.state_dict())
+    assert len(b.pool_b) == 3
+    torch.testing.assert_close(torch.cat(b.pool_b.images), torch.cat(a.pool_b.images))
+
+
+def test_unknown_method_and_keyword_are_reported():
+    with pytest.raises(ValueError, match="unknown method 'pix2pix'"):
+        make_method("pix2pix")
+    with pytest.raises(ValueError, match="method 'stable'.*lambda_nonsense"):
+        make_method("stable", hyperparameters={"lambda_nonsense": 1})
+
+
+def test_identity_terms_only_when_channels_match():
+    assert make_method("cyclegan", 2, 1, 1, TINY["cyclegan"]).identity
+    assert not make_method("cyclegan", 2, 1, 2, TINY["cyclegan"]).identity
+    assert make_method("cut", 2, 1, 2, TINY["cut"]).adapter is not None
