@@ -111,14 +111,16 @@ def test_validation_logs_metrics(tmp_path, phantoms):
     assert (tmp_path / "best_model.pt").exists()
 
 
-def test_mlflow_run_holds_params_metrics_and_artifacts(tmp_path, phantoms):
+@pytest.mark.parametrize("tracking", ["mlflow", str(ROOT / "mlflow" / "tracking.json")])
+def test_mlflow_run_holds_params_metrics_and_artifacts(tmp_path, phantoms, tracking):
+    """MONAI's default settings and the project's settings file give the same run contents."""
     uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
     from monai.bundle import run
 
     run(
         "training",
         config_file=TRAIN,
-        tracking="mlflow",
+        tracking=tracking,
         tracking_uri=uri,
         dataset_dir=phantoms,
         max_iterations=4,

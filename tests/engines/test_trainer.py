@@ -112,3 +112,22 @@ def test_loss_log_drops_rows_after_the_resume_point(tmp_path, data):
     resumed.run()
     assert [r["iteration"] for r in read_loss_log(log)] == ["1", "2", "3", "4", "5", "6"]
     assert set(read_loss_log(log)[0]) >= {"loss_G", "loss_D", "G_info_A", "lr_G", "lr_D"}
+
+
+def test_validation_without_ground_truth_uses_the_cycle(tmp_path):
+    from common.engines import CycleNetwork, has_ground_truth, validation_items, validation_metrics, validation_network
+
+    make_phantoms("phase_to_dapi", tmp_path, n_train=1, n_test=2, size=32)
+    assert has_ground_truth(tmp_path)
+    for f in (tmp_path / "testB").iterdir():
+        f.unlink()
+    assert not has_ground_truth(tmp_path)
+    items = validation_items(tmp_path, size=(32, 32), slices_per_image=2)
+    assert len(items) == 2 and torch.equal(items[0]["image"], items[0]["label"])  # label = input: cycle target
+    method = make_method("stable", 2, 1, 1, TINY)
+    network = validation_network(method, ground_truth=False)
+    assert isinstance(network, CycleNetwork) and network(items[0]["image"][None]).shape == (1, 1, 32, 32)
+    key, extra = validation_metrics(False)
+    assert list(key) == ["val_cycle_mae"] and extra == {}
+    with pytest.raises(ValueError, match="one-sided"):
+        validation_network(make_method("cut", 2, 1, 1, {"ngf": 4, "n_blocks": 1, "ndf": 4}), ground_truth=False)
