@@ -13,6 +13,7 @@ from torch import nn
 
 from common.losses.adversarial import GANLoss
 from common.methods.base import StepOutput, TranslationMethod, set_requires_grad
+from common.methods.two_domain import TwoDomainDiscriminators
 from common.networks.discriminators import patchgan
 from common.networks.resnet_generator import ResnetGenerator
 from common.networks.unet_generator import UNetGenerator
@@ -40,7 +41,7 @@ def build_generator(
     raise ValueError(f"generator must be 'resnet' or 'unet', got {generator!r}")
 
 
-class CycleGAN(TranslationMethod):
+class CycleGAN(TwoDomainDiscriminators, TranslationMethod):
     """CycleGAN. See the module docstring for defaults; ``generator="unet"`` selects the U-Net variant."""
 
     name = "cyclegan"
@@ -117,20 +118,6 @@ class CycleGAN(TranslationMethod):
         loss = torch.stack(list(terms.values())).sum()
         images = {"fake_B": fake_b, "rec_A": rec_a, "fake_A": fake_a, "rec_B": rec_b}
         return StepOutput(loss, {k: v.detach() for k, v in terms.items()}, images)
-
-    def discriminator_step(self, real_a, real_b, images, step: int) -> StepOutput:
-        fake_b = self.pool_b.query(images["fake_B"])
-        fake_a = self.pool_a.query(images["fake_A"])
-        d_b = 0.5 * (self.gan(self.disc_b(real_b), True) + self.gan(self.disc_b(fake_b), False))
-        d_a = 0.5 * (self.gan(self.disc_a(real_a), True) + self.gan(self.disc_a(fake_a), False))
-        return StepOutput(d_a + d_b, {"D_A": d_a.detach(), "D_B": d_b.detach()})
-
-    def get_extra_state(self) -> dict:
-        return {"pool_a": self.pool_a.state_dict(), "pool_b": self.pool_b.state_dict()}
-
-    def set_extra_state(self, state: dict) -> None:
-        self.pool_a.load_state_dict(state["pool_a"])
-        self.pool_b.load_state_dict(state["pool_b"])
 
     def hyperparameters(self) -> dict:
         return (

@@ -15,6 +15,7 @@ from torch import nn
 
 from common.losses.adversarial import GANLoss
 from common.methods.base import StepOutput, TranslationMethod, set_requires_grad
+from common.methods.two_domain import TwoDomainDiscriminators
 from common.networks.discriminators import lsgan_discriminator
 from common.networks.stable_unet import EncoderDecoder, StableUNet
 from common.ops.image_pool import ImagePool
@@ -23,7 +24,7 @@ from common.ops.schedules import SigmoidRamp
 __all__ = ["STABLE"]
 
 
-class STABLE(TranslationMethod):
+class STABLE(TwoDomainDiscriminators, TranslationMethod):
     """STABLE; see the module docstring."""
 
     name = "stable"
@@ -73,6 +74,7 @@ class STABLE(TranslationMethod):
         self.disc_b = lsgan_discriminator(spatial_dims, channels_b, ndf, n_layers_d, disc_batch_norm, num_scales)
         self.gan = GANLoss(gan_mode)
         self.lambda_adv, self.lambda_info, self.lambda_idt = float(lambda_adv), float(lambda_info), float(lambda_idt)
+        self.discriminator_weight = self.lambda_adv
         self.cyc_weight = SigmoidRamp(0.0, lambda_cyc, cyc_ramp_iterations)
         self.identity = self.lambda_idt > 0 and channels_a == channels_b
         self.pool_a, self.pool_b = ImagePool(pool_size, seed=seed), ImagePool(pool_size, seed=seed + 1)
@@ -119,20 +121,6 @@ class STABLE(TranslationMethod):
         loss = torch.stack(list(terms.values())).sum()
         images = {"fake_B": fake_b, "rec_A": rec_a, "fake_A": fake_a, "rec_B": rec_b}
         return StepOutput(loss, {k: v.detach() for k, v in terms.items()}, images)
-
-    def discriminator_step(self, real_a, real_b, images, step: int) -> StepOutput:
-        fake_b = self.pool_b.query(images["fake_B"])
-        fake_a = self.pool_a.query(images["fake_A"])
-        d_b = 0.5 * (self.gan(self.disc_b(real_b), True) + self.gan(self.disc_b(fake_b), False))
-        d_a = 0.5 * (self.gan(self.disc_a(real_a), True) + self.gan(self.disc_a(fake_a), False))
-        return StepOutput(self.lambda_adv * (d_a + d_b), {"D_A": d_a.detach(), "D_B": d_b.detach()})
-
-    def get_extra_state(self) -> dict:
-        return {"pool_a": self.pool_a.state_dict(), "pool_b": self.pool_b.state_dict()}
-
-    def set_extra_state(self, state: dict) -> None:
-        self.pool_a.load_state_dict(state["pool_a"])
-        self.pool_b.load_state_dict(state["pool_b"])
 
     def hyperparameters(self) -> dict:
         return (
