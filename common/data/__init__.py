@@ -1,5 +1,6 @@
 """Unpaired data: dataset layout, up-front checks, random slicing, and the A/B training dataset."""
 
+from common.data.channels import FLUORESCENCE_TO_RGB, MixChannelsd, mix_channels
 from common.data.checks import check_domain
 from common.data.layout import SPLITS, PairedItem, image_stem, list_images, paired_test_items, resolve_files
 from common.data.pipeline import NORMALIZATIONS, domain_transforms, make_unpaired_dataset, normalization_transform
@@ -8,6 +9,9 @@ from common.data.stream import StreamSampler
 from common.data.unpaired import UnpairedDataset
 
 __all__ = [
+    "FLUORESCENCE_TO_RGB",
+    "MixChannelsd",
+    "mix_channels",
     "NORMALIZATIONS",
     "PairedItem",
     "RandSliced",

@@ -25,6 +25,7 @@ from monai.transforms import (
     SpatialPadd,
 )
 
+from common.data.channels import MixChannelsd
 from common.data.checks import check_domain
 from common.data.layout import list_images, resolve_files
 from common.data.slicing import RandSliced
@@ -85,6 +86,7 @@ def domain_transforms(
     axes: str | None = None,
     gray_to_rgb: bool = False,
     plane_axes: tuple[int, int] | None = None,
+    channel_mix: Sequence[Sequence[float]] | None = None,
     keys: str = "image",
 ) -> Compose:
     """Transforms turning ``{"image": path}`` into a random normalised patch ``(C, *patch_size)``.
@@ -100,6 +102,8 @@ def domain_transforms(
         plane_axes: the two image-plane axes of 3D patches, for rotations and flips (default the last two, as in
             TIFF ``Z Y X``; NIfTI ``X Y Z`` volumes use ``(0, 1)``). 90-degree rotations are used only when the
             patch is square in that plane; flips of both axes still give the 180-degree rotation.
+        channel_mix: a matrix mixing the normalised channels into new ones (rows = output channels), e.g.
+            :data:`~common.data.channels.FLUORESCENCE_TO_RGB`.
     """
     patch = tuple(int(p) for p in patch_size)
     if spatial_dims not in (2, 3):
@@ -113,6 +117,7 @@ def domain_transforms(
         steps.append(_GrayToRGBd(keys))
     steps += [
         normalization_transform(keys, **norm),
+        *([MixChannelsd(keys, channel_mix)] if channel_mix is not None else []),
         RandSliced(keys, spatial_dims=spatial_dims, slice_axis=slice_axis),
         SpatialPadd(keys, spatial_size=patch, mode="constant", value=pad_value),
         RandSpatialCropd(keys, roi_size=patch, random_size=False),
@@ -162,6 +167,7 @@ def make_unpaired_dataset(
     num_workers: int = 0,
     split: str = "train",
     seed: int | None = None,
+    channel_mix_a: Sequence[Sequence[float]] | None = None,
 ) -> UnpairedDataset:
     """The unpaired training dataset of a task, checked before anything is loaded.
 
@@ -184,6 +190,7 @@ def make_unpaired_dataset(
         num_workers: threads used to fill the cache.
         split: ``"train"`` or ``"test"`` folders of ``dataset_dir``.
         seed: make every item a pure function of ``(seed, index)`` (exact resumption; see ``UnpairedDataset``).
+        channel_mix_a: mix domain A's channels after normalisation (``channels_a`` counts the file's channels).
 
     Raises:
         InputDataError: a missing/empty folder, an unreadable file, wrong or mixed channel counts, NaN/Inf values;
@@ -198,14 +205,16 @@ def make_unpaired_dataset(
         files_a = list_images(root / f"{split}A") if files_a is None else files_a
         files_b = list_images(root / f"{split}B") if files_b is None else files_b
     domains = {}
-    for name, spec, channels, norm, axes in (
-        ("A", files_a, channels_a, normalization_a, axes_a),
-        ("B", files_b, channels_b, normalization_b, axes_b),
+    for name, spec, channels, norm, axes, mix in (
+        ("A", files_a, channels_a, normalization_a, axes_a, channel_mix_a),
+        ("B", files_b, channels_b, normalization_b, axes_b, None),
     ):
         files = resolve_files(spec, name=f"domain {name}")
         headers = check_domain(files, f"domain {name}", channels, spatial_dims, axes, allow_gray_to_rgb=gray_to_rgb)
         plane = _plane_axes(headers, spatial_dims)
-        transform = domain_transforms(patch_size, spatial_dims, norm, augment, slice_axis, axes, gray_to_rgb, plane)
+        transform = domain_transforms(
+            patch_size, spatial_dims, norm, augment, slice_axis, axes, gray_to_rgb, plane, mix
+        )
         domains[name] = _cached_domain(files, transform, cache_rate, num_workers)
     return UnpairedDataset(domains["A"], domains["B"], length=length, seed=seed)
 

@@ -1,6 +1,13 @@
 """The unpaired training engine (an Ignite/MONAI trainer), checkpoints, validation, samples and MLflow logging."""
 
-from common.engines.checkpoints import ModelSaver, RNGState, latest_checkpoint, load_model_weights, read_model_spec
+from common.engines.checkpoints import (
+    ModelSaver,
+    RNGState,
+    deployable_state_dict,
+    latest_checkpoint,
+    load_model_weights,
+    read_model_spec,
+)
 from common.engines.loss_log import LossLogger, read_loss_log
 from common.engines.mlflow_logging import RunLogger, active_mlflow_run, flatten_params
 from common.engines.samples import SampleGridSaver, to_display
@@ -24,6 +31,7 @@ __all__ = [
     "SampleGridSaver",
     "UnpairedTrainer",
     "active_mlflow_run",
+    "deployable_state_dict",
     "flatten_params",
     "has_ground_truth",
     "latest_checkpoint",

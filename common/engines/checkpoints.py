@@ -17,10 +17,18 @@ from pathlib import Path
 import numpy as np
 import torch
 from ignite.engine import Engine, Events
+from torch.nn.utils import parametrize
 
 from common.io.atomic import atomic_path
 
-__all__ = ["RNGState", "latest_checkpoint", "ModelSaver", "load_model_weights", "read_model_spec"]
+__all__ = [
+    "ModelSaver",
+    "RNGState",
+    "deployable_state_dict",
+    "latest_checkpoint",
+    "load_model_weights",
+    "read_model_spec",
+]
 
 _STEP = re.compile(r"(?:checkpoint_|iteration=)(\d+)\.pt$")
 
@@ -64,32 +72,76 @@ def latest_checkpoint(folder: str | os.PathLike) -> str | None:
     return best
 
 
+def deployable_state_dict(network: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The network's weights as deployed: each parametrised weight (ABSN) replaced by its effective value under
+    its plain name, so the file loads into the plain network that inference builds and TorchScript scripts.
+
+    Built without copying the network: ``torch.nn.utils.parametrize`` keeps the ``weight`` property on a class
+    that a deep copy shares, so removing parametrisations from a copy would break the original.
+    """
+    was_training = network.training
+    network.eval()  # no power-iteration update while reading the effective weights
+    try:
+        with torch.no_grad():
+            state = {k: v.detach().cpu() for k, v in network.state_dict().items() if ".parametrizations." not in k}
+            for name, module in network.named_modules():
+                if parametrize.is_parametrized(module):
+                    for tensor_name in module.parametrizations:
+                        key = f"{name}.{tensor_name}" if name else tensor_name
+                        state[key] = getattr(module, tensor_name).detach().cpu()
+    finally:
+        network.train(was_training)
+    return state
+
+
 class ModelSaver:
     """Write the deployable A -> B generator to ``path`` as ``{"model": state_dict}`` (atomically) every
-    ``interval`` iterations and when training completes.
+    ``interval`` iterations and when training completes, or - with ``key_metric``, attached to an evaluator -
+    whenever that validation metric improves (the best model).
 
     Beside it, ``model.json`` records ``spec`` (method, hyper-parameters, channels, normalisation...) so that
-    inference rebuilds the same network without being told again (:func:`read_model_spec`).
+    inference rebuilds the same network without being told again (:func:`read_model_spec`). Weights are saved
+    with ABSN parametrisations baked in (:func:`deployable_state_dict`).
 
     Args:
         path: output file (``O/model.pt``).
         interval: iterations between writes (0: only at completion).
         get_network: callable returning the network to save; default the engine's ``deployable_generator()``.
         spec: JSON-serialisable description of how to rebuild the network.
+        key_metric: save when ``engine.state.metrics[key_metric]`` improves (at the engine's completion).
+        higher_is_better: direction of ``key_metric``.
     """
 
-    def __init__(self, path: str | os.PathLike, interval: int = 0, get_network=None, spec: dict | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        interval: int = 0,
+        get_network=None,
+        spec: dict | None = None,
+        key_metric: str | None = None,
+        higher_is_better: bool = True,
+    ):
         self.path, self.get_network, self.interval = Path(path), get_network, int(interval)
-        self.spec = spec
+        self.spec, self.key_metric, self.higher_is_better = spec, key_metric, bool(higher_is_better)
+        self.best: float | None = None
 
     def attach(self, engine: Engine) -> None:
+        if self.key_metric is not None:
+            engine.add_event_handler(Events.COMPLETED, self._if_better)
+            return
         if self.interval > 0:
             engine.add_event_handler(Events.ITERATION_COMPLETED(every=self.interval), self)
         engine.add_event_handler(Events.COMPLETED, self)
 
+    def _if_better(self, engine: Engine) -> None:
+        value = float(engine.state.metrics[self.key_metric])
+        if self.best is None or (value > self.best if self.higher_is_better else value < self.best):
+            self.best = value
+            self(engine)
+
     def __call__(self, engine: Engine) -> None:
         network = self.get_network() if self.get_network is not None else engine.deployable_generator()
-        state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
+        state = deployable_state_dict(network)
         with atomic_path(self.path, overwrite=True) as tmp:
             torch.save({"model": state}, tmp)
         if self.spec is not None:

@@ -18,6 +18,7 @@ from monai.metrics import SSIMMetric
 from monai.transforms import CenterSpatialCrop, SpatialPad
 from torch import nn
 
+from common.data.channels import mix_channels
 from common.data.layout import paired_test_items
 from common.data.pipeline import normalization_transform
 from common.data.slicing import axes_to_slice, take_slice
@@ -63,6 +64,7 @@ def validation_items(
     max_images: int = 8,
     normalization_a: Mapping | None = None,
     normalization_b: Mapping | None = None,
+    channel_mix_a: Sequence[Sequence[float]] | None = None,
 ) -> list[dict]:
     """Deterministic validation samples ``{"image": A, "label": B or A}`` from ``testA``/``testB``.
 
@@ -73,6 +75,7 @@ def validation_items(
         slices_per_image: evenly spaced frames / slices taken from each stack or movie.
         max_images: use at most this many test images.
         normalization_a, normalization_b: as for training.
+        channel_mix_a: as for training.
 
     Raises:
         InputDataError: no ``testA`` images.
@@ -83,6 +86,8 @@ def validation_items(
     out = []
     for item in items:
         a = _normalise(load_image(item.A), normalization_a)
+        if channel_mix_a is not None:
+            a = mix_channels(a, channel_mix_a)
         b = _normalise(load_image(item.B), normalization_b) if item.B is not None else None
         a_slices = _slices(a, spatial_dims, slices_per_image)
         b_slices = _slices(b, spatial_dims, slices_per_image) if b is not None else a_slices

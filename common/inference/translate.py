@@ -18,6 +18,7 @@ import torch
 from monai.inferers import Inferer, SlidingWindowInferer
 from torch import nn
 
+from common.data.channels import mix_channels
 from common.data.layout import resolve_files
 from common.data.pipeline import normalization_transform
 from common.data.slicing import axes_to_slice
@@ -26,7 +27,21 @@ from common.io.header import image_kind
 from common.io.load import load_image
 from common.io.write import write_image
 
-__all__ = ["translate_image", "translate_files", "output_path"]
+__all__ = ["translate_image", "translate_files", "output_path", "denormalize"]
+
+
+def denormalize(x: torch.Tensor, normalization: Mapping | None) -> torch.Tensor:
+    """Map network output back to the units of the B domain where its normalisation is invertible.
+
+    A fixed ``"range"`` normalisation (e.g. 0..255 for 8-bit RGB) is inverted exactly. A ``"percentile"``
+    normalisation depends on each B image's own percentiles, unknown for a translation: the output stays in the
+    normalised units of training (documented per bundle)."""
+    norm = dict(normalization or {})
+    if norm.get("mode") != "range":
+        return x
+    a_min, a_max = float(norm.get("a_min", 0.0)), float(norm.get("a_max", 255.0))
+    b_min, b_max = float(norm.get("b_min", 0.0)), float(norm.get("b_max", 1.0))
+    return (x - b_min) / (b_max - b_min) * (a_max - a_min) + a_min
 
 
 def translate_image(
@@ -90,6 +105,8 @@ def translate_files(
     output_dtype: str | None = "float32",
     slice_axis: int | None = None,
     overwrite: bool = False,
+    output_normalization: Mapping | None = None,
+    channel_mix: Sequence[Sequence[float]] | None = None,
 ) -> list[Path]:
     """Translate every image of ``inputs`` (folder, glob or list) into ``output_dir``.
 
@@ -107,6 +124,9 @@ def translate_files(
             network's output dtype.
         slice_axis: NIfTI slice axis for 2D networks.
         overwrite: replace existing outputs.
+        output_normalization: the B-domain normalisation of training, inverted where possible
+            (:func:`denormalize`): RGB outputs come back as 0..255.
+        channel_mix: the A-domain channel mixing of training.
 
     Returns:
         the written files.
@@ -137,10 +157,16 @@ def translate_files(
     written = []
     for source, target in zip(files, targets, strict=True):
         image = normalise({"image": load_image(source, axes=axes)})["image"]
-        result = translate_image(network, image, spatial_dims, inferer, batch_size, device, slice_axis)
+        if channel_mix is not None:
+            image = mix_channels(image, channel_mix)
+        result = denormalize(
+            translate_image(network, image, spatial_dims, inferer, batch_size, device, slice_axis), output_normalization
+        )
         dtype = output_dtype
-        if image_kind(target) == "plain":  # PNG: back to 8 bits
-            result, dtype = (result.clamp(0, 1) * 255).round(), "uint8"
+        if image_kind(target) == "plain":  # PNG holds 8 bits
+            if dict(output_normalization or {}).get("mode") != "range":
+                result = result.clamp(0, 1) * 255
+            dtype = "uint8"
         write_image(target, result, meta=dict(image.meta), dtype=dtype, overwrite=overwrite)
         written.append(target)
     return written

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from torch import nn
+
 from common.methods.base import TranslationMethod
 from common.methods.cut import CUT, FastCUT
 from common.methods.cyclegan import CycleGAN
 from common.methods.stable import STABLE
 from common.methods.ui2i import Ui2i
 from common.methods.utom import UTOM
+from common.networks.absn import remove_absn
 
-__all__ = ["METHODS", "make_method"]
+__all__ = ["METHODS", "make_method", "make_generator"]
 
 METHODS: dict[str, type[TranslationMethod]] = {
     "cyclegan": CycleGAN,
@@ -50,3 +53,17 @@ def make_method(
         return METHODS[name](spatial_dims=spatial_dims, channels_a=channels_a, channels_b=channels_b, **kwargs)
     except TypeError as e:
         raise ValueError(f"method {name!r}: {e}") from None
+
+
+def make_generator(spec: Mapping) -> nn.Module:
+    """The deployable A -> B generator described by a model spec (``model.json``): the method's generator with
+    training-time weight parametrisations removed, ready for the weights ``ModelSaver`` writes."""
+    method = make_method(
+        spec["method"],
+        int(spec.get("spatial_dims", 2)),
+        int(spec.get("channels_a", 1)),
+        int(spec.get("channels_b", 1)),
+        spec.get("hyperparameters"),
+        spec.get("addons"),
+    )
+    return remove_absn(method.generator_ab)

@@ -87,7 +87,10 @@ def apply_absn(module: nn.Module, n_power_iterations: int = 1) -> nn.Module:
 
 
 def remove_absn(module: nn.Module) -> nn.Module:
-    """Remove ABSN parametrisations, keeping the normalised weights as plain parameters (for export)."""
+    """Remove ABSN parametrisations, keeping the normalised weights as plain parameters (for export).
+
+    Not on a ``copy.deepcopy`` of a network still in use: the copy shares the parametrised layers' classes, and
+    removal deletes the ``weight`` property from them (use ``deployable_state_dict`` to save weights)."""
     for layer in module.modules():
         if parametrize.is_parametrized(layer, "weight"):
             if any(isinstance(p, BidirectionalSpectralNorm) for p in layer.parametrizations["weight"]):

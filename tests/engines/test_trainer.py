@@ -131,3 +131,24 @@ def test_validation_without_ground_truth_uses_the_cycle(tmp_path):
     assert list(key) == ["val_cycle_mae"] and extra == {}
     with pytest.raises(ValueError, match="one-sided"):
         validation_network(make_method("cut", 2, 1, 1, {"ngf": 4, "n_blocks": 1, "ndf": 4}), ground_truth=False)
+
+
+def test_deployable_weights_bake_absn_in_and_leave_the_network_working():
+    from common.engines import deployable_state_dict
+    from common.methods import make_generator
+
+    spec = {"method": "ui2i", "channels_a": 1, "channels_b": 2, "hyperparameters": {"features": [4, 8, 16], "ndf": 4}}
+    method = make_method("ui2i", 2, 1, 2, spec["hyperparameters"])
+    x = torch.rand(1, 1, 16, 16)
+    method.eval()
+    with torch.no_grad():
+        expected = method.generator_ab(x)
+    state = deployable_state_dict(method.generator_ab)
+    assert not any("parametrizations" in k for k in state)
+    with torch.no_grad():
+        torch.testing.assert_close(method.generator_ab(x), expected)  # the original still works
+    plain = make_generator(spec).eval()
+    plain.load_state_dict(state)
+    with torch.no_grad():
+        torch.testing.assert_close(plain(x), expected)
+        torch.testing.assert_close(torch.jit.script(plain)(x), expected)

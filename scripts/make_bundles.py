@@ -1,0 +1,634 @@
+"""Write every task bundle (configs, metadata, docs, licence) from one template and a table of tasks.
+
+Usage::
+
+    python scripts/make_bundles.py write      # (re)write bundles/<task>/ for every task
+    python scripts/make_bundles.py check      # exit 1 if a committed bundle file differs from what would be written
+
+The bundles share one structure (MONAI bundle ids: ``bundle_root``, ``dataset_dir``, ``output_dir``, ``device``,
+``network_def``, ``network``, ``train#trainer``, ``train#handlers``, ``validate#evaluator``, ``initialize`` /
+``run`` / ``finalize``) and differ in the task table below. Each method's hyper-parameters are its constructor's
+defaults (the papers' values) with the task's overrides, so the configs list them all. Trained-weight files are
+never written here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import json
+import sys
+from pathlib import Path
+
+import fire
+
+from common import PROJECT_ROOT
+from common.methods import METHODS
+
+ROOT = Path(PROJECT_ROOT)
+
+STABLE_4_LEVELS = {"n_info": 3, "channels": [32, 64, 128, 256], "batch_norm": True}
+PCT = {"mode": "percentile", "lower": 0.1, "upper": 99.9, "b_min": 0.0, "b_max": 1.0, "clip": False}
+RGB = {"mode": "range", "a_min": 0.0, "a_max": 255.0, "b_min": 0.0, "b_max": 1.0, "clip": True}
+
+TASKS: dict[str, dict] = {
+    "calcium": {
+        "title": "Calcium imaging translation (cytosolic to nuclear GCaMP)",
+        "a": "cytosolic GCaMP fluorescence",
+        "b": "nuclear-localised GCaMP fluorescence",
+        "modality": "fluorescence microscopy",
+        "data_type": "tiff",
+        "channels": (1, 1),
+        "axes": ("TYX", "TYX"),
+        "method": "stable",
+        "normalization": (PCT | {"lower": 0.0, "upper": 99.0}, PCT | {"lower": 0.0, "upper": 99.0}),
+        "patch": 256,
+        "phantom_size": 256,
+        "overrides": {"stable": {"n_info": 8, "channels": [8, 16, 32], "batch_norm": False}},
+        "output_dtype": "float32",
+        "paper": "STABLE (You et al., Cell Reports Methods 2025), calcium experiment",
+    },
+    "if_unmixing": {
+        "title": "Immunofluorescence signal unmixing (one channel, two markers -> two channels)",
+        "a": "one immunofluorescence channel holding a nuclear and a membrane marker",
+        "b": "the two markers in separate channels (0 nuclear, 1 membrane)",
+        "modality": "fluorescence microscopy",
+        "data_type": "tiff",
+        "channels": (1, 2),
+        "axes": (None, None),
+        "method": "ui2i",
+        "normalization": (PCT, PCT),
+        "patch": 256,
+        "phantom_size": 256,
+        "overrides": {},
+        "output_dtype": "float32",
+        "paper": "Ui2i (NeurIPS 2025), IF unmixing experiment",
+    },
+    "denoising": {
+        "title": "Fluorescence denoising (low SNR -> high SNR)",
+        "a": "low-SNR fluorescence (2D images or z-stacks)",
+        "b": "high-SNR fluorescence of the same kind of sample",
+        "modality": "fluorescence microscopy",
+        "data_type": "tiff",
+        "channels": (1, 1),
+        "axes": (None, None),
+        "method": "stable",
+        "normalization": (PCT, PCT),
+        "patch": 256,
+        "phantom_size": 256,
+        "overrides": {"stable": STABLE_4_LEVELS},
+        "output_dtype": "float32",
+        "paper": "STABLE, denoising experiments (penicillium, planaria)",
+    },
+    "ihc_he_translation": {
+        "title": "IHC (hematoxylin + DAB) to H&E translation",
+        "a": "brightfield IHC tile (hematoxylin + DAB), 8-bit RGB",
+        "b": "brightfield H&E tile, 8-bit RGB",
+        "modality": "brightfield histology",
+        "data_type": "png",
+        "channels": (3, 3),
+        "axes": (None, None),
+        "method": "ui2i",
+        "normalization": (RGB, RGB),
+        "patch": 256,
+        "phantom_size": 256,
+        "overrides": {},
+        "output_dtype": "uint8",
+        "paper": "Ui2i (NeurIPS 2025), IHC -> H&E for nucleus segmentation",
+    },
+    "mri_t2_pd": {
+        "title": "MRI modality transfer (T2-weighted -> PD-weighted)",
+        "a": "T2-weighted MRI volume",
+        "b": "PD-weighted MRI volume",
+        "modality": "MR",
+        "data_type": "nibabel",
+        "channels": (1, 1),
+        "axes": (None, None),
+        "method": "stable",
+        "normalization": (PCT, PCT),
+        "patch": 128,
+        "phantom_size": 128,
+        "overrides": {"stable": STABLE_4_LEVELS},
+        "output_dtype": "float32",
+        "paper": "STABLE, MRI modality transfer (IXI T2 -> PD)",
+    },
+    "virtual_he_staining": {
+        "title": "Virtual H&E staining of fluorescence images",
+        "a": "two-channel fluorescence (nuclear stain, autofluorescence / eosin-like)",
+        "b": "brightfield H&E, 8-bit RGB",
+        "modality": "fluorescence microscopy -> brightfield histology",
+        "data_type": "tiff",
+        "channels": (2, 3),
+        "axes": (None, None),
+        "method": "cyclegan",
+        "normalization": (PCT, RGB),
+        "patch": 256,
+        "phantom_size": 256,
+        "overrides": {"stable": {"n_info": 3, "channels": [32, 64, 128, 256], "batch_norm": True}},
+        "output_dtype": "uint8",
+        "paper": "CycleGAN light-sheet virtual H&E (seed 002); STABLE virtual staining as the recommended alternative",
+    },
+    "phase_to_dapi": {
+        "title": "Label-free to nuclear stain (DIC / phase / brightfield -> DAPI)",
+        "a": "label-free transmitted-light image (DIC, phase or brightfield)",
+        "b": "nuclear stain fluorescence (DAPI / Hoechst)",
+        "modality": "light microscopy",
+        "data_type": "tiff",
+        "channels": (1, 1),
+        "axes": (None, None),
+        "method": "stable",
+        "normalization": (PCT | {"upper": 99.0}, PCT | {"upper": 99.0}),
+        "patch": 256,
+        "phantom_size": 256,
+        "overrides": {"stable": {"n_info": 8, "channels": [32, 64, 128, 256], "batch_norm": True}},
+        "output_dtype": "float32",
+        "paper": "STABLE, virtual DAPI labelling (in-silico labelling data)",
+    },
+    "mask_to_nuclei": {
+        "title": "Nucleus masks to synthetic microscopy (training data for segmenters)",
+        "a": "nucleus instance or binary mask (any label image; foreground > 0)",
+        "b": "fluorescence image of nuclei",
+        "modality": "fluorescence microscopy",
+        "data_type": "tiff",
+        "channels": (1, 1),
+        "axes": (None, None),
+        "method": "cyclegan",
+        "normalization": (
+            {"mode": "range", "a_min": 0.0, "a_max": 1.0, "b_min": 0.0, "b_max": 1.0, "clip": True},
+            PCT,
+        ),
+        "patch": 256,
+        "phantom_size": 256,
+        "overrides": {},
+        "addons": {"dct_cutoff": 0.5},
+        "output_dtype": "float32",
+        "paper": "CycleGAN with a DCT low-pass filter against steganography (seed 004)",
+    },
+}
+
+
+def method_defaults(name: str) -> dict:
+    """A method's keyword defaults (paper settings), without the task geometry and add-ons."""
+    skip = {"self", "spatial_dims", "channels_a", "channels_b", "args", "kwargs", "addons"}
+    out = {}
+    for cls in inspect.getmro(METHODS[name]):
+        if "__init__" not in cls.__dict__:
+            continue
+        for p in inspect.signature(cls.__init__).parameters.values():
+            if p.name in skip or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name in out:
+                continue
+            if p.default is not inspect.Parameter.empty:
+                value = p.default
+                out[p.name] = list(value) if isinstance(value, tuple) else value
+        if cls.__name__ in ("TranslationMethod",):
+            break
+    return {k: v for k, v in out.items() if k not in ("lambda_fsesim", "fsesim_window", "dct_cutoff")}
+
+
+def hyperparameters(task: dict) -> dict:
+    return {name: method_defaults(name) | task["overrides"].get(name, {}) for name in METHODS}
+
+
+def train_config(name: str, task: dict) -> dict:
+    channels_a, channels_b = task["channels"]
+    axes_a, axes_b = task["axes"]
+    norm_a, norm_b = task["normalization"]
+    patch = [task["patch"], task["patch"]]
+    dataset = (
+        "$common.data.make_unpaired_dataset(@data_root, patch_size=@patch_size, spatial_dims=@spatial_dims, "
+        "channels_a=@channels_a, channels_b=@channels_b, normalization_a=@normalization_a, "
+        "normalization_b=@normalization_b, axes_a=@axes_a, axes_b=@axes_b, length=@max_iterations * @batch_size, "
+        "seed=@seed, channel_mix_a=@channel_mix_a)"
+    )
+    return {
+        "imports": [
+            "$import os",
+            "$import torch",
+            "$import monai",
+            "$import common",
+            "$import common.data",
+            "$import common.engines",
+            "$import common.methods",
+            "$import common.ops",
+            "$import common.phantoms",
+        ],
+        "task": name,
+        "bundle_root": "$os.path.join(common.PROJECT_ROOT, 'bundles', @task)",
+        "output_dir": "$os.path.join(@bundle_root, 'output')",
+        "dataset_dir": None,
+        "phantom_size": task["phantom_size"],
+        "data_root": "$common.phantoms.ensure_phantoms(@task, os.path.join(@output_dir, 'phantoms'), n_train=8, "
+        "n_test=2, size=@phantom_size, seed=@seed) if not @dataset_dir else @dataset_dir",
+        "device": "$torch.device('cuda:0' if torch.cuda.is_available() else 'cpu')",
+        "seed": 0,
+        "method": task["method"],
+        "max_iterations": 2000,
+        "stop_after": None,
+        "epoch_length": 100,
+        "val_interval": 250,
+        "checkpoint_interval": 250,
+        "sample_interval": 250,
+        "batch_size": 1,
+        "num_workers": 0,
+        "learning_rate": None,
+        "lr_decay_start": "$@max_iterations // 2",
+        "amp": False,
+        "amp_dtype": "bfloat16",
+        "ema_decay": None,
+        "grad_clip": None,
+        "spatial_dims": 2,
+        "channels_a": channels_a,
+        "channels_b": channels_b,
+        "channel_mix_a": None,
+        "axes_a": axes_a,
+        "axes_b": axes_b,
+        "patch_size": patch,
+        "val_size": patch,
+        "normalization_a": norm_a,
+        "normalization_b": norm_b,
+        "hyperparameters": hyperparameters(task),
+        "addons": {"lambda_fsesim": 0.0, "fsesim_window": 7, "dct_cutoff": 1.0} | task.get("addons", {}),
+        "method_def": "$common.methods.make_method(@method, @spatial_dims, @channels_a if @channel_mix_a is None "
+        "else len(@channel_mix_a), @channels_b, @hyperparameters.get(@method), @addons)",
+        "network_def": "$@method_def.generator_ab",
+        "network": "$@network_def.to(@device)",
+        "optimizers": "$@method_def.make_optimizers(lr=@learning_rate)",
+        "checkpoint_dir": "$os.path.join(@output_dir, 'checkpoints')",
+        "resume_from": "$common.engines.latest_checkpoint(@checkpoint_dir)",
+        "tracking_uri": "$'sqlite:///' + os.path.join(common.PROJECT_ROOT, 'mlflow', 'mlruns.db')",
+        "experiment_name": "@task",
+        "run_name": "$@method + '-' + os.path.basename(os.path.abspath(@output_dir))",
+        "model_spec": {
+            "task": "@task",
+            "method": "@method",
+            "spatial_dims": "@spatial_dims",
+            "channels_a": "$@channels_a if @channel_mix_a is None else len(@channel_mix_a)",
+            "channels_b": "@channels_b",
+            "hyperparameters": "$@hyperparameters.get(@method, {})",
+            "addons": "@addons",
+            "normalization_a": "@normalization_a",
+            "normalization_b": "@normalization_b",
+            "axes_a": "@axes_a",
+            "channel_mix_a": "@channel_mix_a",
+            "patch_size": "@patch_size",
+        },
+        "tracking_params": {
+            "task": "@task",
+            "method": "@method",
+            "hyperparameters": "$@method_def.hyperparameters()",
+            "addons": "@addons",
+            "patch_size": "@patch_size",
+            "batch_size": "@batch_size",
+            "seed": "@seed",
+            "max_iterations": "@max_iterations",
+            "learning_rate": "$@optimizers[0].param_groups[0]['lr']",
+            "lr_decay_start": "@lr_decay_start",
+            "amp": "@amp",
+            "ema_decay": "@ema_decay",
+            "grad_clip": "@grad_clip",
+            "data_root": "@data_root",
+            "normalization_a": "@normalization_a",
+            "normalization_b": "@normalization_b",
+            "channel_mix_a": "@channel_mix_a",
+            "output_dir": "@output_dir",
+        },
+        "train": {
+            "dataset": dataset,
+            "sampler": {"_target_": "common.data.StreamSampler", "length": "$@max_iterations * @batch_size"},
+            "dataloader": {
+                "_target_": "DataLoader",
+                "dataset": "@train#dataset",
+                "batch_size": "@batch_size",
+                "sampler": "@train#sampler",
+                "num_workers": "@num_workers",
+            },
+            "lr_schedulers": [
+                f"$torch.optim.lr_scheduler.LambdaLR(@optimizers[{i}], common.ops.LinearDecay(@max_iterations, "
+                "@lr_decay_start))"
+                for i in (0, 1)
+            ],
+            "handlers": [
+                {
+                    "_target_": "LrScheduleHandler",
+                    "lr_scheduler": "@train#lr_schedulers#0",
+                    "epoch_level": False,
+                    "print_lr": False,
+                },
+                {
+                    "_target_": "LrScheduleHandler",
+                    "lr_scheduler": "@train#lr_schedulers#1",
+                    "epoch_level": False,
+                    "print_lr": False,
+                },
+                {
+                    "_target_": "ValidationHandler",
+                    "validator": "@validate#evaluator",
+                    "interval": "@val_interval",
+                    "epoch_level": False,
+                },
+                {
+                    "_target_": "common.engines.SampleGridSaver",
+                    "output_dir": "@output_dir",
+                    "method": "@method_def",
+                    "samples": "$torch.stack([x['image'] for x in @validate#items[:2]])",
+                    "interval": "@sample_interval",
+                },
+                {
+                    "_target_": "common.engines.ModelSaver",
+                    "path": "$os.path.join(@output_dir, 'model.pt')",
+                    "interval": "@checkpoint_interval",
+                    "spec": "@model_spec",
+                },
+                {"_target_": "common.engines.LossLogger", "path": "$os.path.join(@output_dir, 'losses.csv')"},
+                {
+                    "_target_": "common.engines.RunLogger",
+                    "params": "@tracking_params",
+                    "artifacts": ["$os.path.join(@output_dir, 'model.pt')"],
+                    "newest_of": ["$os.path.join(@output_dir, 'config_*.json')"],
+                },
+                {"_target_": "ignite.handlers.ProgressBar", "persist": True},
+            ],
+            "trainer": {
+                "_target_": "common.engines.UnpairedTrainer",
+                "device": "@device",
+                "max_iterations": "@max_iterations",
+                "train_data_loader": "@train#dataloader",
+                "method": "@method_def",
+                "optimizer_g": "$@optimizers[0]",
+                "optimizer_d": "$@optimizers[1]",
+                "epoch_length": "@epoch_length",
+                "sampler": "@train#sampler",
+                "batch_size": "@batch_size",
+                "amp": "@amp",
+                "amp_dtype": "@amp_dtype",
+                "ema_decay": "@ema_decay",
+                "grad_clip": "@grad_clip",
+                "stop_after": "@stop_after",
+                "train_handlers": "@train#handlers",
+            },
+        },
+        "validate": {
+            "items": "$common.engines.validation_items(@data_root, @spatial_dims, size=@val_size, "
+            "normalization_a=@normalization_a, normalization_b=@normalization_b, channel_mix_a=@channel_mix_a)",
+            "has_ground_truth": "$common.engines.has_ground_truth(@data_root)",
+            "dataloader": {
+                "_target_": "DataLoader",
+                "dataset": "$monai.data.Dataset(@validate#items)",
+                "batch_size": 4,
+                "shuffle": False,
+                "num_workers": 0,
+            },
+            "network": "$common.engines.validation_network(@method_def, @validate#has_ground_truth)",
+            "inferer": {"_target_": "SimpleInferer"},
+            "metrics": "$common.engines.validation_metrics(@validate#has_ground_truth, @spatial_dims)",
+            "handlers": [
+                {"_target_": "StatsHandler", "iteration_log": False},
+                {
+                    "_target_": "common.engines.ModelSaver",
+                    "path": "$os.path.join(@output_dir, 'best_model.pt')",
+                    "get_network": "$lambda: @method_def.generator_ab",
+                    "spec": "@model_spec",
+                    "key_metric": "$next(iter(@validate#metrics[0]))",
+                    "higher_is_better": "@validate#has_ground_truth",
+                },
+            ],
+            "evaluator": {
+                "_target_": "SupervisedEvaluator",
+                "device": "@device",
+                "val_data_loader": "@validate#dataloader",
+                "network": "@validate#network",
+                "inferer": "@validate#inferer",
+                "key_val_metric": "$@validate#metrics[0]",
+                "additional_metrics": "$@validate#metrics[1]",
+                "metric_cmp_fn": "$(lambda current, best: current > best) if @validate#has_ground_truth else "
+                "common.engines.lower_is_better",
+                "val_handlers": "@validate#handlers",
+            },
+        },
+        "checkpoint_dict": {
+            "method": "@method_def",
+            "optimizer_g": "$@optimizers[0]",
+            "optimizer_d": "$@optimizers[1]",
+            "scheduler_g": "@train#lr_schedulers#0",
+            "scheduler_d": "@train#lr_schedulers#1",
+            "trainer": "@train#trainer",
+            "rng": "$common.engines.RNGState()",
+        },
+        "checkpoint_loader": {
+            "_target_": "CheckpointLoader",
+            "_disabled_": "$@resume_from is None",
+            "load_path": "@resume_from",
+            "load_dict": "@checkpoint_dict",
+            "map_location": "@device",
+            "strict": True,
+        },
+        "checkpoint_saver": {
+            "_target_": "CheckpointSaver",
+            "save_dir": "@checkpoint_dir",
+            "save_dict": "@checkpoint_dict",
+            "save_interval": "@checkpoint_interval",
+            "epoch_level": False,
+            "n_saved": 2,
+            "save_final": True,
+        },
+        "initialize": [
+            "$monai.utils.set_determinism(seed=@seed)",
+            "$@checkpoint_saver.attach(@train#trainer)",
+            "$@checkpoint_loader.attach(@train#trainer) if @checkpoint_loader is not None else None",
+        ],
+        "run": ["$@train#trainer.run()"],
+        "training": ["$@train#trainer.run()"],
+        "finalize": [],
+    }
+
+
+def inference_config(name: str, task: dict, train: dict) -> dict:
+    keep = (
+        "method",
+        "spatial_dims",
+        "channels_a",
+        "channels_b",
+        "channel_mix_a",
+        "hyperparameters",
+        "addons",
+        "normalization_a",
+        "normalization_b",
+        "axes_a",
+        "patch_size",
+    )
+    config = {
+        "imports": [
+            "$import os",
+            "$import torch",
+            "$import common",
+            "$import common.engines",
+            "$import common.inference",
+            "$import common.methods",
+        ],
+        "task": name,
+        "bundle_root": "$os.path.join(common.PROJECT_ROOT, 'bundles', @task)",
+        "dataset_dir": "$os.path.join(@bundle_root, 'output', 'phantoms', 'testA')",
+        "output_dir": "$os.path.join(@bundle_root, 'output', 'translated')",
+        "checkpoint": "$os.path.join(@bundle_root, 'models', 'model.pt')",
+        "device": "$torch.device('cuda:0' if torch.cuda.is_available() else 'cpu')",
+    }
+    config |= {k: train[k] for k in keep}
+    config |= {
+        "default_spec": {k: f"@{k}" for k in keep if k != "hyperparameters"}
+        | {"hyperparameters": "$@hyperparameters.get(@method, {})"},
+        "spec": "$common.engines.read_model_spec(@checkpoint, @default_spec)",
+        "network_def": "$common.methods.make_generator(@spec)",
+        "network": "$common.engines.load_model_weights(@network_def, @checkpoint).to(@device).eval()",
+        "batch_size": 8,
+        "sw_batch_size": 4,
+        "overlap": 0.25,
+        "output_dtype": task["output_dtype"],
+        "overwrite": False,
+        "run": [
+            "$common.inference.translate_files(@network, @dataset_dir, @output_dir, "
+            "normalization=@spec['normalization_a'], spatial_dims=@spec['spatial_dims'], "
+            "roi_size=@spec['patch_size'], sw_batch_size=@sw_batch_size, overlap=@overlap, batch_size=@batch_size, "
+            "device=@device, axes=@spec['axes_a'], output_dtype=@output_dtype, overwrite=@overwrite, "
+            "output_normalization=@spec['normalization_b'], channel_mix=@spec.get('channel_mix_a'))"
+        ],
+        "initialize": [],
+        "finalize": [],
+    }
+    return config
+
+
+def metadata(name: str, task: dict) -> dict:
+    channels_a, channels_b = task["channels"]
+    norm_a, norm_b = task["normalization"]
+
+    def fmt(channels: int, what: str, norm: dict) -> dict:
+        return {
+            "type": "image",
+            "format": "magnitude",
+            "modality": task["modality"],
+            "num_channels": channels,
+            "spatial_shape": ["16*n", "16*n"],
+            "dtype": "float32",
+            "value_range": [0, 1],
+            "is_patch_data": True,
+            "channel_def": {str(i): f"{what} (channel {i}, {norm['mode']}-normalised)" for i in range(channels)},
+        }
+
+    return {
+        "schema": "https://github.com/Project-MONAI/MONAI-extra-test-data/releases/download/0.8.1/meta_schema_20240725.json",
+        "version": "0.1.0",
+        "changelog": {
+            "0.1.0": f"first version: {task['method']} by default, every method by --method, phantoms built in"
+        },
+        "monai_version": "1.6.1",
+        "pytorch_version": "2.13.0",
+        "numpy_version": "2.0",
+        "required_packages_version": {
+            "pytorch-ignite": "0.5.5",
+            "tifffile": "2026.3.3",
+            "mlflow": "3.17.2",
+            "nibabel": "5.4.2",
+        },
+        "supported_apps": {},
+        "name": task["title"],
+        "task": f"Unpaired image-to-image translation: {task['a']} -> {task['b']}",
+        "description": f"{task['title']}. Translates {task['a']} into {task['b']} without paired training data; "
+        f"default method {task['method']} ({task['paper']}); CycleGAN, Ui2i, STABLE, CUT, FastCUT and UTOM by "
+        "--method. "
+        "Built-in phantom data with ground truth; see docs/README.md.",
+        "authors": "Unpaired biomedical image-to-image translation project",
+        "copyright": "Copyright (c) the project authors",
+        "data_source": f"Built-in phantoms (common.phantoms.{name}) by default; see docs/README.md for real data sets",
+        "data_type": task["data_type"],
+        "image_classes": f"A: {task['a']}; B: {task['b']}",
+        "eval_metrics": {
+            "val_psnr": "PSNR against aligned ground truth (phantoms)",
+            "val_ssim": "SSIM against aligned ground truth (phantoms)",
+        },
+        "intended_use": "Research only; not for diagnostic use",
+        "references": [task["paper"]],
+        "network_data_format": {
+            "inputs": {"image": fmt(channels_a, task["a"], norm_a)},
+            "outputs": {"pred": fmt(channels_b, task["b"], norm_b)},
+        },
+    }
+
+
+LOGGING = """[loggers]
+keys=root
+
+[handlers]
+keys=consoleHandler
+
+[formatters]
+keys=fullFormatter
+
+[logger_root]
+level=INFO
+handlers=consoleHandler
+
+[handler_consoleHandler]
+class=StreamHandler
+level=INFO
+formatter=fullFormatter
+args=(sys.stdout,)
+
+[formatter_fullFormatter]
+format=%(asctime)s - %(name)s - %(levelname)s - %(message)s
+"""
+
+MODELS_README = """Trained weights are not stored in git. Train the bundle (see `docs/README.md`) and copy
+`OUTPUT/model.pt` and `OUTPUT/model.json` here to make them the bundle's default for inference (`checkpoint` in
+`inference.json`); `python -m monai.bundle ckpt_export` then writes `model.ts` (see the docs).
+"""
+
+
+def files(name: str, task: dict) -> dict[str, str]:
+    """Every generated file of one bundle, relative to the bundle folder, with its text."""
+    train = train_config(name, task)
+    out = {
+        "configs/train.json": json.dumps(train, indent=4) + "\n",
+        "configs/inference.json": json.dumps(inference_config(name, task, train), indent=4) + "\n",
+        "configs/metadata.json": json.dumps(metadata(name, task), indent=4) + "\n",
+        "configs/logging.conf": LOGGING,
+        "models/README.md": MODELS_README,
+        "LICENSE": (ROOT / "LICENSE").read_text(),
+    }
+    return out
+
+
+def write() -> None:
+    """(Re)write the generated files of every bundle."""
+    for name, task in TASKS.items():
+        for rel, text in files(name, task).items():
+            path = ROOT / "bundles" / name / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        print(f"bundles/{name}: {len(files(name, task))} files")
+
+
+def check() -> None:
+    """Exit with status 1 (printing a diff) if a bundle file differs from what ``write`` would produce."""
+    stale = 0
+    for name, task in TASKS.items():
+        for rel, text in files(name, task).items():
+            path = ROOT / "bundles" / name / rel
+            current = path.read_text() if path.exists() else ""
+            if current != text:
+                stale += 1
+                sys.stdout.writelines(
+                    difflib.unified_diff(
+                        current.splitlines(True),
+                        text.splitlines(True),
+                        f"{path} (committed)",
+                        f"{path} (generated)",
+                        n=1,
+                    )
+                )
+    if stale:
+        sys.exit(f"{stale} bundle file(s) out of date: run python scripts/make_bundles.py write")
+    print("bundles are up to date")
+
+
+if __name__ == "__main__":
+    fire.Fire({"write": write, "check": check})
