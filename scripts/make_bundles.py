@@ -166,6 +166,167 @@ TASKS: dict[str, dict] = {
     },
 }
 
+DOCS_EXTRA: dict[str, dict[str, str]] = {
+    "calcium": {
+        "about": "Nuclear signal is easier to segment into non-overlapping ROIs and to read out as activity traces. Within "
+        "a cell the pixel relation between the two domains is anti-monotonic (rim bright in A, centre bright in B) "
+        "while cell-level intensities are proportional, which defeats methods that assume bright stays bright "
+        "(STABLE Fig. 1D/E).",
+        "input": "`T Y X` movies (TIFF, any bit depth; ImageJ/OME metadata, or `--axes_a TYX`); every frame is translated.",
+        "units": "float32 in the normalised units of training (a nuclear indicator has no common scale with the input).",
+        "performance": "Training speed at these defaults (256x256, batch 1), 2-core CPU, 2 threads, from `BENCHMARKS.md`: "
+        "STABLE 1.23 s/iteration in float32, 0.97 s with bfloat16 autocast (`--amp true`); CycleGAN 15.2 / 3.6 s, "
+        "Ui2i 12.9 / 9.2 s, CUT 7.2 / 2.9 s, FastCUT 2.9 / 1.5 s, UTOM 13.7 / 4.4 s.",
+    },
+    "if_unmixing": {
+        "about": "Two markers imaged in one fluorescence channel (one fluorophore) are separated into two channels, "
+        "doubling what a multiplexed panel can label. The output channels are 0 = nuclear marker, 1 = membrane "
+        "marker for the phantoms; with real data, the order of the channels of the B images.",
+        "input": "single-channel 2D images (TIFF / PNG).",
+        "units": "float32 in the normalised units of training, one channel per marker.",
+    },
+    "denoising": {
+        "about": "Low-SNR fluorescence (short exposure, low light) is translated into high-SNR images of the same kind "
+        "of sample, without pairs of the same field.",
+        "input": "2D images or `Z Y X` stacks (TIFF); stacks are translated slice by slice.",
+        "units": "float32 in the normalised units of training (0.1 / 99.9 percentiles of each input).",
+    },
+    "ihc_he_translation": {
+        "about": "IHC tiles (hematoxylin + DAB) are translated into H&E appearance so that nucleus segmenters trained on "
+        "H&E (StarDist, Cellpose, HoVer-Net) can run on IHC; Ui2i's paper lifts panoptic quality from 0.59 "
+        "(CycleGAN) to 0.65 this way.",
+        "input": "8-bit RGB tiles (PNG, TIFF, JPEG).",
+        "units": "8-bit RGB, the same file type as the input (the fixed 0..255 normalisation is inverted).",
+    },
+    "mri_t2_pd": {
+        "about": "T2-weighted volumes are translated into PD-weighted contrast. Trained on 2D slices (axial by default: "
+        "the last NIfTI axis), inferred slice by slice in batches and written back as a volume with the input's "
+        'affine. `--spatial_dims 3 --patch_size "[D,H,W]" --val_size "[D,H,W]"` trains 3D networks instead '
+        "(STABLE, CycleGAN, Ui2i and CUT have 3D components).",
+        "input": "NIfTI volumes (`.nii`, `.nii.gz`).",
+        "units": "float32 in the normalised units of training (0.1 / 99.9 percentiles of each volume).",
+    },
+    "virtual_he_staining": {
+        "about": "Fluorescence images of tissue (a nuclear channel and an autofluorescence / eosin-like channel) are "
+        "translated into H&E appearance. CycleGAN is the default, as in the light-sheet paper; `--method stable` is "
+        "the recommended alternative (better spatial fidelity in the STABLE paper). The paper's channel mapping "
+        '(C01 -> blue, C02 -> green, red = 0.3 x C02) is available as `--channel_mix_a "[[0,0.3],[0,1],[1,0]]"` '
+        "(three mixed input channels).",
+        "input": "two-channel fluorescence (`C Y X` TIFF).",
+        "units": "8-bit RGB (the fixed 0..255 normalisation of H&E is inverted), same file type as the input.",
+    },
+    "phase_to_dapi": {
+        "about": "Label-free transmitted-light images (DIC, phase contrast, brightfield) are translated into a nuclear "
+        "stain, saving a fluorescence channel and the phototoxicity of UV excitation.",
+        "input": "single-channel 2D images or `Z Y X` stacks (TIFF).",
+        "units": "float32 in the normalised units of training (0.1 / 99.0 percentiles).",
+    },
+    "mask_to_nuclei": {
+        "about": "Nucleus masks (random ellipses, or any label image) are translated into realistic fluorescence images, "
+        "giving segmentation training pairs without annotation (Boehland et al.). The DCT low-pass filter on the "
+        "cycle path (`addons.dct_cutoff` 0.5) stops the generator from hiding the mask in high-frequency noise "
+        "(CycleGAN steganography), so the mask stays the true label of the image. "
+        "`python scripts/make_synthetic_nuclei.py --checkpoint O/model.pt --out DIR --n 100` writes such a set.",
+        "input": "label or binary masks (TIFF / PNG); any value above 0 is foreground.",
+        "units": "float32 in the normalised units of training.",
+    },
+}
+
+DOCS = """# {title}
+
+## Description
+Unpaired image-to-image translation of {a} into {b}. {about}
+
+Default method: **{method}** ({paper}). Every other method runs by one switch on the command line:
+`--method cyclegan|ui2i|stable|cut|fastcut|utom`. Each method's hyper-parameters (the papers' defaults, with this
+task's settings) are listed under `hyperparameters` in `configs/train.json` and can be overridden, e.g.
+`--hyperparameters#{method}#pool_size 0`; add-ons for every method are under `addons` (`dct_cutoff`,
+`lambda_fsesim`).
+
+## Data
+Layout `DATASET/{{trainA,trainB,testA,testB}}` (repository README): A = {a}; B = {b}. A and B need not show the
+same samples. `testB` images named like `testA` ones are used as ground truth when present (validation PSNR and
+SSIM). Input: {input} Without `--dataset_dir` the bundle trains on phantoms it writes to `OUTPUT/phantoms`
+(`common.phantoms.{name}`, with ground truth).
+
+## Preprocessing
+A: {norm_a}. B: {norm_b}. Normalisation is computed over each whole image, stack or movie. Training samples a
+random 2D frame or slice, crops a random {patch}x{patch} patch and applies random 90-degree rotations and flips.
+
+## Training
+```bash
+python -m monai.bundle run training --config_file bundles/{name}/configs/train.json \\
+    [--dataset_dir D] [--output_dir O] [--max_iterations N] [--method M] \\
+    [--tracking mlflow --tracking_uri sqlite:///PATH/mlruns.db]
+```
+Writes `O/model.pt` (the A -> B generator as `{{"model": state_dict}}`, weight normalisation baked in) with
+`O/model.json` (how to rebuild it), full checkpoints in `O/checkpoints/`, `O/losses.csv`, `O/samples/` and
+`O/best_model.pt` (best validation metric). Rerunning the same command resumes with the same data stream,
+learning rate and losses as an uninterrupted run; `--stop_after K` ends this process after K iterations while
+keeping the schedule of `--max_iterations`; `--amp true` uses bfloat16 autocast.
+
+## Inference
+```bash
+python -m monai.bundle run --config_file bundles/{name}/configs/inference.json \\
+    --dataset_dir IN --output_dir OUT [--checkpoint O/model.pt]
+```
+Writes one file per input into `OUT` with the same name, type and geometry (TIFF axes and pixel size, NIfTI
+affine). Images of any size are translated in Gaussian-blended tiles of the training patch size; stacks, movies
+and volumes slice by slice in batches. Output: {units} Existing outputs are never overwritten.
+
+Export to TorchScript:
+```bash
+python -m monai.bundle ckpt_export network_def --filepath bundles/{name}/models/model.ts \\
+    --ckpt_file O/model.pt --key_in_ckpt model --checkpoint O/model.pt \\
+    --meta_file bundles/{name}/configs/metadata.json --config_file bundles/{name}/configs/inference.json
+```
+
+## Performance
+{performance}
+
+## Limits
+A translation that looks right can still move, drop or invent objects; check object-level metrics (centroid
+distance, count, IoU) on held-out data before relying on it. Models translate the stains, indicators and imaging
+conditions they were trained on. Research use only.
+
+## References
+- {paper}
+- J.-Y. Zhu et al., Unpaired image-to-image translation using cycle-consistent adversarial networks, ICCV 2017.
+"""
+
+
+def norm_text(norm: dict) -> str:
+    if norm["mode"] == "percentile":
+        return f"{norm['lower']} / {norm['upper']} percentiles per channel to 0 / 1" + (
+            "" if norm["clip"] else ", not clipped"
+        )
+    if norm["mode"] == "range":
+        return f"fixed range {norm['a_min']:g}..{norm['a_max']:g} to 0 / 1" + (", clipped" if norm["clip"] else "")
+    return "none"
+
+
+def docs(name: str, task: dict) -> str:
+    extra = DOCS_EXTRA[name]
+    performance = extra.get(
+        "performance",
+        f"Training speed at these defaults has not been measured yet (`python scripts/benchmark.py speed --task {name}`).",
+    )
+    return DOCS.format(
+        name=name,
+        title=task["title"],
+        a=task["a"],
+        b=task["b"],
+        method=task["method"],
+        paper=task["paper"],
+        about=extra["about"],
+        input=extra["input"],
+        units=extra["units"],
+        patch=task["patch"],
+        norm_a=norm_text(task["normalization"][0]),
+        norm_b=norm_text(task["normalization"][1]),
+        performance=performance,
+    )
+
 
 def method_defaults(name: str) -> dict:
     """A method's keyword defaults (paper settings), without the task geometry and add-ons."""
@@ -592,6 +753,7 @@ def files(name: str, task: dict) -> dict[str, str]:
         "configs/metadata.json": json.dumps(metadata(name, task), indent=4) + "\n",
         "configs/logging.conf": LOGGING,
         "models/README.md": MODELS_README,
+        "docs/README.md": docs(name, task),
         "LICENSE": (ROOT / "LICENSE").read_text(),
     }
     return out

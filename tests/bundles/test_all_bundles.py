@@ -1,0 +1,225 @@
+"""Every task bundle: generated files in sync, metadata valid offline, network in/out, a short training run on
+its phantoms, inference keeping geometry, TorchScript export, and seam-free tiled inference."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from monai.bundle import ConfigWorkflow, ckpt_export, verify_metadata, verify_net_in_out
+
+from common.inference import translate_files
+from common.io import load_image, write_nifti, write_tiff
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLES = sorted(p.name for p in (ROOT / "bundles").iterdir() if (p / "configs" / "train.json").exists())
+SCHEMA = str(ROOT / "bundles" / "meta_schema.json")
+TINY = {
+    "stable": {"channels": [4, 8], "ndf": 8},
+    "cyclegan": {"ngf": 4, "n_blocks": 1, "ndf": 8},
+    "ui2i": {"features": [4, 8, 16], "ndf": 8, "content_hidden": 8},
+}
+
+
+def _config(name: str, kind: str) -> str:
+    return str(ROOT / "bundles" / name / "configs" / f"{kind}.json")
+
+
+def _train(name, out, **overrides):
+    method = overrides.get("method") or json.loads(Path(_config(name, "train")).read_text())["method"]
+    tiny = {f"hyperparameters#{method}#{k}": v for k, v in TINY[method].items()}
+    settings = dict(
+        output_dir=str(out),
+        max_iterations=2,
+        patch_size=[32, 32],
+        val_size=[32, 32],
+        val_interval=2,
+        checkpoint_interval=2,
+        sample_interval=2,
+        epoch_length=2,
+        phantom_size=32 if name == "mri_t2_pd" else 48,
+    )
+    workflow = ConfigWorkflow(
+        config_file=_config(name, "train"), workflow_type="train", **(tiny | settings | overrides)
+    )
+    workflow.initialize()
+    workflow.run()
+    return workflow
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Each bundle trained for 2 iterations on its own phantoms (once for the module)."""
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            out = tmp_path_factory.mktemp(name)
+            _train(name, out)
+            cache[name] = out
+        return cache[name]
+
+    return get
+
+
+def test_generated_bundle_files_are_in_sync():
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_bundles.py"), "check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("name", BUNDLES)
+def test_metadata_verifies_offline(name):
+    verify_metadata(meta_file=_config(name, "metadata"), filepath=SCHEMA)
+
+
+def test_metadata_schema_rejects_incomplete_metadata(tmp_path):
+    meta = json.loads(Path(_config("calcium", "metadata")).read_text())
+    del meta["network_data_format"]["outputs"]
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(Exception, match="outputs"):
+        verify_metadata(meta_file=str(tmp_path / "meta.json"), filepath=SCHEMA)
+
+
+@pytest.mark.parametrize("name", BUNDLES)
+def test_network_in_out_matches_metadata(name):
+    verify_net_in_out(net_id="network_def", meta_file=_config(name, "metadata"), config_file=_config(name, "inference"))
+
+
+@pytest.mark.parametrize("name", [b for b in BUNDLES if b != "calcium"])  # calcium: tests/bundles/test_calcium.py
+def test_training_and_inference_keep_geometry(trained, tmp_path, name):
+    out = trained(name)
+    assert (out / "model.pt").exists() and (out / "best_model.pt").exists() and (out / "model.json").exists()
+    translated = tmp_path / "translated"
+    inference = ConfigWorkflow(
+        config_file=_config(name, "inference"),
+        workflow_type="infer",
+        dataset_dir=str(out / "phantoms" / "testA"),
+        output_dir=str(translated),
+        checkpoint=str(out / "model.pt"),
+    )
+    inference.initialize()
+    inference.run()
+    channels_b = json.loads(Path(_config(name, "train")).read_text())["channels_b"]
+    for source in sorted((out / "phantoms" / "testA").iterdir()):
+        a, b = load_image(source), load_image(translated / source.name, dtype=None)
+        assert b.shape[1:] == a.shape[1:] and b.shape[0] == channels_b  # larger than the 32 px patch: tiled
+        np.testing.assert_allclose(b.affine.numpy(), a.affine.numpy(), atol=1e-5)  # NIfTI affine, TIFF pixel size
+        assert b.meta.get("spatial_axes") == a.meta.get("spatial_axes")
+        if source.suffix == ".png":
+            assert b.dtype == torch.uint8
+
+
+@pytest.mark.parametrize("name", BUNDLES)
+def test_torchscript_export_matches_eager_at_two_sizes(trained, tmp_path, name):
+    out = trained(name)
+    ts = tmp_path / "model.ts"
+    ckpt_export(
+        net_id="network_def",
+        filepath=str(ts),
+        ckpt_file=str(out / "model.pt"),
+        key_in_ckpt="model",
+        meta_file=_config(name, "metadata"),
+        config_file=_config(name, "inference"),
+        checkpoint=str(out / "model.pt"),
+    )
+    workflow = ConfigWorkflow(
+        config_file=_config(name, "inference"), workflow_type="infer", checkpoint=str(out / "model.pt")
+    )
+    eager = workflow.parser.get_parsed_content("network").cpu().eval()
+    scripted = torch.jit.load(str(ts))
+    channels = workflow.parser.get_parsed_content("spec")["channels_a"]
+    for size in ((40, 40), (56, 48)):
+        x = torch.rand(1, channels, *size)
+        with torch.no_grad():
+            torch.testing.assert_close(scripted(x), eager(x), atol=1e-5, rtol=1e-4)
+
+
+def test_tiled_inference_of_a_constant_image_is_seam_free(tmp_path):
+    """A 150x170 constant image in 32 px tiles: a stride-1, reflection-padded network gives a constant output, so
+    any seam is a stitching error. (CycleGAN's generator is no fit for this check: on a flat image its instance
+    norms amplify float rounding by 1/sqrt(eps) each, and its stride-2 transposed convolutions leave a
+    checkerboard - the artifacts Ui2i removes with ABSN and Lanczos upsampling.)"""
+    torch.manual_seed(0)
+    write_tiff(tmp_path / "in" / "flat.tif", np.full((150, 170), 1000, np.uint16), "YX")
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3, padding=1, padding_mode="reflect"),
+        torch.nn.LeakyReLU(0.2),
+        torch.nn.Conv2d(4, 1, 3, padding=1, padding_mode="reflect"),
+    )
+    translate_files(
+        net,
+        tmp_path / "in",
+        tmp_path / "out",
+        normalization={"mode": "range", "a_min": 0, "a_max": 2000},
+        roi_size=(32, 32),
+        overlap=0.25,
+    )
+    out = load_image(tmp_path / "out" / "flat.tif", dtype=None)[0]
+    assert float(out.max() - out.min()) < 1e-4
+    assert float(torch.diff(out, dim=0).abs().max()) < 1e-5 and float(torch.diff(out, dim=1).abs().max()) < 1e-5
+
+
+def test_volumes_are_translated_slice_by_slice_in_batches_with_the_affine(tmp_path):
+    """A scaled-down 100x256x256-type volume: 2D network, slices in batches, the input's affine kept."""
+    affine = np.diag([0.9, 0.9, 3.0, 1.0])
+    affine[:3, 3] = [-20, 5, 7]
+    volume = np.random.default_rng(0).random((48, 40, 25)).astype(np.float32)
+    write_nifti(tmp_path / "in" / "vol.nii.gz", volume, affine)
+    net = torch.nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect")
+    translate_files(net, tmp_path / "in", tmp_path / "out", normalization={"mode": "none"}, batch_size=7)
+    out = load_image(tmp_path / "out" / "vol.nii.gz")
+    np.testing.assert_allclose(out.affine.numpy(), affine, atol=1e-5)
+    with torch.no_grad():
+        expected = net(torch.as_tensor(volume).permute(2, 0, 1).unsqueeze(1)).squeeze(1).permute(1, 2, 0)
+    torch.testing.assert_close(out[0], expected, atol=1e-5, rtol=1e-5)
+
+
+def test_mri_bundle_trains_3d_networks(tmp_path):
+    workflow = _train(
+        "mri_t2_pd",
+        tmp_path,
+        spatial_dims=3,
+        patch_size=[16, 16, 16],
+        val_size=[16, 16, 16],
+        **{"hyperparameters#stable#n_layers_d": 2},
+    )
+    assert workflow.parser.get_parsed_content("train#trainer").state.iteration == 2
+
+
+def test_virtual_staining_channel_mapping_option(tmp_path):
+    workflow = _train("virtual_he_staining", tmp_path, channel_mix_a=[[0, 0.3], [0, 1], [1, 0]])
+    assert workflow.parser.get_parsed_content("method_def").channels_a == 3
+    assert json.loads((tmp_path / "model.json").read_text())["channel_mix_a"] == [[0, 0.3], [0, 1], [1, 0]]
+
+
+def test_synthetic_nuclei_training_set(trained, tmp_path):
+    out = trained("mask_to_nuclei")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [
+        sys.executable,
+        str(ROOT / "scripts" / "make_synthetic_nuclei.py"),
+        "--checkpoint",
+        str(out / "model.pt"),
+        "--out",
+        str(tmp_path / "set"),
+        "--n",
+        "2",
+        "--size",
+        "48",
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    image, labels = (
+        load_image(tmp_path / "set" / "images" / "0001.tif"),
+        load_image(tmp_path / "set" / "labels" / "0001.tif"),
+    )
+    assert image.shape == labels.shape == (1, 48, 48) and int(labels.max()) > 2
