@@ -1,0 +1,15 @@
+"""Segmentation backends behind one interface (``segmenter(image) -> labels``): classical fallback and Cellpose."""
+
+from common.segmentation.cellpose_backend import CellposeSegmenter
+from common.segmentation.classical import ClassicalSegmenter
+
+__all__ = ["CellposeSegmenter", "ClassicalSegmenter", "make_segmenter"]
+
+
+def make_segmenter(backend: str = "classical", **kwargs):
+    """``"classical"`` or ``"cellpose"`` (with ``model=`` a model file)."""
+    if backend == "classical":
+        return ClassicalSegmenter(**kwargs)
+    if backend == "cellpose":
+        return CellposeSegmenter(**kwargs)
+    raise ValueError(f"backend must be 'classical' or 'cellpose', got {backend!r}")
