@@ -33,6 +33,7 @@ RGB = {"mode": "range", "a_min": 0.0, "a_max": 255.0, "b_min": 0.0, "b_max": 1.0
 
 TASKS: dict[str, dict] = {
     "calcium": {
+        "segment": {},
         "title": "Calcium imaging translation (cytosolic to nuclear GCaMP)",
         "a": "cytosolic GCaMP fluorescence",
         "b": "nuclear-localised GCaMP fluorescence",
@@ -49,6 +50,7 @@ TASKS: dict[str, dict] = {
         "paper": "STABLE (You et al., Cell Reports Methods 2025), calcium experiment",
     },
     "if_unmixing": {
+        "segment": {"channel": 0},
         "title": "Immunofluorescence signal unmixing (one channel, two markers -> two channels)",
         "a": "one immunofluorescence channel holding a nuclear and a membrane marker",
         "b": "the two markers in separate channels (0 nuclear, 1 membrane)",
@@ -65,6 +67,7 @@ TASKS: dict[str, dict] = {
         "paper": "Ui2i (NeurIPS 2025), IF unmixing experiment",
     },
     "denoising": {
+        "segment": {},
         "title": "Fluorescence denoising (low SNR -> high SNR)",
         "a": "low-SNR fluorescence (2D images or z-stacks)",
         "b": "high-SNR fluorescence of the same kind of sample",
@@ -81,6 +84,7 @@ TASKS: dict[str, dict] = {
         "paper": "STABLE, denoising experiments (penicillium, planaria)",
     },
     "ihc_he_translation": {
+        "segment": {"invert": True},
         "title": "IHC (hematoxylin + DAB) to H&E translation",
         "a": "brightfield IHC tile (hematoxylin + DAB), 8-bit RGB",
         "b": "brightfield H&E tile, 8-bit RGB",
@@ -97,6 +101,7 @@ TASKS: dict[str, dict] = {
         "paper": "Ui2i (NeurIPS 2025), IHC -> H&E for nucleus segmentation",
     },
     "mri_t2_pd": {
+        "segment": None,
         "title": "MRI modality transfer (T2-weighted -> PD-weighted)",
         "a": "T2-weighted MRI volume",
         "b": "PD-weighted MRI volume",
@@ -113,6 +118,7 @@ TASKS: dict[str, dict] = {
         "paper": "STABLE, MRI modality transfer (IXI T2 -> PD)",
     },
     "virtual_he_staining": {
+        "segment": {"invert": True},
         "title": "Virtual H&E staining of fluorescence images",
         "a": "two-channel fluorescence (nuclear stain, autofluorescence / eosin-like)",
         "b": "brightfield H&E, 8-bit RGB",
@@ -129,6 +135,7 @@ TASKS: dict[str, dict] = {
         "paper": "CycleGAN light-sheet virtual H&E (seed 002); STABLE virtual staining as the recommended alternative",
     },
     "phase_to_dapi": {
+        "segment": {},
         "title": "Label-free to nuclear stain (DIC / phase / brightfield -> DAPI)",
         "a": "label-free transmitted-light image (DIC, phase or brightfield)",
         "b": "nuclear stain fluorescence (DAPI / Hoechst)",
@@ -145,6 +152,7 @@ TASKS: dict[str, dict] = {
         "paper": "STABLE, virtual DAPI labelling (in-silico labelling data)",
     },
     "mask_to_nuclei": {
+        "segment": {},
         "title": "Nucleus masks to synthetic microscopy (training data for segmenters)",
         "a": "nucleus instance or binary mask (any label image; foreground > 0)",
         "b": "fluorescence image of nuclei",
@@ -281,6 +289,16 @@ python -m monai.bundle ckpt_export network_def --filepath bundles/{name}/models/
     --meta_file bundles/{name}/configs/metadata.json --config_file bundles/{name}/configs/inference.json
 ```
 
+## Evaluation
+```bash
+python -m monai.bundle run --config_file bundles/{name}/configs/evaluate.json \\
+    --dataset_dir D --output_dir O [--checkpoint C | --predictions_dir P] [--tracking_uri sqlite:///PATH/mlruns.db]
+```
+Translates `D/testA` (or takes translations from `P`), then writes `O/per_image.csv`, `O/per_object.csv`,
+`O/summary.json` (metric -> median and IQR) and figures (`objects_boxplot.png`, `overlay.png`), and logs them as an
+MLflow run (`--tracking_uri null` to skip). Pixel metrics (RMSE, MAE, PSNR, SSIM, MS-SSIM, MicroMS-SSIM, PCC)
+against `D/testB`, frame by frame; {objects}
+
 ## Performance
 {performance}
 
@@ -325,6 +343,19 @@ def docs(name: str, task: dict) -> str:
         norm_a=norm_text(task["normalization"][0]),
         norm_b=norm_text(task["normalization"][1]),
         performance=performance,
+        objects=(
+            "no object metrics (the labels of this task are tissue classes, not instances)."
+            if task["segment"] is None
+            else "object metrics from segmenting translations with the classical fallback (Otsu + watershed, named "
+            "in every report): counts, precision, recall, F1, segmentation and panoptic quality against "
+            "`D/testB_labels`, and for every input object (`D/testA_labels`) the distance to the nearest translated "
+            "object's centroid and their IoU (STABLE Fig. 2D/E)"
+            + (
+                "; for movies, the correlation of each input ROI's activity trace with its nearest translated ROI's (STABLE Fig. 2F)."
+                if name == "calcium"
+                else "."
+            )
+        ),
     )
 
 
@@ -658,6 +689,70 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
     return config
 
 
+def evaluate_config(name: str, task: dict, inference: dict) -> dict:
+    keep = (
+        "method",
+        "spatial_dims",
+        "channels_a",
+        "channels_b",
+        "channel_mix_a",
+        "hyperparameters",
+        "addons",
+        "normalization_a",
+        "normalization_b",
+        "axes_a",
+        "patch_size",
+        "default_spec",
+    )
+    segment = task["segment"]
+    segmenter = None if segment is None else {"_target_": "common.segmentation.ClassicalSegmenter"} | segment
+    config = {
+        "imports": [
+            "$import os",
+            "$import torch",
+            "$import common",
+            "$import common.engines",
+            "$import common.evaluation",
+            "$import common.methods",
+            "$import common.segmentation",
+        ],
+        "task": name,
+        "bundle_root": "$os.path.join(common.PROJECT_ROOT, 'bundles', @task)",
+        "dataset_dir": "$os.path.join(@bundle_root, 'output', 'phantoms')",
+        "output_dir": "$os.path.join(@bundle_root, 'output', 'evaluation')",
+        "checkpoint": "$os.path.join(@bundle_root, 'models', 'model.pt')",
+        "predictions_dir": None,
+        "device": "$torch.device('cuda:0' if torch.cuda.is_available() else 'cpu')",
+    }
+    config |= {k: inference[k] for k in keep}
+    config |= {
+        "spec": "$common.engines.read_model_spec(@checkpoint, @default_spec)",
+        "network_def": "$common.methods.make_generator(@spec)",
+        "network": "$None if @predictions_dir else common.engines.load_model_weights(@network_def, @checkpoint).to(@device).eval()",
+        "segmenter": segmenter,
+        "tracking_uri": "$'sqlite:///' + os.path.join(common.PROJECT_ROOT, 'mlflow', 'mlruns.db')",
+        "run_name": "$'evaluate-' + @spec['method'] + '-' + os.path.basename(os.path.abspath(@output_dir))",
+        "params": {
+            "task": "@task",
+            "method": "$@spec['method']",
+            "checkpoint": "@checkpoint",
+            "predictions_dir": "@predictions_dir",
+            "dataset_dir": "@dataset_dir",
+            "segmenter": "$getattr(@segmenter, 'name', None)",
+            "stage": "evaluation",
+        },
+        "overwrite": False,
+        "run": [
+            "$common.evaluation.evaluate(@dataset_dir, @output_dir, network=@network, spec=@spec, "
+            "predictions_dir=@predictions_dir, segmenter=@segmenter, device=@device, tracking_uri=@tracking_uri, "
+            "experiment_name=@task, run_name=@run_name, params=@params, overwrite=@overwrite)"
+        ],
+        "initialize": [],
+        "finalize": [],
+    }
+    return config
+
+
 def metadata(name: str, task: dict) -> dict:
     channels_a, channels_b = task["channels"]
     norm_a, norm_b = task["normalization"]
@@ -747,9 +842,11 @@ MODELS_README = """Trained weights are not stored in git. Train the bundle (see 
 def files(name: str, task: dict) -> dict[str, str]:
     """Every generated file of one bundle, relative to the bundle folder, with its text."""
     train = train_config(name, task)
+    inference = inference_config(name, task, train)
     out = {
         "configs/train.json": json.dumps(train, indent=4) + "\n",
-        "configs/inference.json": json.dumps(inference_config(name, task, train), indent=4) + "\n",
+        "configs/inference.json": json.dumps(inference, indent=4) + "\n",
+        "configs/evaluate.json": json.dumps(evaluate_config(name, task, inference), indent=4) + "\n",
         "configs/metadata.json": json.dumps(metadata(name, task), indent=4) + "\n",
         "configs/logging.conf": LOGGING,
         "models/README.md": MODELS_README,

@@ -18,8 +18,8 @@ _MS_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
 
 def _batch(x) -> torch.Tensor:
-    t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x).float()
-    return t.unsqueeze(0)  # (1, C, *S)
+    t = torch.as_tensor(np.ascontiguousarray(x) if not isinstance(x, torch.Tensor) else x).float()
+    return t.contiguous().unsqueeze(0)  # (1, C, *S); MONAI's MS-SSIM uses .view
 
 
 def pearson(pred, target) -> float:

@@ -1,0 +1,231 @@
+"""Score a translation on held-out data: pixel metrics against ``testB`` (frame by frame), object metrics
+against ``testB_labels`` (instance matching, panoptic quality), STABLE's nearest-object analysis of every input
+object, and - for movies - the correlation of activity traces. Writes ``per_image.csv``, ``per_object.csv``,
+``summary.json`` (metric -> median), figures, and (optionally) an MLflow run.
+
+The segmenter that turns translations into objects is named in every report (``segmenter`` in
+``summary.json``): the classical fallback unless a Cellpose model is given.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common.data.layout import image_stem, list_images, paired_test_items
+from common.data.pipeline import normalization_transform
+from common.data.slicing import axes_to_slice, take_slice
+from common.errors import InputDataError
+from common.evaluation.figures import box_plot, overlay
+from common.inference.translate import translate_files
+from common.io.atomic import atomic_path
+from common.io.load import load_image
+from common.metrics.objects import instance_metrics, nearest_object_analysis
+from common.metrics.pixel import aggregate, pixel_metrics
+from common.metrics.signal import roi_traces, trace_correlations
+
+__all__ = ["evaluate"]
+
+PIXEL = ("rmse", "mae", "psnr", "ssim", "ms_ssim", "micro_ms_ssim", "pcc")
+OBJECT = ("n_reference", "n_prediction", "precision", "recall", "f1", "sq", "pq")
+
+
+def _normalised(path, normalization: Mapping | None) -> torch.Tensor:
+    return normalization_transform("image", **dict(normalization or {}))({"image": load_image(path)})["image"]
+
+
+def _frames(image: torch.Tensor) -> list[torch.Tensor]:
+    axes = axes_to_slice(image, 2)
+    if not axes:
+        return [image]
+    sizes = [image.shape[a + 1] for a in axes]
+    return [take_slice(image, axes, list(np.unravel_index(i, sizes))) for i in range(int(np.prod(sizes)))]
+
+
+def _object_image(image: torch.Tensor) -> np.ndarray:
+    """Channel-first array to segment: movies are averaged over time (objects do not move)."""
+    x = image.detach().cpu().numpy()
+    axes = str(getattr(image, "meta", {}).get("spatial_axes", ""))
+    if axes.startswith("T"):
+        x = x.mean(axis=1)
+    return x
+
+
+def _time_axis(image) -> bool:
+    return str(getattr(image, "meta", {}).get("spatial_axes", "")).startswith("T")
+
+
+def _write_csv(path: Path, rows: list[dict], overwrite: bool) -> None:
+    columns: list[str] = []
+    for r in rows:
+        columns += [k for k in r if k not in columns]
+    with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def evaluate(
+    dataset_dir: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    network: torch.nn.Module | None = None,
+    spec: Mapping | None = None,
+    predictions_dir: str | os.PathLike | None = None,
+    segmenter=None,
+    segmenter_input=None,
+    device: str | torch.device = "cpu",
+    tracking_uri: str | None = None,
+    experiment_name: str = "evaluation",
+    run_name: str | None = None,
+    params: Mapping | None = None,
+    overwrite: bool = False,
+) -> dict:
+    """Evaluate translations of ``dataset_dir/testA``.
+
+    Args:
+        dataset_dir: data set with ``testA`` (and optionally ``testB``, ``testA_labels``, ``testB_labels``).
+        output_dir: where reports (and translations, when made here) go.
+        network: the A -> B generator; used when ``predictions_dir`` is not given.
+        spec: the model spec (``model.json``): normalisations, patch size, channel mixing.
+        predictions_dir: translations already made (same file names as ``testA``).
+        segmenter: callable ``(C, *S) image -> labels`` for translations (default: no object metrics).
+        segmenter_input: the same for inputs without ``testA_labels``.
+        device: for translating.
+        tracking_uri: log the results as an MLflow run there (``None``: no tracking).
+        experiment_name, run_name, params: the MLflow run's experiment, name and parameters.
+        overwrite: replace earlier reports in ``output_dir``.
+
+    Returns:
+        the summary (metric -> median, plus IQRs and the segmenter used).
+    """
+    spec = dict(spec or {})
+    out = Path(output_dir)
+    items = paired_test_items(dataset_dir)
+    if predictions_dir is None:
+        if network is None:
+            raise ValueError("give a network (with its spec) or a folder of predictions")
+        predictions_dir = out / "predictions"
+        translate_files(
+            network,
+            [i.A for i in items],
+            predictions_dir,
+            normalization=spec.get("normalization_a"),
+            roi_size=spec.get("patch_size"),
+            device=device,
+            axes=spec.get("axes_a"),
+            overwrite=overwrite,
+            output_normalization=spec.get("normalization_b"),
+            channel_mix=spec.get("channel_mix_a"),
+        )
+    predictions = {image_stem(p): p for p in list_images(predictions_dir)}
+    norm_b = spec.get("normalization_b")
+    per_image, per_object = [], []
+    first_overlay = None
+    for item in items:
+        stem = image_stem(item.A)
+        if stem not in predictions:
+            raise InputDataError(predictions_dir, f"no prediction for {Path(item.A).name}")
+        pred = _normalised(predictions[stem], norm_b)
+        row: dict = {"image": Path(item.A).name}
+        if item.B is not None:
+            ref = _normalised(item.B, norm_b)
+            if tuple(ref.shape) != tuple(pred.shape):
+                raise InputDataError(
+                    predictions[stem], f"shape {tuple(pred.shape)} differs from testB {tuple(ref.shape)}"
+                )
+            frames = [
+                pixel_metrics(p.numpy(), r.numpy(), 2, data_range=1.0)
+                for p, r in zip(_frames(pred), _frames(ref), strict=True)
+            ]
+            row |= {k: float(np.mean([f[k] for f in frames])) for k in PIXEL}
+        if segmenter is not None:
+            pred_labels = segmenter(_object_image(pred))
+            if item.B_labels is not None:
+                ref_labels = load_image(item.B_labels, dtype=None)[0].numpy()
+                row |= {k: v for k, v in instance_metrics(ref_labels, pred_labels).items() if k in OBJECT}
+            source = load_image(item.A)
+            if item.A_labels is not None:
+                input_labels = load_image(item.A_labels, dtype=None)[0].numpy()
+            elif segmenter_input is not None:
+                input_labels = segmenter_input(_object_image(_normalised(item.A, spec.get("normalization_a"))))
+            else:
+                input_labels = None
+            if input_labels is not None:
+                nearest = nearest_object_analysis(input_labels, pred_labels)
+                if _time_axis(source) and nearest:
+                    movie_in = source[0].numpy()
+                    traces_in, _ = roi_traces(movie_in, input_labels, [r["input_id"] for r in nearest])
+                    traces_out, _ = roi_traces(pred[0].numpy(), pred_labels, [r["translated_id"] for r in nearest])
+                    pcc = trace_correlations(traces_in, traces_out)
+                    for r, value in zip(nearest, pcc, strict=True):
+                        r["trace_pcc"] = float(value)
+                for r in nearest:
+                    per_object.append({"image": row["image"]} | r)
+                row["distance"] = aggregate(r["distance"] for r in nearest)["median"]
+                row["iou"] = aggregate(r["iou"] for r in nearest)["median"]
+                if first_overlay is None:
+                    first_overlay = (source, pred, input_labels, pred_labels, row["image"])
+        per_image.append(row)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_csv(out / "per_image.csv", per_image, overwrite)
+    if per_object:
+        _write_csv(out / "per_object.csv", per_object, overwrite)
+    summary: dict = {
+        "segmenter": getattr(segmenter, "name", None) if segmenter is not None else None,
+        "n_images": len(per_image),
+        "n_objects": len(per_object),
+    }
+    for key in (*PIXEL, *OBJECT):
+        values = [r[key] for r in per_image if key in r]
+        if values:
+            agg = aggregate(values)
+            summary[key], summary[f"{key}_iqr"] = agg["median"], agg["iqr"]
+    for key in ("distance", "iou", "trace_pcc"):
+        values = [r[key] for r in per_object if key in r]
+        if values:
+            agg = aggregate(values)
+            summary[key], summary[f"{key}_iqr"] = agg["median"], agg["iqr"]
+    with atomic_path(out / "summary.json", overwrite=overwrite) as tmp:
+        tmp.write_text(json.dumps(summary, indent=4))
+    figures = []
+    if per_object:
+        figures.append(box_plot(per_object, ("distance", "iou", "trace_pcc"), out / "objects_boxplot.png", overwrite))
+    if first_overlay is not None:
+        figures.append(overlay(*first_overlay, out / "overlay.png", overwrite))
+    if tracking_uri:
+        _log_mlflow(
+            tracking_uri,
+            experiment_name,
+            run_name,
+            params,
+            summary,
+            [out / "per_image.csv", out / "summary.json", *figures] + ([out / "per_object.csv"] if per_object else []),
+        )
+    return summary
+
+
+def _log_mlflow(
+    uri: str, experiment: str, run_name: str | None, params: Mapping | None, summary: Mapping, artifacts: Sequence[Path]
+) -> None:
+    import math
+
+    import mlflow
+
+    client = mlflow.MlflowClient(uri)
+    found = client.get_experiment_by_name(experiment)
+    experiment_id = found.experiment_id if found is not None else client.create_experiment(experiment)
+    run = client.create_run(experiment_id, run_name=run_name)
+    for key, value in (params or {}).items():
+        client.log_param(run.info.run_id, key, str(value)[:6000])
+    for key, value in summary.items():
+        if isinstance(value, (int, float)) and math.isfinite(float(value)):
+            client.log_metric(run.info.run_id, key, float(value))
+    for path in artifacts:
+        client.log_artifact(run.info.run_id, str(path))
+    client.set_terminated(run.info.run_id)

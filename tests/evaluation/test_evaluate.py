@@ -1,0 +1,78 @@
+"""The evaluation runner: ground truth beats a shifted translation; reports, figures and MLflow run written."""
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+
+import mlflow
+from common.evaluation import evaluate
+from common.io import load_image, write_tiff
+from common.phantoms import make_phantoms
+from common.segmentation import ClassicalSegmenter
+
+SPEC = {"normalization_b": {"mode": "percentile", "lower": 0.0, "upper": 99.0}}
+
+
+@pytest.fixture(scope="module")
+def calcium(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cal")
+    make_phantoms("calcium", root, n_train=1, n_test=2, size=96, seed=2)
+    shifted = tmp_path_factory.mktemp("shifted")
+    for f in sorted((root / "testB").iterdir()):
+        movie = load_image(f, dtype=None)[0].numpy().astype(np.uint16)
+        write_tiff(shifted / f.name, np.roll(movie, 5, axis=2), "TYX")
+    return root, shifted
+
+
+def test_ground_truth_beats_a_translation_moved_by_5_px(calcium, tmp_path):
+    root, shifted = calcium
+    seg = ClassicalSegmenter()
+    truth = evaluate(root, tmp_path / "truth", predictions_dir=root / "testB", spec=SPEC, segmenter=seg)
+    moved = evaluate(root, tmp_path / "moved", predictions_dir=shifted, spec=SPEC, segmenter=seg)
+    assert truth["psnr"] == math.inf and truth["pcc"] == pytest.approx(1.0) and truth["f1"] >= 0.8
+    assert truth["distance"] < 1.0 and moved["distance"] > 4.0
+    assert truth["iou"] > moved["iou"] and truth["f1"] > moved["f1"] and moved["psnr"] < 30
+    assert truth["trace_pcc"] > 0.9 and truth["segmenter"].startswith("classical")
+    for name in ("per_image.csv", "per_object.csv", "summary.json", "objects_boxplot.png", "overlay.png"):
+        assert (tmp_path / "truth" / name).exists()
+    rows = list(csv.DictReader(open(tmp_path / "truth" / "per_image.csv")))
+    assert len(rows) == 2 and {"image", "psnr", "ssim", "f1", "pq", "distance", "iou"} <= set(rows[0])
+    assert json.loads((tmp_path / "truth" / "summary.json").read_text())["n_images"] == 2
+    with pytest.raises(FileExistsError):
+        evaluate(root, tmp_path / "truth", predictions_dir=root / "testB", spec=SPEC, segmenter=seg)
+
+
+def test_results_are_logged_to_mlflow(calcium, tmp_path):
+    root, _ = calcium
+    uri = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    evaluate(
+        root,
+        tmp_path / "out",
+        predictions_dir=root / "testB",
+        spec=SPEC,
+        segmenter=ClassicalSegmenter(),
+        tracking_uri=uri,
+        experiment_name="cal",
+        run_name="truth",
+        params={"method": "truth", "stage": "evaluation"},
+    )
+    client = mlflow.MlflowClient(uri)
+    (found,) = client.search_runs([client.get_experiment_by_name("cal").experiment_id])
+    assert found.data.params["method"] == "truth" and found.data.metrics["f1"] >= 0.8
+    assert {a.path for a in client.list_artifacts(found.info.run_id)} >= {
+        "per_image.csv",
+        "summary.json",
+        "overlay.png",
+    }
+
+
+def test_missing_prediction_is_reported(calcium, tmp_path):
+    root, _ = calcium
+    (tmp_path / "preds").mkdir()
+    first = sorted((root / "testB").iterdir())[0]
+    (tmp_path / "preds" / first.name).write_bytes(first.read_bytes())
+    with pytest.raises(Exception, match="no prediction for"):
+        evaluate(root, tmp_path / "out", predictions_dir=tmp_path / "preds", spec=SPEC)
