@@ -296,7 +296,7 @@ python -m monai.bundle run --config_file bundles/{name}/configs/evaluate.json \\
 ```
 Translates `D/testA` (or takes translations from `P`), then writes `O/per_image.csv`, `O/per_object.csv`,
 `O/summary.json` (metric -> median and IQR) and figures (`objects_boxplot.png`, `overlay.png`), and logs them as an
-MLflow run (`--tracking_uri null` to skip). Pixel metrics (RMSE, MAE, PSNR, SSIM, MS-SSIM, MicroMS-SSIM, PCC)
+MLflow run (`--tracking_uri None` to skip). Pixel metrics (RMSE, MAE, PSNR, SSIM, MS-SSIM, MicroMS-SSIM, PCC)
 against `D/testB`, frame by frame; {objects}
 
 ## Performance
@@ -346,8 +346,9 @@ def docs(name: str, task: dict) -> str:
         objects=(
             "no object metrics (the labels of this task are tissue classes, not instances)."
             if task["segment"] is None
-            else "object metrics from segmenting translations with the classical fallback (Otsu + watershed, named "
-            "in every report): counts, precision, recall, F1, segmentation and panoptic quality against "
+            else "object metrics from segmenting translations - with a Cellpose model given by `--cellpose_model PATH` "
+            "(train one from labels with `scripts/train_cellpose.py`), else the classical fallback (Otsu + watershed); "
+            "the segmenter is named in every report: counts, precision, recall, F1, segmentation and panoptic quality against "
             "`D/testB_labels`, and for every input object (`D/testA_labels`) the distance to the nearest translated "
             "object's centroid and their IoU (STABLE Fig. 2D/E)"
             + (
@@ -705,7 +706,12 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
         "default_spec",
     )
     segment = task["segment"]
-    segmenter = None if segment is None else {"_target_": "common.segmentation.ClassicalSegmenter"} | segment
+    segmenter = (
+        None
+        if segment is None
+        else "$common.segmentation.CellposeSegmenter(@cellpose_model, channel=@segmenter_settings.get('channel')) "
+        "if @cellpose_model else common.segmentation.ClassicalSegmenter(**@segmenter_settings)"
+    )
     config = {
         "imports": [
             "$import os",
@@ -729,6 +735,8 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
         "spec": "$common.engines.read_model_spec(@checkpoint, @default_spec)",
         "network_def": "$common.methods.make_generator(@spec)",
         "network": "$None if @predictions_dir else common.engines.load_model_weights(@network_def, @checkpoint).to(@device).eval()",
+        "cellpose_model": None,
+        "segmenter_settings": segment or {},
         "segmenter": segmenter,
         "tracking_uri": "$'sqlite:///' + os.path.join(common.PROJECT_ROOT, 'mlflow', 'mlruns.db')",
         "run_name": "$'evaluate-' + @spec['method'] + '-' + os.path.basename(os.path.abspath(@output_dir))",
