@@ -296,7 +296,10 @@ python -m monai.bundle run --config_file bundles/{name}/configs/evaluate.json \\
 ```
 Translates `D/testA` (or takes translations from `P`), then writes `O/per_image.csv`, `O/per_object.csv`,
 `O/summary.json` (metric -> median and IQR) and figures (`objects_boxplot.png`, `overlay.png`), and logs them as an
-MLflow run (`--tracking_uri None` to skip). Pixel metrics (RMSE, MAE, PSNR, SSIM, MS-SSIM, MicroMS-SSIM, PCC)
+MLflow run (`--tracking_uri None` to skip). With `--training_checkpoint O/checkpoints/FILE.pt` (a full checkpoint
+holding both generators) it adds the steganography probe per image: the cycle error with and without a DCT
+low-pass filter on the translation (`degradation` near 0 for an honest translation) and the translation's share of
+high-frequency energy. Pixel metrics (RMSE, MAE, PSNR, SSIM, MS-SSIM, MicroMS-SSIM, PCC)
 against `D/testB`, frame by frame; {objects}
 
 ## Performance
@@ -735,6 +738,8 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
         "spec": "$common.engines.read_model_spec(@checkpoint, @default_spec)",
         "network_def": "$common.methods.make_generator(@spec)",
         "network": "$None if @predictions_dir else common.engines.load_model_weights(@network_def, @checkpoint).to(@device).eval()",
+        "training_checkpoint": None,
+        "probe_method": "$common.engines.load_method(@spec, @training_checkpoint) if @training_checkpoint else None",
         "cellpose_model": None,
         "segmenter_settings": segment or {},
         "segmenter": segmenter,
@@ -753,7 +758,7 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
         "run": [
             "$common.evaluation.evaluate(@dataset_dir, @output_dir, network=@network, spec=@spec, "
             "predictions_dir=@predictions_dir, segmenter=@segmenter, device=@device, tracking_uri=@tracking_uri, "
-            "experiment_name=@task, run_name=@run_name, params=@params, overwrite=@overwrite)"
+            "experiment_name=@task, run_name=@run_name, params=@params, overwrite=@overwrite, method=@probe_method)"
         ],
         "initialize": [],
         "finalize": [],

@@ -5,6 +5,7 @@ from common.engines.checkpoints import (
     RNGState,
     deployable_state_dict,
     latest_checkpoint,
+    load_method,
     load_model_weights,
     read_model_spec,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "flatten_params",
     "has_ground_truth",
     "latest_checkpoint",
+    "load_method",
     "load_model_weights",
     "lower_is_better",
     "read_loss_log",

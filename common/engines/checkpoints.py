@@ -26,6 +26,7 @@ __all__ = [
     "RNGState",
     "deployable_state_dict",
     "latest_checkpoint",
+    "load_method",
     "load_model_weights",
     "read_model_spec",
 ]
@@ -156,6 +157,24 @@ def read_model_spec(checkpoint: str | os.PathLike, default: dict | None = None) 
     if sidecar.is_file():
         spec.update(json.loads(sidecar.read_text()))
     return spec
+
+
+def load_method(spec: dict, checkpoint: str | os.PathLike):
+    """The whole method (both generators, discriminators) described by ``spec``, with the state of a full training
+    checkpoint (``O/checkpoints/*.pt``), loaded safely (weights only)."""
+    from common.methods import make_method
+
+    method = make_method(
+        spec["method"],
+        int(spec.get("spatial_dims", 2)),
+        int(spec.get("channels_a", 1)),
+        int(spec.get("channels_b", 1)),
+        spec.get("hyperparameters"),
+        spec.get("addons"),
+    )
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    method.load_state_dict(state["method"] if "method" in state else state)
+    return method.eval()
 
 
 def load_model_weights(network: torch.nn.Module, path: str | os.PathLike) -> torch.nn.Module:

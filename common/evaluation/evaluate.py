@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common.data.channels import mix_channels
 from common.data.layout import image_stem, list_images, paired_test_items
 from common.data.pipeline import normalization_transform
 from common.data.slicing import axes_to_slice, take_slice
@@ -29,11 +30,25 @@ from common.io.load import load_image
 from common.metrics.objects import instance_metrics, nearest_object_analysis
 from common.metrics.pixel import aggregate, pixel_metrics
 from common.metrics.signal import roi_traces, trace_correlations
+from common.metrics.steganography import steganography_probe
 
 __all__ = ["evaluate"]
 
 PIXEL = ("rmse", "mae", "psnr", "ssim", "ms_ssim", "micro_ms_ssim", "pcc")
 OBJECT = ("n_reference", "n_prediction", "precision", "recall", "f1", "sq", "pq")
+PROBE = ("cycle_mae", "cycle_mae_lowpass", "degradation", "high_frequency_fraction")
+
+
+def _probe(method, path, spec: Mapping, cutoff: float, device) -> dict[str, float]:
+    """Steganography probe on up to 4 frames/slices of one input (normalised as in training)."""
+    image = _normalised(path, spec.get("normalization_a"))
+    if spec.get("channel_mix_a") is not None:
+        image = mix_channels(image, spec["channel_mix_a"])
+    frames = _frames(image)
+    picks = [frames[i] for i in np.unique(np.linspace(0, len(frames) - 1, min(4, len(frames))).round().astype(int))]
+    batch = torch.stack([torch.as_tensor(f).float() for f in picks]).to(device)
+    method = method.to(device).eval()
+    return steganography_probe(method.generator_ab, method.generator_ba, batch, cutoff, 2)
 
 
 def _normalised(path, normalization: Mapping | None) -> torch.Tensor:
@@ -85,6 +100,8 @@ def evaluate(
     run_name: str | None = None,
     params: Mapping | None = None,
     overwrite: bool = False,
+    method=None,
+    probe_cutoff: float = 0.5,
 ) -> dict:
     """Evaluate translations of ``dataset_dir/testA``.
 
@@ -100,6 +117,9 @@ def evaluate(
         tracking_uri: log the results as an MLflow run there (``None``: no tracking).
         experiment_name, run_name, params: the MLflow run's experiment, name and parameters.
         overwrite: replace earlier reports in ``output_dir``.
+        method: the whole two-sided method (e.g. from :func:`~common.engines.load_method`): adds the
+            steganography probe (cycle error with and without a DCT low-pass on the translation) per image.
+        probe_cutoff: the probe's DCT cutoff.
 
     Returns:
         the summary (metric -> median, plus IQRs and the segmenter used).
@@ -171,6 +191,8 @@ def evaluate(
                 row["iou"] = aggregate(r["iou"] for r in nearest)["median"]
                 if first_overlay is None:
                     first_overlay = (source, pred, input_labels, pred_labels, row["image"])
+        if method is not None and getattr(method, "generator_ba", None) is not None:
+            row |= _probe(method, item.A, spec, probe_cutoff, device)
         per_image.append(row)
     out.mkdir(parents=True, exist_ok=True)
     _write_csv(out / "per_image.csv", per_image, overwrite)
@@ -181,7 +203,7 @@ def evaluate(
         "n_images": len(per_image),
         "n_objects": len(per_object),
     }
-    for key in (*PIXEL, *OBJECT):
+    for key in (*PIXEL, *OBJECT, *PROBE):
         values = [r[key] for r in per_image if key in r]
         if values:
             agg = aggregate(values)

@@ -286,3 +286,23 @@ def test_evaluate_contract_and_compare_runs_across_methods(tmp_path):
     table = (tmp_path / "cmp" / "comparison.md").read_text()
     assert "| stable |" in table and "| cyclegan |" in table and "psnr" in table
     assert (tmp_path / "cmp" / "comparison_boxplot.png").stat().st_size > 1000
+
+
+def test_evaluation_runs_the_steganography_probe_from_a_training_checkpoint(trained, tmp_path):
+    from common.engines import latest_checkpoint
+
+    out = trained("mask_to_nuclei")
+    workflow = ConfigWorkflow(
+        config_file=_config("mask_to_nuclei", "evaluate"),
+        workflow_type="infer",
+        dataset_dir=str(out / "phantoms"),
+        output_dir=str(tmp_path / "eval"),
+        checkpoint=str(out / "model.pt"),
+        tracking_uri=None,
+        training_checkpoint=latest_checkpoint(out / "checkpoints"),
+    )
+    workflow.initialize()
+    workflow.run()
+    summary = json.loads((tmp_path / "eval" / "summary.json").read_text())
+    assert {"cycle_mae", "cycle_mae_lowpass", "degradation", "high_frequency_fraction"} <= set(summary)
+    assert 0 <= summary["high_frequency_fraction"] <= 1
