@@ -487,6 +487,7 @@ def train_config(name: str, task: dict) -> dict:
             "normalization_b": "@normalization_b",
             "channel_mix_a": "@channel_mix_a",
             "output_dir": "@output_dir",
+            "environment": "$common.engines.environment_info()",
         },
         "train": {
             "dataset": dataset,

@@ -9,6 +9,7 @@ from common.engines.checkpoints import (
     load_model_weights,
     read_model_spec,
 )
+from common.engines.environment import environment_info
 from common.engines.loss_log import LossLogger, read_loss_log
 from common.engines.mlflow_logging import RunLogger, active_mlflow_run, flatten_params
 from common.engines.samples import SampleGridSaver, to_display
@@ -33,6 +34,7 @@ __all__ = [
     "UnpairedTrainer",
     "active_mlflow_run",
     "deployable_state_dict",
+    "environment_info",
     "flatten_params",
     "has_ground_truth",
     "latest_checkpoint",

@@ -132,6 +132,7 @@ def test_mlflow_run_holds_params_metrics_and_artifacts(tmp_path, phantoms, track
     params, metrics = found.data.params, found.data.metrics
     assert params["method"] == "stable" and params["hyperparameters.lambda_info"] == "10.0"
     assert {"patch_size", "seed", "data_root", "max_iterations"} <= set(params)
+    assert params["environment.torch"].startswith("2.") and "environment.git_commit" in params
     assert {"loss_G", "loss_D", "G_info_A", "G_cyc_A", "G_adv_B", "D_A", "lr_G", "lr_D", "val_psnr"} <= set(metrics)
     history = client.get_metric_history(found.info.run_id, "loss_G")
     assert [m.step for m in history] == [1, 2, 3, 4]

@@ -152,3 +152,28 @@ def test_deployable_weights_bake_absn_in_and_leave_the_network_working():
     with torch.no_grad():
         torch.testing.assert_close(plain(x), expected)
         torch.testing.assert_close(torch.jit.script(plain)(x), expected)
+
+
+class _Payload:
+    """Unpickling this runs code: what a booby-trapped checkpoint would carry."""
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch /tmp/i2i_payload_ran",))
+
+
+def test_checkpoints_carrying_code_are_refused(tmp_path):
+    import os
+
+    from common.engines import load_method
+
+    if os.path.exists("/tmp/i2i_payload_ran"):
+        os.remove("/tmp/i2i_payload_ran")
+    bad = tmp_path / "model.pt"
+    torch.save({"model": {"weight": torch.zeros(1)}, "extra": _Payload()}, bad)
+    with pytest.raises(Exception, match="(?i)weights_only|unpickl"):
+        load_model_weights(torch.nn.Linear(1, 1), bad)
+    with pytest.raises(Exception, match="(?i)weights_only|unpickl"):
+        load_method({"method": "stable", "hyperparameters": TINY}, bad)
+    assert not os.path.exists("/tmp/i2i_payload_ran")  # the payload never ran
