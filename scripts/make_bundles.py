@@ -620,11 +620,10 @@ def train_config(name: str, task: dict) -> dict:
             "strict": True,
         },
         "checkpoint_saver": {
-            "_target_": "CheckpointSaver",
+            "_target_": "common.engines.AtomicCheckpointSaver",
             "save_dir": "@checkpoint_dir",
             "save_dict": "@checkpoint_dict",
             "save_interval": "@checkpoint_interval",
-            "epoch_level": False,
             "n_saved": 2,
             "save_final": True,
         },
@@ -686,7 +685,8 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
             "normalization=@spec['normalization_a'], spatial_dims=@spec['spatial_dims'], "
             "roi_size=@spec['patch_size'], sw_batch_size=@sw_batch_size, overlap=@overlap, batch_size=@batch_size, "
             "device=@device, axes=@spec['axes_a'], output_dtype=@output_dtype, overwrite=@overwrite, "
-            "output_normalization=@spec['normalization_b'], channel_mix=@spec.get('channel_mix_a'))"
+            "output_normalization=@spec['normalization_b'], channel_mix=@spec.get('channel_mix_a'), "
+            "channels=@spec['channels_a'])"
         ],
         "initialize": [],
         "finalize": [],

@@ -1,5 +1,6 @@
 """The unpaired training engine (an Ignite/MONAI trainer), checkpoints, validation, samples and MLflow logging."""
 
+from common.engines.checkpoint_saver import AtomicCheckpointSaver
 from common.engines.checkpoints import (
     ModelSaver,
     RNGState,
@@ -24,6 +25,7 @@ from common.engines.validation import (
 )
 
 __all__ = [
+    "AtomicCheckpointSaver",
     "CycleNetwork",
     "LossLogger",
     "ModelSaver",

@@ -19,7 +19,7 @@ import torch
 from ignite.engine import Engine, Events
 from torch.nn.utils import parametrize
 
-from common.io.atomic import atomic_path
+from common.io.atomic import atomic_path, remove_stale_temporaries
 
 __all__ = [
     "ModelSaver",
@@ -127,6 +127,7 @@ class ModelSaver:
         self.best: float | None = None
 
     def attach(self, engine: Engine) -> None:
+        remove_stale_temporaries(self.path.parent, self.path.stem + ".*")  # left by a process killed while saving
         if self.key_metric is not None:
             engine.add_event_handler(Events.COMPLETED, self._if_better)
             return

@@ -142,6 +142,7 @@ def evaluate(
             overwrite=overwrite,
             output_normalization=spec.get("normalization_b"),
             channel_mix=spec.get("channel_mix_a"),
+            channels=spec.get("channels_a"),
         )
     predictions = {image_stem(p): p for p in list_images(predictions_dir)}
     norm_b = spec.get("normalization_b")

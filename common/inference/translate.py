@@ -23,7 +23,7 @@ from common.data.layout import resolve_files
 from common.data.pipeline import normalization_transform
 from common.data.slicing import axes_to_slice
 from common.errors import InputDataError
-from common.io.header import image_kind
+from common.io.header import image_kind, read_header
 from common.io.load import load_image
 from common.io.write import write_image
 
@@ -107,6 +107,7 @@ def translate_files(
     overwrite: bool = False,
     output_normalization: Mapping | None = None,
     channel_mix: Sequence[Sequence[float]] | None = None,
+    channels: int | None = None,
 ) -> list[Path]:
     """Translate every image of ``inputs`` (folder, glob or list) into ``output_dir``.
 
@@ -127,6 +128,7 @@ def translate_files(
         output_normalization: the B-domain normalisation of training, inverted where possible
             (:func:`denormalize`): RGB outputs come back as 0..255.
         channel_mix: the A-domain channel mixing of training.
+        channels: the network's input channels; inputs with another count are refused before anything is written.
 
     Returns:
         the written files.
@@ -136,6 +138,11 @@ def translate_files(
         FileExistsError: an output exists and ``overwrite`` is False (checked before anything is written).
     """
     files = resolve_files(inputs, name="inputs")
+    expected = len(channel_mix[0]) if channel_mix is not None else channels
+    for f in files:  # every input readable, with the right channels, before anything is written
+        header = read_header(f, axes=axes)
+        if expected is not None and header.channels != int(expected):
+            raise InputDataError(f, f"image has {header.channels} channel(s), the model takes {int(expected)}")
     out_dir = Path(output_dir).resolve()
     for f in files:
         if Path(f).resolve().parent == out_dir:
@@ -154,19 +161,25 @@ def translate_files(
     )
     network = network.to(device).eval()
     normalise = normalization_transform("image", **dict(normalization or {}))
-    written = []
-    for source, target in zip(files, targets, strict=True):
-        image = normalise({"image": load_image(source, axes=axes)})["image"]
-        if channel_mix is not None:
-            image = mix_channels(image, channel_mix)
-        result = denormalize(
-            translate_image(network, image, spatial_dims, inferer, batch_size, device, slice_axis), output_normalization
-        )
-        dtype = output_dtype
-        if image_kind(target) == "plain":  # PNG holds 8 bits
-            if dict(output_normalization or {}).get("mode") != "range":
-                result = result.clamp(0, 1) * 255
-            dtype = "uint8"
-        write_image(target, result, meta=dict(image.meta), dtype=dtype, overwrite=overwrite)
-        written.append(target)
+    written: list[Path] = []
+    try:
+        for source, target in zip(files, targets, strict=True):
+            image = normalise({"image": load_image(source, axes=axes)})["image"]
+            if channel_mix is not None:
+                image = mix_channels(image, channel_mix)
+            result = denormalize(
+                translate_image(network, image, spatial_dims, inferer, batch_size, device, slice_axis),
+                output_normalization,
+            )
+            dtype = output_dtype
+            if image_kind(target) == "plain":  # PNG holds 8 bits
+                if dict(output_normalization or {}).get("mode") != "range":
+                    result = result.clamp(0, 1) * 255
+                dtype = "uint8"
+            write_image(target, result, meta=dict(image.meta), dtype=dtype, overwrite=overwrite)
+            written.append(target)
+    except BaseException:
+        for path in written:  # no partial output: this call's files go, the folder is as it was
+            path.unlink(missing_ok=True)
+        raise
     return written

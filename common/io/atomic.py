@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path"]
+__all__ = ["atomic_path", "remove_stale_temporaries"]
 
 
 @contextlib.contextmanager
@@ -53,3 +53,17 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pa
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, name_glob: str = "*") -> list[Path]:
+    """Delete temporary files :func:`atomic_path` left in ``folder`` for targets matching ``name_glob`` when a
+    process was killed mid-write (``.<target>.<random>.tmp<suffixes>``); other files are never touched."""
+    removed = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for path in folder.glob(f".{name_glob}.*.tmp*"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed

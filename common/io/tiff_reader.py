@@ -204,6 +204,11 @@ def _check_complete(tif: tifffile.TiffFile, series, path, logged: list[str]) -> 
     if logged:
         raise InputDataError(path, f"damaged or truncated TIFF ({logged[0]})")
     size = tif.filehandle.size
+    offset = getattr(series, "dataoffset", None)  # contiguous series (ImageJ): tifffile lists only the first page
+    if offset is not None and offset + series.nbytes > size:
+        raise InputDataError(
+            path, f"truncated TIFF: pixel data end at byte {offset + series.nbytes}, file holds {size}"
+        )
     for page in series.pages:
         if page is None:
             raise InputDataError(path, "damaged or truncated TIFF (missing page)")

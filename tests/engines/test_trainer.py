@@ -177,3 +177,17 @@ def test_checkpoints_carrying_code_are_refused(tmp_path):
     with pytest.raises(Exception, match="(?i)weights_only|unpickl"):
         load_method({"method": "stable", "hyperparameters": TINY}, bad)
     assert not os.path.exists("/tmp/i2i_payload_ran")  # the payload never ran
+
+
+def test_atomic_checkpoint_saver_keeps_the_newest_and_never_leaves_partial_files(tmp_path, data):
+    from common.engines import AtomicCheckpointSaver
+
+    trainer = _trainer(data, 7)
+    AtomicCheckpointSaver(tmp_path, {"method": trainer.method, "trainer": trainer}, save_interval=2, n_saved=2).attach(
+        trainer
+    )
+    trainer.run()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["checkpoint_final_iteration=7.pt", "checkpoint_iteration=4.pt", "checkpoint_iteration=6.pt"]
+    state = torch.load(tmp_path / "checkpoint_iteration=6.pt", weights_only=True)
+    assert state["trainer"]["iteration"] == 6 and "method" in state

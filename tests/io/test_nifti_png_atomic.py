@@ -118,3 +118,15 @@ def test_unsupported_and_missing_files(tmp_path):
         load_image(tmp_path / "missing.nii.gz")
     with pytest.raises(ValueError, match="unsupported output type"):
         write_image(tmp_path / "x.jpg2", np.zeros((1, 4, 4)))
+
+
+def test_stale_temporaries_of_killed_writes_are_removed_and_nothing_else(tmp_path):
+    from common.io.atomic import remove_stale_temporaries
+
+    stale = tmp_path / ".checkpoint_iteration=12.pt.ab12cd.tmp.pt"
+    stale.write_bytes(b"")
+    keep = [tmp_path / "checkpoint_iteration=10.pt", tmp_path / ".hidden_user_file", tmp_path / "notes.tmp.txt"]
+    for path in keep:
+        path.write_bytes(b"x")
+    assert remove_stale_temporaries(tmp_path, "checkpoint_*.pt") == [stale]
+    assert all(path.exists() for path in keep)
