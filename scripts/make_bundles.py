@@ -628,6 +628,7 @@ def train_config(name: str, task: dict) -> dict:
             "save_final": True,
         },
         "initialize": [
+            "$common.errors.install_cli_error_hook()",
             "$monai.utils.set_determinism(seed=@seed)",
             "$@checkpoint_saver.attach(@train#trainer)",
             "$@checkpoint_loader.attach(@train#trainer) if @checkpoint_loader is not None else None",
@@ -688,7 +689,7 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
             "output_normalization=@spec['normalization_b'], channel_mix=@spec.get('channel_mix_a'), "
             "channels=@spec['channels_a'])"
         ],
-        "initialize": [],
+        "initialize": ["$common.errors.install_cli_error_hook()"],
         "finalize": [],
     }
     return config
@@ -761,7 +762,7 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
             "predictions_dir=@predictions_dir, segmenter=@segmenter, device=@device, tracking_uri=@tracking_uri, "
             "experiment_name=@task, run_name=@run_name, params=@params, overwrite=@overwrite, method=@probe_method)"
         ],
-        "initialize": [],
+        "initialize": ["$common.errors.install_cli_error_hook()"],
         "finalize": [],
     }
     return config

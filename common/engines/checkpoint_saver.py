@@ -54,6 +54,16 @@ class AtomicCheckpointSaver:
             )
         if self.save_final:
             engine.add_event_handler(Events.COMPLETED, self.save_final_checkpoint)
+        engine.add_event_handler(Events.EXCEPTION_RAISED, self.save_on_nonfinite_loss)
+
+    def save_on_nonfinite_loss(self, engine: Engine, error: BaseException) -> None:
+        """A NaN/Inf loss stops the run after saving the last good state (the trainer checks losses before any
+        update, so the weights are still finite); the error is raised again. A rerun resumes from this state."""
+        from common.engines.unpaired_trainer import NonFiniteLossError
+
+        if isinstance(error, NonFiniteLossError):
+            self._write(f"checkpoint_nonfinite_iteration={engine.state.iteration}.pt")
+        raise error
 
     def _write(self, name: str) -> Path:
         path = self.save_dir / name

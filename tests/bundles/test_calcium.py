@@ -169,3 +169,11 @@ def test_inference_translates_every_frame_and_keeps_geometry(tmp_path, phantoms)
     with pytest.raises(Exception) as error:  # never over an earlier result (MONAI wraps the expression's error)
         workflow.run()
     assert "already exists; refusing to overwrite" in str(error.value.__cause__)
+
+
+def test_same_seed_and_config_give_the_same_first_20_losses(tmp_path, phantoms):
+    first = _train(tmp_path / "one", dataset_dir=phantoms, max_iterations=20, val_interval=100, checkpoint_interval=100)
+    _train(tmp_path / "two", dataset_dir=phantoms, max_iterations=20, val_interval=100, checkpoint_interval=100)
+    one, two = read_loss_log(tmp_path / "one" / "losses.csv"), read_loss_log(tmp_path / "two" / "losses.csv")
+    assert len(one) == 20 and one == two
+    assert first.parser.get_parsed_content("seed") == 0

@@ -5,6 +5,7 @@ import random
 import numpy as np
 import pytest
 import torch
+from ignite.engine import Events
 from monai.data import DataLoader
 
 from common.data import StreamSampler, make_unpaired_dataset
@@ -191,3 +192,24 @@ def test_atomic_checkpoint_saver_keeps_the_newest_and_never_leaves_partial_files
     assert names == ["checkpoint_final_iteration=7.pt", "checkpoint_iteration=4.pt", "checkpoint_iteration=6.pt"]
     state = torch.load(tmp_path / "checkpoint_iteration=6.pt", weights_only=True)
     assert state["trainer"]["iteration"] == 6 and "method" in state
+
+
+def test_nan_loss_saves_a_last_good_checkpoint_then_stops(tmp_path, data):
+    from common.engines import AtomicCheckpointSaver
+
+    trainer = _trainer(data, 6)
+    AtomicCheckpointSaver(tmp_path, {"method": trainer.method, "trainer": trainer}, save_interval=2).attach(trainer)
+    poisoned = {"done": False}
+
+    def poison(engine):
+        if engine.state.iteration == 3 and not poisoned["done"]:
+            poisoned["done"] = True
+            with torch.no_grad():
+                trainer.method.encoder_a.head.bias.fill_(float("inf"))
+
+    trainer.add_event_handler(Events.ITERATION_STARTED, poison)
+    with pytest.raises(NonFiniteLossError, match="iteration 3"):
+        trainer.run()
+    saved = torch.load(tmp_path / "checkpoint_nonfinite_iteration=3.pt", weights_only=True)
+    assert saved["trainer"]["iteration"] == 3
+    assert latest_checkpoint(tmp_path).endswith("nonfinite_iteration=3.pt")

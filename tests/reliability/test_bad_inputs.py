@@ -183,3 +183,30 @@ def test_mixed_channel_counts_and_constant_images(tmp_path):
     write_tiff(tmp_path / "trainA" / "two.tif", np.zeros((2, 40, 40), np.uint16), "CYX")
     with pytest.raises(InputDataError, match="mixed channel counts"):
         make_unpaired_dataset(tmp_path, patch_size=(32, 32))
+
+
+def test_bundle_command_line_ends_with_one_line_naming_the_file(tmp_path):
+    import subprocess
+    import sys
+
+    root = _dataset(tmp_path / "data", "empty", "broken.tif", _write_bytes(b""))
+    config = Path(__file__).resolve().parents[2] / "bundles" / "calcium" / "configs" / "train.json"
+    cmd = [
+        sys.executable,
+        "-m",
+        "monai.bundle",
+        "run",
+        "training",
+        "--config_file",
+        str(config),
+        "--dataset_dir",
+        str(root),
+        "--output_dir",
+        str(tmp_path / "out"),
+        "--max_iterations",
+        "2",
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=300)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == f"error: {root / 'trainA' / 'broken.tif'}: empty file (0 bytes)"
+    assert "Traceback" not in done.stderr
