@@ -163,16 +163,9 @@ def read_model_spec(checkpoint: str | os.PathLike, default: dict | None = None) 
 def load_method(spec: dict, checkpoint: str | os.PathLike):
     """The whole method (both generators, discriminators) described by ``spec``, with the state of a full training
     checkpoint (``O/checkpoints/*.pt``), loaded safely (weights only)."""
-    from common.methods import make_method
+    from common.methods import method_from_spec
 
-    method = make_method(
-        spec["method"],
-        int(spec.get("spatial_dims", 2)),
-        int(spec.get("channels_a", 1)),
-        int(spec.get("channels_b", 1)),
-        spec.get("hyperparameters"),
-        spec.get("addons"),
-    )
+    method = method_from_spec(spec)
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     method.load_state_dict(state["method"] if "method" in state else state)
     return method.eval()

@@ -14,7 +14,7 @@ from common.methods.ui2i import Ui2i
 from common.methods.utom import UTOM
 from common.networks.absn import remove_absn
 
-__all__ = ["METHODS", "make_method", "make_generator"]
+__all__ = ["METHODS", "make_generator", "make_method", "method_from_spec"]
 
 METHODS: dict[str, type[TranslationMethod]] = {
     "cyclegan": CycleGAN,
@@ -55,10 +55,9 @@ def make_method(
         raise ValueError(f"method {name!r}: {e}") from None
 
 
-def make_generator(spec: Mapping) -> nn.Module:
-    """The deployable A -> B generator described by a model spec (``model.json``): the method's generator with
-    training-time weight parametrisations removed, ready for the weights ``ModelSaver`` writes."""
-    method = make_method(
+def method_from_spec(spec: Mapping) -> TranslationMethod:
+    """The method a model spec (``model.json``) describes, freshly initialised."""
+    return make_method(
         spec["method"],
         int(spec.get("spatial_dims", 2)),
         int(spec.get("channels_a", 1)),
@@ -66,4 +65,9 @@ def make_generator(spec: Mapping) -> nn.Module:
         spec.get("hyperparameters"),
         spec.get("addons"),
     )
-    return remove_absn(method.generator_ab)
+
+
+def make_generator(spec: Mapping) -> nn.Module:
+    """The deployable A -> B generator described by a model spec (``model.json``): the method's generator with
+    training-time weight parametrisations removed, ready for the weights ``ModelSaver`` writes."""
+    return remove_absn(method_from_spec(spec).generator_ab)
