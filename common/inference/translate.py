@@ -23,6 +23,7 @@ from common.data.layout import resolve_files
 from common.data.pipeline import normalization_transform
 from common.data.slicing import axes_to_slice
 from common.errors import InputDataError
+from common.inference.streaming import can_stream, translate_tiff_streaming
 from common.io.header import image_kind, read_header
 from common.io.load import load_image
 from common.io.write import write_image
@@ -108,6 +109,7 @@ def translate_files(
     output_normalization: Mapping | None = None,
     channel_mix: Sequence[Sequence[float]] | None = None,
     channels: int | None = None,
+    stream_above_bytes: int = 2 * 1024**3,
 ) -> list[Path]:
     """Translate every image of ``inputs`` (folder, glob or list) into ``output_dir``.
 
@@ -129,6 +131,8 @@ def translate_files(
             (:func:`denormalize`): RGB outputs come back as 0..255.
         channel_mix: the A-domain channel mixing of training.
         channels: the network's input channels; inputs with another count are refused before anything is written.
+        stream_above_bytes: TIFF movies/stacks (2D networks) whose pixel data exceed this are translated page by
+            page (:mod:`common.inference.streaming`) instead of being loaded whole.
 
     Returns:
         the written files.
@@ -139,8 +143,11 @@ def translate_files(
     """
     files = resolve_files(inputs, name="inputs")
     expected = len(channel_mix[0]) if channel_mix is not None else channels
+    stream = set()
     for f in files:  # every input readable, with the right channels, before anything is written
         header = read_header(f, axes=axes)
+        if header.kind == "tiff" and spatial_dims == 2 and header.nbytes > stream_above_bytes and can_stream(f, axes):
+            stream.add(f)
         if expected is not None and header.channels != int(expected):
             raise InputDataError(f, f"image has {header.channels} channel(s), the model takes {int(expected)}")
     out_dir = Path(output_dir).resolve()
@@ -164,6 +171,23 @@ def translate_files(
     written: list[Path] = []
     try:
         for source, target in zip(files, targets, strict=True):
+            if source in stream:
+                translate_tiff_streaming(
+                    network,
+                    source,
+                    target,
+                    normalization,
+                    inferer,
+                    batch_size,
+                    device,
+                    axes,
+                    output_dtype or "float32",
+                    output_normalization,
+                    channel_mix,
+                    overwrite=overwrite,
+                )
+                written.append(target)
+                continue
             image = normalise({"image": load_image(source, axes=axes)})["image"]
             if channel_mix is not None:
                 image = mix_channels(image, channel_mix)

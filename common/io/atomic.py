@@ -30,7 +30,10 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pa
     target = Path(path)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target}: already exists; refusing to overwrite it")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PermissionError(f"{target.parent}: output folder cannot be created ({e.strerror})") from None
     if not os.access(target.parent, os.W_OK):
         raise PermissionError(f"{target.parent}: output folder is not writable")
     suffix = "".join(target.suffixes) or ""

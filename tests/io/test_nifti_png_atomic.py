@@ -130,3 +130,9 @@ def test_stale_temporaries_of_killed_writes_are_removed_and_nothing_else(tmp_pat
         path.write_bytes(b"x")
     assert remove_stale_temporaries(tmp_path, "checkpoint_*.pt") == [stale]
     assert all(path.exists() for path in keep)
+
+
+def test_output_folder_that_cannot_be_created_is_reported(tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(PermissionError, match="a_file/out: output folder cannot be created"):
+        write_png(tmp_path / "a_file" / "out" / "x.png", np.zeros((4, 4), np.uint8))

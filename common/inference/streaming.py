@@ -1,0 +1,135 @@
+"""Translate TIFF movies and stacks too large for memory: pages are read one frame at a time and the output is
+written page by page, so memory holds a batch of frames, not the file.
+
+Used by :func:`~common.inference.translate.translate_files` for TIFF inputs whose pixel data exceed a size
+threshold (2D networks, files whose stored axes end in ``Y X`` without RGB samples). Percentile normalisation is
+estimated from up to ``sample_frames`` evenly spaced frames per channel (exact when the file has no more frames
+than that); the result otherwise equals the in-memory path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import tifffile
+import torch
+from torch import nn
+
+from common.io.atomic import atomic_path
+from common.io.dtype import cast_to_dtype
+from common.io.tiff_reader import _physical_sizes, read_tiff_header
+from common.io.tiff_writer import IMAGEJ_DTYPES
+
+__all__ = ["can_stream", "translate_tiff_streaming"]
+
+
+def can_stream(path: str | os.PathLike, axes: str | None = None) -> bool:
+    """Whether a TIFF can be translated page by page (stored axes over ``TZC`` then ``Y X``)."""
+    shape, _, named = read_tiff_header(path, axes)
+    return named.endswith("YX") and set(named[:-2]) <= set("TZC") and len(shape) == len(named)
+
+
+def _scale(normalization: Mapping | None, sample: np.ndarray):
+    """``x -> normalised x`` for one channel, from a sample of its values."""
+    norm = dict(normalization or {})
+    mode = norm.get("mode", "percentile")
+    b_min, b_max = float(norm.get("b_min", 0.0)), float(norm.get("b_max", 1.0))
+    if mode == "none":
+        return lambda x: x
+    if mode == "range":
+        a_min, a_max = float(norm.get("a_min", 0.0)), float(norm.get("a_max", 255.0))
+    else:
+        a_min, a_max = np.percentile(sample, [float(norm.get("lower", 0.1)), float(norm.get("upper", 99.9))])
+    clip = bool(norm.get("clip", False))
+    if a_max == a_min:
+        return lambda x: np.clip(x - a_min, b_min, b_max) if clip else x - a_min
+
+    def apply(x):
+        y = (x - a_min) / (a_max - a_min) * (b_max - b_min) + b_min
+        return np.clip(y, b_min, b_max) if clip else y
+
+    return apply
+
+
+def translate_tiff_streaming(
+    network: nn.Module,
+    source: str | os.PathLike,
+    target: str | os.PathLike,
+    normalization: Mapping | None = None,
+    inferer=None,
+    batch_size: int = 8,
+    device: torch.device | str = "cpu",
+    axes: str | None = None,
+    output_dtype: str | None = "float32",
+    output_normalization: Mapping | None = None,
+    channel_mix: Sequence[Sequence[float]] | None = None,
+    sample_frames: int = 64,
+    overwrite: bool = False,
+) -> Path:
+    """Translate one TIFF page by page into ``target`` (ImageJ TIFF, same axes order, pixel size and interval)."""
+    from common.data.channels import mix_channels
+    from common.inference.translate import denormalize
+
+    shape, _, named = read_tiff_header(source, axes)
+    lead_axes, lead_shape = named[:-2], shape[:-2]
+    channels = lead_shape[lead_axes.index("C")] if "C" in lead_axes else 1
+    frame_axes = "".join(a for a in lead_axes if a != "C")
+    frame_shape = tuple(n for a, n in zip(lead_axes, lead_shape, strict=True) if a != "C")
+    n_frames = int(np.prod(frame_shape)) if frame_shape else 1
+
+    with tifffile.TiffFile(source) as tif:
+        sizes = _physical_sizes(tif)
+
+        def page(frame: int, channel: int) -> np.ndarray:
+            index = dict(zip(frame_axes, np.unravel_index(frame, frame_shape) if frame_shape else (), strict=True))
+            index["C"] = channel
+            key = int(np.ravel_multi_index([index[a] for a in lead_axes], lead_shape)) if lead_axes else 0
+            return tif.asarray(key=key, series=0).astype(np.float32)
+
+        picks = np.unique(np.linspace(0, n_frames - 1, min(sample_frames, n_frames)).round().astype(int))
+        scales = [_scale(normalization, np.stack([page(f, c) for f in picks])) for c in range(channels)]
+
+        def translated_frames() -> Iterator[np.ndarray]:
+            for start in range(0, n_frames, batch_size):
+                frames = []
+                for f in range(start, min(n_frames, start + batch_size)):
+                    image = torch.as_tensor(np.stack([scales[c](page(f, c)) for c in range(channels)]))
+                    frames.append(mix_channels(image, channel_mix) if channel_mix is not None else image)
+                with torch.no_grad():
+                    out = inferer(torch.stack(frames).float().to(device), network).cpu()
+                out = denormalize(out, output_normalization)
+                for frame in out.numpy():
+                    yield cast_to_dtype(frame, output_dtype)
+
+        frames = translated_frames()
+        head = next(frames)
+        out_channels = head.shape[0]
+        out_axes = "".join(a for a in "TZ" if a in frame_axes) + ("C" if out_channels > 1 else "") + "YX"
+        ordered_frame_shape = tuple(frame_shape[frame_axes.index(a)] for a in "TZ" if a in frame_axes)
+        out_shape = ordered_frame_shape + ((out_channels,) if out_channels > 1 else ()) + tuple(shape[-2:])
+        if tuple(a for a in "TZ" if a in frame_axes) != tuple(frame_axes):
+            raise ValueError(f"{source}: streaming needs frames stored in T, Z order; stored axes are {named}")
+
+        def pages_out() -> Iterator[np.ndarray]:
+            yield from head
+            for frame in frames:
+                yield from frame
+
+        dtype = np.dtype(head.dtype)
+        meta: dict = {"axes": out_axes}
+        kwargs: dict = {}
+        if "X" in sizes or "Y" in sizes:
+            kwargs["resolution"] = (1.0 / sizes.get("X", sizes.get("Y")), 1.0 / sizes.get("Y", sizes.get("X")))
+            meta["unit"] = "um"
+        if "Z" in sizes:
+            meta["spacing"] = sizes["Z"]
+        if "T" in sizes:
+            meta["finterval"] = sizes["T"]
+        if dtype not in IMAGEJ_DTYPES:
+            raise ValueError(f"streamed output must be uint8, uint16, int16 or float32, got {dtype}")
+        with atomic_path(target, overwrite=overwrite) as tmp:
+            tifffile.imwrite(tmp, data=pages_out(), shape=out_shape, dtype=dtype, imagej=True, metadata=meta, **kwargs)
+    return Path(target)

@@ -1,0 +1,41 @@
+"""Page-by-page translation of large TIFF movies/stacks equals the in-memory path and never loads the file."""
+
+import numpy as np
+import pytest
+import torch
+
+import common.inference.translate as translate_module
+from common.inference import translate_files
+from common.io import load_image, write_tiff
+
+NORM = {"mode": "percentile", "lower": 1, "upper": 99}
+
+
+@pytest.mark.parametrize(
+    "shape, axes, c_in, c_out",
+    [((7, 3, 50, 60), "TZYX", 1, 2), ((5, 2, 40, 30), "TCYX", 2, 1), ((6, 44, 36), "ZYX", 1, 1)],
+)
+def test_streamed_translation_equals_in_memory(tmp_path, monkeypatch, shape, axes, c_in, c_out):
+    rng = np.random.default_rng(0)
+    write_tiff(
+        tmp_path / "in" / "big.tif",
+        rng.integers(0, 4000, shape, dtype=np.uint16),
+        axes,
+        spacing={"X": 0.5, "Y": 0.5, "Z": 2.0, "T": 1.5},
+    )
+    torch.manual_seed(0)
+    net = torch.nn.Conv2d(c_in, c_out, 3, padding=1)
+    kwargs = {"normalization": NORM, "roi_size": (32, 32), "batch_size": 4}
+    (in_memory,) = translate_files(net, tmp_path / "in", tmp_path / "memory", **kwargs)
+    real_load = translate_module.load_image
+
+    def refuse(path, *args, **kw):  # the streamed file must never be loaded whole
+        raise AssertionError(f"{path} was loaded whole")
+
+    monkeypatch.setattr(translate_module, "load_image", refuse)
+    (streamed,) = translate_files(net, tmp_path / "in", tmp_path / "stream", stream_above_bytes=0, **kwargs)
+    monkeypatch.setattr(translate_module, "load_image", real_load)
+    a, b = load_image(in_memory, dtype=None), load_image(streamed, dtype=None)
+    assert b.shape == a.shape and b.meta["spatial_axes"] == a.meta["spatial_axes"]
+    np.testing.assert_allclose(b.meta["spacing"], a.meta["spacing"])
+    torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
