@@ -23,7 +23,7 @@ from common.io.dtype import cast_to_dtype
 from common.io.tiff_reader import _physical_sizes, read_tiff_header
 from common.io.tiff_writer import IMAGEJ_DTYPES
 
-__all__ = ["can_stream", "translate_tiff_streaming"]
+__all__ = ["can_stream", "translate_nifti_streaming", "translate_tiff_streaming"]
 
 
 def can_stream(path: str | os.PathLike, axes: str | None = None) -> bool:
@@ -133,3 +133,69 @@ def translate_tiff_streaming(
         with atomic_path(target, overwrite=overwrite) as tmp:
             tifffile.imwrite(tmp, data=pages_out(), shape=out_shape, dtype=dtype, imagej=True, metadata=meta, **kwargs)
     return Path(target)
+
+
+def translate_nifti_streaming(
+    network: nn.Module,
+    source: str | os.PathLike,
+    target: str | os.PathLike,
+    normalization: Mapping | None = None,
+    inferer=None,
+    batch_size: int = 8,
+    device: torch.device | str = "cpu",
+    output_dtype: str | None = "float32",
+    output_normalization: Mapping | None = None,
+    sample_slices: int = 64,
+    overwrite: bool = False,
+) -> Path:
+    """Translate a NIfTI volume slice by slice along its last spatial axis: slices are read through nibabel's
+    lazy array proxy (memory-mapped for ``.nii``) and the output is assembled in a memory-mapped file, so memory
+    holds a batch of slices. Percentiles come from up to ``sample_slices`` slices per channel."""
+    import tempfile
+
+    import nibabel as nib
+
+    from common.inference.translate import denormalize
+
+    image = nib.load(source)
+    proxy, shape = image.dataobj, image.shape
+    if len(shape) not in (3, 4):
+        raise ValueError(f"{source}: streaming needs a 3D (or 3D + channels) volume, got shape {shape}")
+    channels = shape[3] if len(shape) == 4 else 1
+    depth = shape[2]
+
+    def slab(z: int) -> np.ndarray:  # (C, X, Y)
+        data = np.asarray(proxy[:, :, z], dtype=np.float32)
+        return data[None] if data.ndim == 2 else np.moveaxis(data, -1, 0)
+
+    picks = np.unique(np.linspace(0, depth - 1, min(sample_slices, depth)).round().astype(int))
+    sample = np.stack([slab(z) for z in picks], axis=1)  # (C, n, X, Y)
+    scales = [_scale(normalization, sample[c]) for c in range(channels)]
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as scratch:
+        out = None
+        for start in range(0, depth, batch_size):
+            batch = [
+                torch.as_tensor(np.stack([scales[c](s[c]) for c in range(channels)]))
+                for s in (slab(z) for z in range(start, min(depth, start + batch_size)))
+            ]
+            with torch.no_grad():
+                result = denormalize(
+                    inferer(torch.stack(batch).float().to(device), network).cpu(), output_normalization
+                ).numpy()  # (B, C_out, X, Y)
+            result = cast_to_dtype(result, output_dtype)
+            if out is None:
+                c_out = result.shape[1]
+                full = shape[:3] + ((c_out,) if c_out > 1 else ())
+                out = np.lib.format.open_memmap(Path(scratch) / "out.npy", mode="w+", dtype=result.dtype, shape=full)
+            for i, z in enumerate(range(start, start + result.shape[0])):
+                out[:, :, z] = result[i, 0] if out.ndim == 3 else np.moveaxis(result[i], 0, -1)
+        out.flush()
+        volume = nib.Nifti1Image(out, image.affine)
+        volume.set_sform(image.affine, code=1)
+        volume.set_qform(image.affine, code=1)
+        with atomic_path(target, overwrite=overwrite) as tmp:
+            nib.save(volume, tmp)
+        del out, volume
+    return target

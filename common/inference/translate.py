@@ -23,7 +23,7 @@ from common.data.layout import resolve_files
 from common.data.pipeline import normalization_transform
 from common.data.slicing import axes_to_slice
 from common.errors import InputDataError
-from common.inference.streaming import can_stream, translate_tiff_streaming
+from common.inference.streaming import can_stream, translate_nifti_streaming, translate_tiff_streaming
 from common.io.header import image_kind, read_header
 from common.io.load import load_image
 from common.io.write import write_image
@@ -131,8 +131,8 @@ def translate_files(
             (:func:`denormalize`): RGB outputs come back as 0..255.
         channel_mix: the A-domain channel mixing of training.
         channels: the network's input channels; inputs with another count are refused before anything is written.
-        stream_above_bytes: TIFF movies/stacks (2D networks) whose pixel data exceed this are translated page by
-            page (:mod:`common.inference.streaming`) instead of being loaded whole.
+        stream_above_bytes: TIFF movies/stacks and NIfTI volumes (2D networks) whose pixel data exceed this are
+            translated page by page / slice by slice (:mod:`common.inference.streaming`) instead of loaded whole.
 
     Returns:
         the written files.
@@ -146,8 +146,9 @@ def translate_files(
     stream = set()
     for f in files:  # every input readable, with the right channels, before anything is written
         header = read_header(f, axes=axes)
-        if header.kind == "tiff" and spatial_dims == 2 and header.nbytes > stream_above_bytes and can_stream(f, axes):
-            stream.add(f)
+        if spatial_dims == 2 and header.nbytes > stream_above_bytes and slice_axis in (None, 2, -1):
+            if (header.kind == "tiff" and can_stream(f, axes)) or header.kind == "nifti":
+                stream.add(f)
         if expected is not None and header.channels != int(expected):
             raise InputDataError(f, f"image has {header.channels} channel(s), the model takes {int(expected)}")
     out_dir = Path(output_dir).resolve()
@@ -171,7 +172,22 @@ def translate_files(
     written: list[Path] = []
     try:
         for source, target in zip(files, targets, strict=True):
-            if source in stream:
+            if source in stream and image_kind(source) == "nifti" and channel_mix is None:
+                translate_nifti_streaming(
+                    network,
+                    source,
+                    target,
+                    normalization,
+                    inferer,
+                    batch_size,
+                    device,
+                    output_dtype or "float32",
+                    output_normalization,
+                    overwrite=overwrite,
+                )
+                written.append(target)
+                continue
+            if source in stream and image_kind(source) == "tiff":
                 translate_tiff_streaming(
                     network,
                     source,

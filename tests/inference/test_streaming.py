@@ -39,3 +39,26 @@ def test_streamed_translation_equals_in_memory(tmp_path, monkeypatch, shape, axe
     assert b.shape == a.shape and b.meta["spatial_axes"] == a.meta["spatial_axes"]
     np.testing.assert_allclose(b.meta["spacing"], a.meta["spacing"])
     torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+def test_streamed_nifti_equals_in_memory_and_keeps_the_affine(tmp_path, monkeypatch, suffix):
+    from common.io import write_nifti
+
+    affine = np.diag([0.8, 0.9, 2.5, 1.0])
+    affine[:3, 3] = [10, -4, 3]
+    write_nifti(
+        tmp_path / "in" / f"vol{suffix}", np.random.default_rng(1).random((40, 36, 9)).astype(np.float32), affine
+    )
+    torch.manual_seed(0)
+    net = torch.nn.Conv2d(1, 1, 3, padding=1)
+    kwargs = {"normalization": NORM, "roi_size": (32, 32), "batch_size": 4}
+    (in_memory,) = translate_files(net, tmp_path / "in", tmp_path / "memory", **kwargs)
+    real_load = translate_module.load_image
+    monkeypatch.setattr(translate_module, "load_image", lambda *a, **k: (_ for _ in ()).throw(AssertionError("loaded")))
+    (streamed,) = translate_files(net, tmp_path / "in", tmp_path / "stream", stream_above_bytes=0, **kwargs)
+    monkeypatch.setattr(translate_module, "load_image", real_load)
+    a, b = load_image(in_memory), load_image(streamed)
+    np.testing.assert_allclose(b.affine.numpy(), affine, atol=1e-5)
+    torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
+    assert sorted(p.name for p in (tmp_path / "stream").iterdir()) == [f"vol{suffix}"]  # no scratch left behind
