@@ -187,6 +187,7 @@ DOCS_EXTRA: dict[str, dict[str, str]] = {
         "Ui2i 12.9 / 9.2 s, CUT 7.2 / 2.9 s, FastCUT 2.9 / 1.5 s, UTOM 13.7 / 4.4 s.",
     },
     "if_unmixing": {
+        "performance": "Training speed of the default method at these defaults (256x256, batch 1, float32), 2-core CPU, 2 threads, from `BENCHMARKS.md` (`python scripts/benchmark.py speed --task if_unmixing --methods ...`): Ui2i 8.79 s/iteration. bfloat16 autocast (`--amp true`) cut the calcium methods' times 1.3-4.2x (not measured for this task); no GPU figures yet.",
         "about": "Two markers imaged in one fluorescence channel (one fluorophore) are separated into two channels, "
         "doubling what a multiplexed panel can label. The output channels are 0 = nuclear marker, 1 = membrane "
         "marker for the phantoms; with real data, the order of the channels of the B images.",
@@ -194,12 +195,14 @@ DOCS_EXTRA: dict[str, dict[str, str]] = {
         "units": "float32 in the normalised units of training, one channel per marker.",
     },
     "denoising": {
+        "performance": "Training speed of the default method at these defaults (256x256, batch 1, float32), 2-core CPU, 2 threads, from `BENCHMARKS.md` (`python scripts/benchmark.py speed --task denoising --methods ...`): STABLE (4 levels, batch norm) 5.21 s/iteration. bfloat16 autocast (`--amp true`) cut the calcium methods' times 1.3-4.2x (not measured for this task); no GPU figures yet.",
         "about": "Low-SNR fluorescence (short exposure, low light) is translated into high-SNR images of the same kind "
         "of sample, without pairs of the same field.",
         "input": "2D images or `Z Y X` stacks (TIFF); stacks are translated slice by slice.",
         "units": "float32 in the normalised units of training (0.1 / 99.9 percentiles of each input).",
     },
     "ihc_he_translation": {
+        "performance": "Training speed of the default method at these defaults (256x256, batch 1, float32), 2-core CPU, 2 threads, from `BENCHMARKS.md` (`python scripts/benchmark.py speed --task ihc_he_translation --methods ...`): Ui2i 12.47 s/iteration. bfloat16 autocast (`--amp true`) cut the calcium methods' times 1.3-4.2x (not measured for this task); no GPU figures yet.",
         "about": "IHC tiles (hematoxylin + DAB) are translated into H&E appearance so that nucleus segmenters trained on "
         "H&E (StarDist, Cellpose, HoVer-Net) can run on IHC; Ui2i's paper lifts panoptic quality from 0.59 "
         "(CycleGAN) to 0.65 this way.",
@@ -207,6 +210,7 @@ DOCS_EXTRA: dict[str, dict[str, str]] = {
         "units": "8-bit RGB, the same file type as the input (the fixed 0..255 normalisation is inverted).",
     },
     "mri_t2_pd": {
+        "performance": "Training speed of the default method at these defaults (128x128, batch 1, float32), 2-core CPU, 2 threads, from `BENCHMARKS.md` (`python scripts/benchmark.py speed --task mri_t2_pd --methods ...`): STABLE (4 levels, batch norm) 1.56 s/iteration. bfloat16 autocast (`--amp true`) cut the calcium methods' times 1.3-4.2x (not measured for this task); no GPU figures yet.",
         "about": "T2-weighted volumes are translated into PD-weighted contrast. Trained on 2D slices (axial by default: "
         "the last NIfTI axis), inferred slice by slice in batches and written back as a volume with the input's "
         'affine. `--spatial_dims 3 --patch_size "[D,H,W]" --val_size "[D,H,W]"` trains 3D networks instead '
@@ -215,6 +219,7 @@ DOCS_EXTRA: dict[str, dict[str, str]] = {
         "units": "float32 in the normalised units of training (0.1 / 99.9 percentiles of each volume).",
     },
     "virtual_he_staining": {
+        "performance": "Training speed of the default method at these defaults (256x256, batch 1, float32), 2-core CPU, 2 threads, from `BENCHMARKS.md` (`python scripts/benchmark.py speed --task virtual_he_staining --methods ...`): CycleGAN 10.41 s/iteration. bfloat16 autocast (`--amp true`) cut the calcium methods' times 1.3-4.2x (not measured for this task); no GPU figures yet.",
         "about": "Fluorescence images of tissue (a nuclear channel and an autofluorescence / eosin-like channel) are "
         "translated into H&E appearance. CycleGAN is the default, as in the light-sheet paper; `--method stable` is "
         "the recommended alternative (better spatial fidelity in the STABLE paper). The paper's channel mapping "
@@ -224,12 +229,14 @@ DOCS_EXTRA: dict[str, dict[str, str]] = {
         "units": "8-bit RGB (the fixed 0..255 normalisation of H&E is inverted), same file type as the input.",
     },
     "phase_to_dapi": {
+        "performance": "Training speed of the default method at these defaults (256x256, batch 1, float32), 2-core CPU, 2 threads, from `BENCHMARKS.md` (`python scripts/benchmark.py speed --task phase_to_dapi --methods ...`): STABLE (4 levels, batch norm) 5.17 s/iteration. bfloat16 autocast (`--amp true`) cut the calcium methods' times 1.3-4.2x (not measured for this task); no GPU figures yet.",
         "about": "Label-free transmitted-light images (DIC, phase contrast, brightfield) are translated into a nuclear "
         "stain, saving a fluorescence channel and the phototoxicity of UV excitation.",
         "input": "single-channel 2D images or `Z Y X` stacks (TIFF).",
         "units": "float32 in the normalised units of training (0.1 / 99.0 percentiles).",
     },
     "mask_to_nuclei": {
+        "performance": "Training speed of the default method at these defaults (256x256, batch 1, float32), 2-core CPU, 2 threads, from `BENCHMARKS.md` (`python scripts/benchmark.py speed --task mask_to_nuclei --methods ...`): CycleGAN 11.60 s/iteration. bfloat16 autocast (`--amp true`) cut the calcium methods' times 1.3-4.2x (not measured for this task); no GPU figures yet.",
         "about": "Nucleus masks (random ellipses, or any label image) are translated into realistic fluorescence images, "
         "giving segmentation training pairs without annotation (Boehland et al.). The DCT low-pass filter on the "
         "cycle path (`addons.dct_cutoff` 0.5) stops the generator from hiding the mask in high-frequency noise "
