@@ -21,7 +21,7 @@ from torch import nn
 from common.io.atomic import atomic_path
 from common.io.dtype import cast_to_dtype
 from common.io.tiff_reader import _physical_sizes, read_tiff_header
-from common.io.tiff_writer import IMAGEJ_DTYPES
+from common.io.tiff_writer import IMAGEJ_DTYPES, imagej_options
 
 __all__ = ["can_stream", "translate_nifti_streaming", "translate_tiff_streaming"]
 
@@ -119,19 +119,10 @@ def translate_tiff_streaming(
                 yield from frame
 
         dtype = np.dtype(head.dtype)
-        meta: dict = {"axes": out_axes}
-        kwargs: dict = {}
-        if "X" in sizes or "Y" in sizes:
-            kwargs["resolution"] = (1.0 / sizes.get("X", sizes.get("Y")), 1.0 / sizes.get("Y", sizes.get("X")))
-            meta["unit"] = "um"
-        if "Z" in sizes:
-            meta["spacing"] = sizes["Z"]
-        if "T" in sizes:
-            meta["finterval"] = sizes["T"]
         if dtype not in IMAGEJ_DTYPES:
             raise ValueError(f"streamed output must be uint8, uint16, int16 or float32, got {dtype}")
         with atomic_path(target, overwrite=overwrite) as tmp:
-            tifffile.imwrite(tmp, data=pages_out(), shape=out_shape, dtype=dtype, imagej=True, metadata=meta, **kwargs)
+            tifffile.imwrite(tmp, data=pages_out(), shape=out_shape, dtype=dtype, **imagej_options(out_axes, sizes))
     return Path(target)
 
 

@@ -13,7 +13,7 @@ from common.io.atomic import atomic_path
 from common.io.axes import validate_axes
 from common.io.dtype import cast_to_dtype
 
-__all__ = ["write_tiff", "IMAGEJ_DTYPES"]
+__all__ = ["write_tiff", "imagej_options", "IMAGEJ_DTYPES"]
 
 IMAGEJ_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.int16), np.dtype(np.float32))
 _IMAGEJ_ORDER = "TZCYX"
@@ -60,15 +60,7 @@ def write_tiff(
     data = np.ascontiguousarray(np.transpose(data, [axes.index(a) for a in order]))
     kwargs: dict = {"compression": compression, "photometric": "rgb" if rgb else "minisblack"}
     if imagej:
-        meta: dict = {"axes": order.replace("C", "S") if rgb else order}
-        if "X" in sizes or "Y" in sizes:
-            kwargs["resolution"] = (1.0 / sizes.get("X", sizes.get("Y")), 1.0 / sizes.get("Y", sizes.get("X")))
-            meta["unit"] = "um"
-        if "Z" in sizes:
-            meta["spacing"] = sizes["Z"]
-        if "T" in sizes:
-            meta["finterval"] = sizes["T"]
-        kwargs.update(imagej=True, metadata=meta)
+        kwargs.update(imagej_options(order.replace("C", "S") if rgb else order, sizes))
     else:
         meta = {"axes": order.replace("C", "S") if rgb else order}
         for letter in "XYZ":
@@ -81,6 +73,20 @@ def write_tiff(
         kwargs.update(ome=True, metadata=meta)
     with atomic_path(path, overwrite=overwrite) as tmp:
         tifffile.imwrite(tmp, data, **kwargs)
+
+
+def imagej_options(axes: str, sizes: Mapping[str, float]) -> dict:
+    """tifffile keywords for an ImageJ hyperstack with these axes and pixel sizes (micrometres; seconds for T)."""
+    meta: dict = {"axes": axes}
+    options: dict = {"imagej": True, "metadata": meta}
+    if "X" in sizes or "Y" in sizes:
+        options["resolution"] = (1.0 / sizes.get("X", sizes.get("Y")), 1.0 / sizes.get("Y", sizes.get("X")))
+        meta["unit"] = "um"
+    if "Z" in sizes:
+        meta["spacing"] = sizes["Z"]
+    if "T" in sizes:
+        meta["finterval"] = sizes["T"]
+    return options
 
 
 def _wants_rgb(data: np.ndarray, axes: str) -> bool:
