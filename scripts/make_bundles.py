@@ -280,6 +280,22 @@ Writes `O/model.pt` (the A -> B generator as `{{"model": state_dict}}`, weight n
 learning rate and losses as an uninterrupted run; `--stop_after K` ends this process after K iterations while
 keeping the schedule of `--max_iterations`; `--amp true` uses bfloat16 autocast.
 
+### Several GPUs or nodes
+```bash
+torchrun --nproc_per_node=N -m monai.bundle run training \\
+    --config_file "['bundles/{name}/configs/train.json','bundles/{name}/configs/multi_gpu_train.json']" [options as above]
+# several nodes: the same on every node, plus --nnodes=M --node_rank=R --rdzv_backend=c10d --rdzv_endpoint=HOST:PORT
+```
+`multi_gpu_train.json` joins the process group in `initialize` (NCCL on GPU, gloo on CPU; device `cuda:LOCAL_RANK`),
+wraps each network in its own `DistributedDataParallel` (networks sharing weights, like Ui2i's generators, in one),
+gives every rank a disjoint share of the data stream (both domains), and leaves the group in `finalize`. Every rank
+steps the learning-rate schedules and validates its share of the validation set (metrics are gathered); checkpoints,
+model files, the loss log, sample grids and MLflow tracking happen on rank 0 only. `--batch_size` is per rank (the
+effective batch is N times larger; the learning rate is not rescaled), and batch statistics, PatchNCE negatives and
+image pools stay per rank, as in the papers' single-GPU setting. Checkpoints are the same as a single process's:
+either kind of run resumes the other's. `OUTPUT/ranks/rank_R.json` reports each rank's iterations, samples and a
+digest of its weights (equal on every rank).
+
 ## Inference
 ```bash
 python -m monai.bundle run --config_file bundles/{name}/configs/inference.json \\
@@ -646,6 +662,51 @@ def train_config(name: str, task: dict) -> dict:
     }
 
 
+def multi_gpu_config(train: dict) -> dict:
+    """The ``torchrun`` overlay of ``train.json`` (MONAI's ``multi_gpu_train.json`` convention): process group in
+    ``initialize``, device from ``LOCAL_RANK``, a disjoint share of the data stream per rank, each network in its own
+    DDP, and rank-0-only handlers (validation, samples, model files, loss log, MLflow, progress, checkpoints)."""
+    # every rank steps the two LR schedulers and validates its share of the validation set (MONAI's metrics gather
+    # across ranks); the handlers after them run on rank 0 only
+    n_all_rank = 3
+    targets = [h["_target_"] for h in train["train"]["handlers"][:n_all_rank]]
+    assert targets == ["LrScheduleHandler", "LrScheduleHandler", "ValidationHandler"], targets
+    dataset = train["train"]["dataset"].replace(
+        "length=@max_iterations * @batch_size", "length=@max_iterations * @batch_size * dist.get_world_size()"
+    )
+    assert dataset != train["train"]["dataset"]
+    return {
+        "imports": [*train["imports"], "$import torch.distributed as dist", "$import common.distributed"],
+        "device": "$torch.device(f'cuda:{os.environ[\"LOCAL_RANK\"]}' if torch.cuda.is_available() else 'cpu')",
+        "train#dataset": dataset,
+        "train#sampler#num_replicas": "$dist.get_world_size()",
+        "train#sampler#rank": "$dist.get_rank()",
+        "train#trainer#distributed": True,
+        "validate#sampler": {
+            "_target_": "monai.data.DistributedSampler",
+            "dataset": "@validate#dataloader#dataset",
+            "even_divisible": False,
+            "shuffle": False,
+        },
+        "validate#dataloader#sampler": "@validate#sampler",
+        "validate#evaluator#val_handlers": "$@validate#handlers if dist.get_rank() == 0 else None",
+        "rank_report": {
+            "_target_": "common.engines.RankReport",
+            "directory": "$os.path.join(@output_dir, 'ranks')",
+            "method": "@method_def",
+        },
+        "train#trainer#train_handlers": f"$[@rank_report] + @train#handlers[: {n_all_rank} if dist.get_rank() > 0 else None]",
+        "initialize": [
+            "$common.errors.install_cli_error_hook()",
+            "$common.distributed.init_distributed()",
+            "$monai.utils.set_determinism(seed=@seed + dist.get_rank())",
+            "$@checkpoint_saver.attach(@train#trainer) if dist.get_rank() == 0 else None",
+            "$@checkpoint_loader.attach(@train#trainer) if @checkpoint_loader is not None else None",
+        ],
+        "finalize": ["$common.distributed.cleanup_distributed()"],
+    }
+
+
 def inference_config(name: str, task: dict, train: dict) -> dict:
     keep = (
         "method",
@@ -867,6 +928,7 @@ def files(name: str, task: dict) -> dict[str, str]:
     inference = inference_config(name, task, train)
     out = {
         "configs/train.json": json.dumps(train, indent=4) + "\n",
+        "configs/multi_gpu_train.json": json.dumps(multi_gpu_config(train), indent=4) + "\n",
         "configs/inference.json": json.dumps(inference, indent=4) + "\n",
         "configs/evaluate.json": json.dumps(evaluate_config(name, task, inference), indent=4) + "\n",
         "configs/metadata.json": json.dumps(metadata(name, task), indent=4) + "\n",

@@ -10,9 +10,11 @@ from common.engines.checkpoints import (
     load_model_weights,
     read_model_spec,
 )
+from common.engines.ddp import distribute_method, distributed_units
 from common.engines.environment import environment_info
 from common.engines.loss_log import LossLogger, read_loss_log
 from common.engines.mlflow_logging import RunLogger, active_mlflow_run, flatten_params
+from common.engines.rank_report import RankReport, parameter_digest
 from common.engines.samples import SampleGridSaver, to_display
 from common.engines.unpaired_trainer import NonFiniteLossError, UnpairedTrainer
 from common.engines.validation import (
@@ -31,11 +33,14 @@ __all__ = [
     "ModelSaver",
     "NonFiniteLossError",
     "RNGState",
+    "RankReport",
     "RunLogger",
     "SampleGridSaver",
     "UnpairedTrainer",
     "active_mlflow_run",
     "deployable_state_dict",
+    "distribute_method",
+    "distributed_units",
     "environment_info",
     "flatten_params",
     "has_ground_truth",
@@ -43,6 +48,7 @@ __all__ = [
     "load_method",
     "load_model_weights",
     "lower_is_better",
+    "parameter_digest",
     "read_loss_log",
     "read_model_spec",
     "to_display",

@@ -24,6 +24,7 @@ from monai.engines import Trainer
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from common.data.stream import StreamSampler
+from common.engines.ddp import distribute_method
 from common.methods.base import TranslationMethod
 
 __all__ = ["UnpairedTrainer", "NonFiniteLossError"]
@@ -52,6 +53,8 @@ class UnpairedTrainer(Trainer):
         stop_on_nan: raise :class:`NonFiniteLossError` naming the term and iteration when a loss is NaN/Inf.
         stop_after: end this process's run after this many iterations (counted from 0, not from a resume) while
             keeping the schedule of ``max_iterations`` (time-limited jobs: rerun to continue).
+        distributed: wrap each network in its own ``DistributedDataParallel``
+            (:func:`~common.engines.ddp.distribute_method`); needs a process group (``torchrun``).
     """
 
     def __init__(
@@ -72,6 +75,7 @@ class UnpairedTrainer(Trainer):
         train_handlers=None,
         stop_on_nan: bool = True,
         stop_after: int | None = None,
+        distributed: bool = False,
     ):
         if max_iterations < 1 or epoch_length < 1:
             raise ValueError(f"max_iterations and epoch_length must be positive, got {max_iterations}, {epoch_length}")
@@ -105,6 +109,8 @@ class UnpairedTrainer(Trainer):
             if ema_decay is not None
             else None
         )
+        if distributed:  # after the EMA copy: wrapped networks cannot be deep-copied
+            distribute_method(self.method, device)
         self.add_event_handler(Events.ITERATION_COMPLETED, self._stop_at_budget)
 
     def run(self) -> None:

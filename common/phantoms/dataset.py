@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.distributed import main_process_first
 from common.io.atomic import atomic_path
 from common.phantoms import (
     calcium,
@@ -130,7 +131,10 @@ def make_phantoms(
 
 def ensure_phantoms(task: str, out: str | os.PathLike, **kwargs) -> str:
     """The phantom data set of ``task`` in ``out``, written first if it is not there yet (the bundles' embedded
-    default data). ``kwargs`` go to :func:`make_phantoms`; an existing data set is reused as it is."""
-    if not (Path(out) / "phantom.json").exists():
-        make_phantoms(task, out, **kwargs)
+    default data). ``kwargs`` go to :func:`make_phantoms`; an existing data set is reused as it is.
+
+    In a distributed run every rank calls it: rank 0 writes, the others wait for it and then read."""
+    with main_process_first():
+        if not (Path(out) / "phantom.json").exists():
+            make_phantoms(task, out, **kwargs)
     return os.fspath(out)

@@ -29,7 +29,7 @@ def _config(name: str, kind: str) -> str:
     return str(ROOT / "bundles" / name / "configs" / f"{kind}.json")
 
 
-def _train(name, out, **overrides):
+def _train(name, out, config_files=None, **overrides):
     method = overrides.get("method") or json.loads(Path(_config(name, "train")).read_text())["method"]
     tiny = {f"hyperparameters#{method}#{k}": v for k, v in TINY[method].items()}
     settings = dict(
@@ -44,7 +44,7 @@ def _train(name, out, **overrides):
         phantom_size=32 if name == "mri_t2_pd" else 48,
     )
     workflow = ConfigWorkflow(
-        config_file=_config(name, "train"), workflow_type="train", **(tiny | settings | overrides)
+        config_file=config_files or _config(name, "train"), workflow_type="train", **(tiny | settings | overrides)
     )
     workflow.initialize()
     workflow.run()
@@ -74,6 +74,28 @@ def test_generated_bundle_files_are_in_sync():
         timeout=120,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("name", BUNDLES)
+def test_multi_gpu_overlay_trains_in_a_world_of_one(name, tmp_path, monkeypatch):
+    """The torchrun overlay of every bundle resolves and trains (a process group of one; the two-process run is
+    tests/bundles/test_multi_gpu.py)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for key, value in dict(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1").items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("MASTER_PORT", str(port))
+    workflow = _train(name, tmp_path, config_files=[_config(name, "train"), _config(name, "multi_gpu_train")])
+    workflow.finalize()  # leaves the process group
+    import torch.distributed as dist
+
+    assert not dist.is_initialized()
+    report = json.loads((tmp_path / "ranks" / "rank_0.json").read_text())
+    assert report["iteration"] == 2 and report["world_size"] == 1
+    assert (tmp_path / "model.pt").exists() and list((tmp_path / "checkpoints").glob("*.pt"))
 
 
 @pytest.mark.parametrize("name", BUNDLES)
