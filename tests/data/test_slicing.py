@@ -42,3 +42,16 @@ def test_rand_sliced_draws_every_frame_and_is_seeded():
     a = [RandSliced("image").set_random_state(7)({"image": movie})["image"] for _ in range(3)]
     b = [RandSliced("image").set_random_state(7)({"image": movie})["image"] for _ in range(3)]
     assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_stream_sampler_shares_one_stream_between_ranks_and_resumes():
+    from common.data import StreamSampler
+
+    ranks = [StreamSampler(5, num_replicas=2, rank=r) for r in (0, 1)]
+    shares = [list(s) for s in ranks]
+    assert shares == [[0, 2, 4, 6, 8], [1, 3, 5, 7, 9]]  # disjoint, together the single-process stream
+    for s in ranks:
+        s.start = 3  # resuming at position 3 of each rank's share
+    assert [list(s) for s in ranks] == [[6, 8], [7, 9]] and len(ranks[0]) == 2
+    with pytest.raises(ValueError, match="rank"):
+        StreamSampler(5, num_replicas=2, rank=2)
