@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 from monai.data import MetaTensor
 
