@@ -312,6 +312,23 @@ python -m monai.bundle ckpt_export network_def --filepath bundles/{name}/models/
     --meta_file bundles/{name}/configs/metadata.json --config_file bundles/{name}/configs/inference.json
 ```
 
+## MONAI Label
+`inference.json` also holds the ids MONAI Label's bundle inference reads: `network_def` (rebuilt from
+`models/model.json`), `models/model.pt` (key `model`), `preprocessing` (a `LoadImaged` with this project's readers,
+then the A normalisation), `inferer` (`common.inference.FrameInferer`: frame by frame, Gaussian-blended tiles) and
+`postprocessing` (back to B's units); input `image`, output `pred` in `network_data_format`. Copy the trained
+`model.pt` and `model.json` into `bundles/{name}/models/`, then in a MONAI Label installation (kept out of this
+project's install: it pins an old numpy and torchvision) with this repository on `PYTHONPATH`:
+```bash
+monailabel start_server --app <monaibundle app> --studies <image folder> --conf models {name} \\
+    --conf bundle_path <folder holding bundles/{name}>
+```
+Label serves the bundle as an inference task of its default type (segmentation, as no keyword in the name says
+otherwise); the result it returns is the translated image (float, the input's geometry, restored by Label), not a
+label map: open it as a volume. The suite checks this path by driving the bundle exactly as Label's
+`BundleInferTask` does (same config ids and substitutions) and comparing with the bundle's own inference; a live
+Label server was not run.
+
 ## Evaluation
 ```bash
 python -m monai.bundle run --config_file bundles/{name}/configs/evaluate.json \\
@@ -747,6 +764,18 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
         "batch_size": 8,
         "sw_batch_size": 4,
         "overlap": 0.25,
+        # the MONAI Label / MONAI Deploy view of the same inference (image -> pred)
+        "preprocessing": "$common.inference.preprocessing(@spec['normalization_a'], axes=@spec['axes_a'], "
+        "channel_mix=@spec.get('channel_mix_a'))",
+        "inferer": {
+            "_target_": "common.inference.FrameInferer",
+            "spatial_dims": "$@spec['spatial_dims']",
+            "roi_size": "$@spec['patch_size']",
+            "sw_batch_size": "@sw_batch_size",
+            "overlap": "@overlap",
+            "batch_size": "@batch_size",
+        },
+        "postprocessing": "$common.inference.postprocessing(@spec['normalization_b'])",
         "output_dtype": task["output_dtype"],
         "overwrite": False,
         "run": [

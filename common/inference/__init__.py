@@ -1,5 +1,15 @@
 """Inference: translate whole files (movies, stacks, volumes, large tiles) keeping their geometry."""
 
+from common.inference.inferer import FrameInferer
+from common.inference.transforms import postprocessing, preprocessing
 from common.inference.translate import denormalize, output_path, translate_files, translate_image
 
-__all__ = ["denormalize", "output_path", "translate_files", "translate_image"]
+__all__ = [
+    "FrameInferer",
+    "denormalize",
+    "output_path",
+    "postprocessing",
+    "preprocessing",
+    "translate_files",
+    "translate_image",
+]

@@ -328,3 +328,73 @@ def test_evaluation_runs_the_steganography_probe_from_a_training_checkpoint(trai
     summary = json.loads((tmp_path / "eval" / "summary.json").read_text())
     assert {"cycle_mae", "cycle_mae_lowpass", "degradation", "high_frequency_fraction"} <= set(summary)
     assert 0 <= summary["high_frequency_fraction"] <= 1
+
+
+def _label_style_bundle(name: str, trained_dir: Path, root: Path) -> Path:
+    """A copy of the bundle as MONAI Label receives it: configs, and the trained model in ``models/``."""
+    import shutil
+
+    bundle = root / name
+    shutil.copytree(ROOT / "bundles" / name / "configs", bundle / "configs")
+    (bundle / "models").mkdir()
+    for f in ("model.pt", "model.json"):
+        shutil.copy(trained_dir / f, bundle / "models" / f)
+    return bundle
+
+
+@pytest.mark.parametrize("name", BUNDLES)
+def test_monai_label_bundle_inference_matches_translate_files(trained, tmp_path, name):
+    """Drive the bundle the way MONAI Label's BundleInferTask does (its config ids and substitutions: bundle_root
+    replaced, network_def instantiated and loaded from models/model.pt key 'model', the first input/output of
+    network_data_format, 'preprocessing' with LoadImaged, 'inferer', 'postprocessing' without SaveImaged), and
+    check the result equals the bundle's own inference of the same file."""
+    from monai.bundle import ConfigParser
+    from monai.transforms import LoadImaged, SaveImaged
+
+    out = trained(name)
+    bundle = _label_style_bundle(name, out, tmp_path)
+    parser = ConfigParser()
+    parser.read_config(str(bundle / "configs" / "inference.json"))
+    parser.config.update({"bundle_root": str(bundle), "device": "cpu"})
+    network = parser.get_parsed_content("network_def", instantiate=True)
+    state = torch.load(bundle / "models" / "model.pt", map_location="cpu", weights_only=True)
+    network.load_state_dict(state.get("model", state), strict=True)
+    network.eval()
+    meta = json.loads((bundle / "configs" / "metadata.json").read_text())
+    key_image = next(iter(meta["network_data_format"]["inputs"]))
+    key_pred = next(iter(meta["network_data_format"]["outputs"]))
+    assert (key_image, key_pred) == ("image", "pred")  # MONAI Deploy's IOMapping too
+    pre = list(parser.get_parsed_content("preprocessing", instantiate=True).transforms)
+    assert isinstance(pre[0], LoadImaged)  # the transform Label replaces with its own loader wrapper
+    post = [
+        t
+        for t in parser.get_parsed_content("postprocessing", instantiate=True).transforms
+        if not isinstance(t, SaveImaged)
+    ]
+    inferer = parser.get_parsed_content("inferer", instantiate=True)
+    source = sorted((out / "phantoms" / "testA").iterdir())[0]
+    data = {key_image: str(source)}
+    for t in pre:
+        data = t(data)
+    with torch.no_grad():
+        data[key_pred] = inferer(data[key_image][None], network)[0]
+    for t in post:
+        data = t(data)
+    pred = torch.as_tensor(data[key_pred]).float()
+    reference = translate_files(
+        network,
+        [str(source)],
+        tmp_path / "bundle_inference",
+        normalization=parser.get_parsed_content("spec")["normalization_a"],
+        spatial_dims=parser.get_parsed_content("spec")["spatial_dims"],
+        roi_size=parser.get_parsed_content("spec")["patch_size"],
+        axes=parser.get_parsed_content("spec")["axes_a"],
+        output_dtype=parser.get_parsed_content("output_dtype"),
+        output_normalization=parser.get_parsed_content("spec")["normalization_b"],
+        channel_mix=parser.get_parsed_content("spec").get("channel_mix_a"),
+    )[0]
+    expected = torch.as_tensor(np.asarray(load_image(reference, dtype=np.float32))).float()
+    assert pred.shape == expected.shape
+    eight_bit = parser.get_parsed_content("spec")["normalization_b"].get("mode") == "range"
+    tolerance = 0.5 + 1e-3 if eight_bit else 1e-4 * max(1.0, float(expected.abs().max()))  # 8-bit: rounding
+    assert torch.allclose(pred, expected, atol=tolerance), float((pred - expected).abs().max())

@@ -1,0 +1,74 @@
+"""A MONAI ``Inferer`` translating batched images frame by frame / slice by slice with Gaussian-blended tiles:
+what the bundles' ``inferer`` config id holds, for MONAI Label and MONAI Deploy, which call
+``inferer(inputs, network)`` on a batch of preprocessed images."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from monai.data import MetaTensor
+from monai.inferers import Inferer, SlidingWindowInferer
+from torch import nn
+
+from common.inference.translate import translate_image
+
+__all__ = ["FrameInferer"]
+
+
+class FrameInferer(Inferer):
+    """Translate ``(B, C, *S)`` -> ``(B, C_out, *S)``: items with more spatial axes than the network (movies,
+    stacks, volumes for a 2D network) go frame/slice by frame/slice in batches (which axes, from a
+    ``MetaTensor``'s ``spatial_axes``, as in :func:`~common.inference.translate.translate_image`), each frame
+    through a ``SlidingWindowInferer`` with Gaussian blending.
+
+    Args:
+        spatial_dims: the network's dimensionality.
+        roi_size: tile size (the training patch size); ``None``: whole frames.
+        sw_batch_size: tiles per forward pass.
+        overlap: tile overlap.
+        batch_size: frames/slices per batch.
+        slice_axis: NIfTI slice axis override.
+    """
+
+    def __init__(
+        self,
+        spatial_dims: int = 2,
+        roi_size: Sequence[int] | None = None,
+        sw_batch_size: int = 4,
+        overlap: float = 0.25,
+        batch_size: int = 8,
+        slice_axis: int | None = None,
+    ):
+        super().__init__()
+        if spatial_dims not in (2, 3):
+            raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims}")
+        if roi_size is not None and len(roi_size) != spatial_dims:
+            raise ValueError(f"roi_size must have {spatial_dims} values, got {roi_size}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.spatial_dims, self.batch_size, self.slice_axis = spatial_dims, int(batch_size), slice_axis
+        self.window = SlidingWindowInferer(
+            roi_size=list(roi_size) if roi_size is not None else [-1] * spatial_dims,
+            sw_batch_size=sw_batch_size,
+            overlap=overlap,
+            mode="gaussian",
+            padding_mode="reflect",
+        )
+
+    def __call__(self, inputs: torch.Tensor, network: nn.Module, *args, **kwargs) -> torch.Tensor:
+        if inputs.ndim < self.spatial_dims + 2:
+            raise ValueError(
+                f"inputs must be (B, C, *spatial) with at least {self.spatial_dims} spatial axes, got {tuple(inputs.shape)}"
+            )
+        outputs = []
+        for b in range(inputs.shape[0]):
+            item = inputs[b]
+            if isinstance(inputs, MetaTensor) and not isinstance(item, MetaTensor):
+                item = MetaTensor(item, meta=dict(inputs.meta))
+            outputs.append(
+                translate_image(
+                    network, item, self.spatial_dims, self.window, self.batch_size, inputs.device, self.slice_axis
+                ).to(inputs.device)
+            )
+        return torch.stack(outputs)
