@@ -59,7 +59,8 @@ class FrameInferer(Inferer):
     def __call__(self, inputs: torch.Tensor, network: nn.Module, *args, **kwargs) -> torch.Tensor:
         if inputs.ndim < self.spatial_dims + 2:
             raise ValueError(
-                f"inputs must be (B, C, *spatial) with at least {self.spatial_dims} spatial axes, got {tuple(inputs.shape)}"
+                f"inputs must be (B, C, *spatial) with at least {self.spatial_dims} spatial axes, "
+                f"got {tuple(inputs.shape)}"
             )
         outputs = []
         for b in range(inputs.shape[0]):
