@@ -1,5 +1,6 @@
 """Inference: translate whole files (movies, stacks, volumes, large tiles) keeping their geometry."""
 
+from common.inference.bundle_run import translate_with_bundle, volume_to_nifti
 from common.inference.inferer import FrameInferer
 from common.inference.transforms import postprocessing, preprocessing
 from common.inference.translate import denormalize, output_path, translate_files, translate_image
@@ -12,4 +13,6 @@ __all__ = [
     "preprocessing",
     "translate_files",
     "translate_image",
+    "translate_with_bundle",
+    "volume_to_nifti",
 ]
