@@ -16,6 +16,7 @@ highdicom); package it with the ``holoscan`` CLI (``holoscan package``; see depl
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import tempfile
@@ -96,7 +97,8 @@ class TranslationApp(Application):
         from monai.deploy.operators.dicom_series_to_volume_operator import DICOMSeriesToVolumeOperator
 
         loader = DICOMDataLoaderOperator(self, CountCondition(self, 1), input_folder=input_path, name="dicom_loader")
-        rules = '{"selections": [{"name": "%s", "conditions": {"Modality": "(?i)%s"}}]}' % (self.modality, self.modality)
+        selection = {"name": self.modality, "conditions": {"Modality": f"(?i){self.modality}"}}
+        rules = json.dumps({"selections": [selection]})
         selector = DICOMSeriesSelectorOperator(self, rules=rules, name="series_selector")
         to_volume = DICOMSeriesToVolumeOperator(self, name="series_to_volume")
         translate = TranslateVolumeOperator(self, output_path=output_path, bundle=bundle, name="translate_volume")
