@@ -1,0 +1,125 @@
+"""MRI: IXI T2/PD (split by subject) and the SPM avg152 templates (split by slabs of slices)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from common.errors import InputDataError
+from common.prepare.download import fetch
+from common.prepare.writer import LayoutWriter
+
+__all__ = ["prepare_ixi", "prepare_spm_templates", "IXI_URLS"]
+
+#: the IXI archives (no checksums are published)
+IXI_URLS = {
+    "T2": "http://biomedic.doc.ic.ac.uk/brain-development/downloads/IXI/IXI-T2.tar",
+    "PD": "http://biomedic.doc.ic.ac.uk/brain-development/downloads/IXI/IXI-PD.tar",
+}
+_IXI_NAME = re.compile(r"^(IXI\d{3})-.+-(T2|PD)\.nii(\.gz)?$")
+
+
+def _ixi_files(folder: Path) -> dict[str, dict[str, Path]]:
+    found: dict[str, dict[str, Path]] = {}
+    for path in sorted(folder.rglob("IXI*.nii*")):
+        match = _IXI_NAME.match(path.name)
+        if match:
+            found.setdefault(match.group(1), {})[match.group(2)] = path
+    return found
+
+
+def prepare_ixi(
+    source: str | os.PathLike | None,
+    out: str | os.PathLike,
+    n_train: int = 254,
+    n_test: int = 64,
+    seed: int = 0,
+    work: str | os.PathLike | None = None,
+) -> dict:
+    """IXI T2 -> PD as in STABLE: subjects having both scans are shuffled (``seed``); ``n_train`` training subjects
+    are split in halves, T2 of the first half to ``trainA`` and PD of the second to ``trainB`` (no subject, hence
+    no pair, in both), and ``n_test`` held-out subjects give ``testA`` (T2) / ``testB`` (PD) under the same name.
+    Volumes are copied whole; training samples slices at run time.
+
+    Args:
+        source: a folder holding (anywhere below it) ``IXI###-*-T2.nii.gz`` and ``-PD.nii.gz``, or the two tar
+            archives' folder; ``None`` downloads both archives into ``work`` (resuming).
+        n_train, n_test: subjects (fewer available: the same 254:64 proportions of those there are).
+    """
+    work = Path(work or Path(out).parent / (Path(out).name + "_download"))
+    if source is None:
+        folders = [fetch(url, work) for url in IXI_URLS.values()]
+        files: dict[str, dict[str, Path]] = {}
+        for folder in folders:
+            for subject, scans in _ixi_files(folder).items():
+                files.setdefault(subject, {}).update(scans)
+    else:
+        root = fetch(source, work)
+        for archive in sorted(root.glob("IXI-*.tar")) if root.is_dir() else []:
+            fetch(archive, work)
+        files = _ixi_files(root)
+        if (work / "extracted").exists():
+            for subject, scans in _ixi_files(work / "extracted").items():
+                files.setdefault(subject, {}).update(scans)
+    subjects = sorted(s for s, scans in files.items() if {"T2", "PD"} <= set(scans))
+    if len(subjects) < 3:
+        raise InputDataError(source or work, f"found {len(subjects)} subject(s) with both T2 and PD; need at least 3")
+    order = list(np.random.default_rng(seed).permutation(subjects))
+    if len(order) < n_train + n_test:
+        n_test = max(1, round(len(order) * n_test / (n_train + n_test)))
+        n_train = len(order) - n_test
+    train, test = order[:n_train], order[n_train : n_train + n_test]
+    half = len(train) // 2
+    writer = LayoutWriter(out, "ixi", {"seed": seed, "train_subjects": len(train), "test_subjects": len(test)})
+    for subject in train[:half]:
+        writer.copy("trainA", files[subject]["T2"], f"{subject}.nii.gz")
+    for subject in train[half:]:
+        writer.copy("trainB", files[subject]["PD"], f"{subject}.nii.gz")
+    for subject in test:
+        writer.copy("testA", files[subject]["T2"], f"{subject}.nii.gz")
+        writer.copy("testB", files[subject]["PD"], f"{subject}.nii.gz")
+    return writer.finish()
+
+
+def prepare_spm_templates(
+    source: str | os.PathLike,
+    out: str | os.PathLike,
+    contrast_a: str = "T2",
+    contrast_b: str = "PD",
+    slab: int = 5,
+    margin: int = 10,
+) -> dict:
+    """One subject's co-registered volumes (SPM's ``avg152T2.nii`` / ``avg152PD.nii``) made unpaired by slices:
+    axial slabs of ``slab`` slices (skipping ``margin`` empty slices at each end) go in turn to ``trainA`` (A
+    contrast), ``trainB`` (B contrast) and the paired test set (both contrasts, same name), so no slice is in both
+    training domains. Each slab is written as its own NIfTI volume with the correct affine."""
+    root = Path(source)
+    a, b = (next(iter(sorted(root.glob(f"*{c}.nii*"))), None) for c in (contrast_a, contrast_b))
+    if a is None or b is None:
+        raise InputDataError(root, f"needs *{contrast_a}.nii and *{contrast_b}.nii volumes")
+    img_a, img_b = nib.load(a), nib.load(b)
+    if img_a.shape != img_b.shape or not np.allclose(img_a.affine, img_b.affine):
+        raise InputDataError(b, f"not in the space of {a.name} (shape or affine differ)")
+    vol_a, vol_b = np.asarray(img_a.dataobj, np.float32), np.asarray(img_b.dataobj, np.float32)
+    depth = vol_a.shape[2]
+    if depth <= 2 * margin + 3 * slab:
+        raise InputDataError(a, f"{depth} slices are too few for slabs of {slab} with margins of {margin}")
+    writer = LayoutWriter(out, "spm_templates", {"slab": slab, "margin": margin, "a": a.name, "b": b.name})
+    for k, start in enumerate(range(margin, depth - margin - slab + 1, slab)):
+        affine = img_a.affine.copy()
+        affine[:3, 3] = img_a.affine[:3, :3] @ np.array([0, 0, start]) + img_a.affine[:3, 3]
+        meta = {"affine": affine, "original_affine": affine}
+        name = f"slab{start:03d}.nii.gz"
+        part_a, part_b = vol_a[None, :, :, start : start + slab], vol_b[None, :, :, start : start + slab]
+        if k % 3 == 0:
+            writer.write("trainA", name, part_a, meta)
+        elif k % 3 == 1:
+            writer.write("trainB", name, part_b, meta)
+        else:
+            writer.write("testA", name, part_a, meta)
+            writer.write("testB", name, part_b, meta)
+    return writer.finish()
