@@ -156,7 +156,7 @@ FIDELITY_METRICS = ("psnr", "ssim", "pcc", "f1", "pq", "distance", "iou", "trace
 PRESETS = {
     "cpu-quick": {
         "tasks": ["calcium", "denoising"],
-        "iterations": 40,
+        "iterations": 300,
         "patch": 64,
         "phantom_size": 96,
         "small": True,
