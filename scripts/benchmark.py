@@ -142,6 +142,321 @@ def _stamp(times: list[float]):
     return handler
 
 
+def _machine(threads: int) -> str:
+    import torch
+
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {threads} threads "
+        f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')})"
+    )
+
+
+def _median_time(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _task_method(task: str, name: str, patch: int | None = None):
+    import common
+    from common.methods import make_method
+
+    config = json.loads((Path(common.PROJECT_ROOT) / "bundles" / task / "configs" / "train.json").read_text())
+    method = make_method(
+        name,
+        config["spatial_dims"],
+        config["channels_a"],
+        config["channels_b"],
+        config["hyperparameters"][name],
+        config["addons"],
+    )
+    size = int(patch or config["patch_size"][0])
+    return method, config, size
+
+
+def _inference_rates(
+    net, channels: int, size: int, tile_image: int, volume, batch_size: int, repeats: int, amp: bool
+) -> tuple[float, float, float]:
+    """Megapixels/s of (tiled 2D image, slice-batched volume, one-slice-at-a-time volume)."""
+    import torch
+    from monai.data import MetaTensor
+    from monai.inferers import SlidingWindowInferer
+
+    from common.inference import translate_image
+
+    window = SlidingWindowInferer([size, size], sw_batch_size=4, overlap=0.25, mode="gaussian")
+    image = torch.rand(1, channels, tile_image, tile_image)
+    vol = MetaTensor(torch.rand(channels, *volume), meta={"spatial_axes": "ZYX"})
+
+    def cast():
+        return torch.autocast("cpu", dtype=torch.bfloat16) if amp else torch.autocast("cpu", enabled=False)
+
+    def tiles():
+        with torch.no_grad(), cast():
+            window(image, net)
+
+    def slices(batch: int):
+        def run():
+            with cast():
+                translate_image(net, vol, 2, SlidingWindowInferer([-1, -1]), batch, "cpu")
+
+        return run
+
+    voxels = volume[0] * volume[1] * volume[2] / 1e6
+    return (
+        tile_image**2 / 1e6 / _median_time(tiles, repeats),
+        voxels / _median_time(slices(batch_size), repeats),
+        voxels / _median_time(slices(1), repeats),
+    )
+
+
+def inference(
+    task: str = "calcium",
+    methods: str | tuple = "stable,cyclegan",
+    tile_image: int = 1024,
+    volume: tuple = (100, 256, 256),
+    batch_size: int = 8,
+    threads: int = 2,
+    repeats: int = 3,
+    amp: bool = False,
+    append: str | None = None,
+) -> str:
+    """Inference throughput (megapixels/s, median of ``repeats``) of each method's generator: a ``tile_image``
+    square through Gaussian-blended tiles of the training patch, and a ``volume`` (Z, Y, X) slice-batched
+    (``batch_size`` slices per pass) vs one slice at a time, in one run."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    import torch
+
+    from common.methods.registry import remove_absn
+
+    torch.set_num_threads(threads)
+    names = methods.split(",") if isinstance(methods, str) else list(methods)
+    rows = []
+    for name in names:
+        method, config, size = _task_method(task, name)
+        rates = _inference_rates(
+            remove_absn(method.generator_ab).eval(),
+            int(config["channels_a"]),
+            size,
+            tile_image,
+            volume,
+            batch_size,
+            repeats,
+            amp,
+        )
+        rows.append((name, *rates))
+        print(f"{name}: {rows[-1]}", flush=True)
+    header = (
+        f"### Inference throughput, `{task}` generators, {'bf16 autocast' if amp else 'fp32'} "
+        f"({date.today().isoformat()})\n\n"
+        f"Machine: {_machine(threads)}; median of {repeats} runs after a warm-up. Tiles: a {tile_image}x{tile_image} "
+        f"image in {config['patch_size'][0]}-px Gaussian-blended tiles (overlap 0.25, 4 tiles per pass). Volume: "
+        f"{volume[0]}x{volume[1]}x{volume[2]}, whole slices, {batch_size} per pass vs 1.\n"
+        f"Command: `python scripts/benchmark.py inference --task {task} --methods {','.join(names)}"
+        f"{' --amp' if amp else ''}`\n\n"
+        "| method | 2D tiles (MP/s) | volume, slice-batched (MP/s) | volume, one slice at a time (MP/s) "
+        "| batched / one |\n"
+        "|---|---|---|---|---|\n"
+    )
+    table = header + "".join(f"| {n} | {t:.2f} | {b:.2f} | {o:.2f} | {b / o:.2f}x |\n" for n, t, b, o in rows)
+    print("\n" + table)
+    if append:
+        with open(append, "a") as fh:
+            fh.write("\n" + table)
+    return table
+
+
+def attainable_flops(threads: int = 2, n: int = 2048, repeats: int = 5) -> dict[str, float]:
+    """This machine's attainable FLOP/s: a timed ``n``x``n`` matmul in fp32 and in bf16."""
+    import torch
+
+    torch.set_num_threads(threads)
+    rates = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        a, b = torch.rand(n, n, dtype=dtype), torch.rand(n, n, dtype=dtype)
+        seconds = _median_time(lambda a=a, b=b: torch.mm(a, b), repeats)
+        rates[str(dtype).replace("torch.", "")] = 2 * n**3 / seconds
+    return rates
+
+
+def _step_flops_and_times(method, config: dict, size: int, repeats: int) -> tuple[int, float, float]:
+    """FLOPs of one training iteration, and its median time in fp32 and under bf16 autocast."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    opt_g, opt_d = method.make_optimizers()
+    a = torch.rand((1, int(config["channels_a"]), size, size))
+    b = torch.rand((1, int(config["channels_b"]), size, size))
+    step = [0]
+
+    def iteration(amp: bool) -> None:
+        cast = torch.autocast("cpu", dtype=torch.bfloat16) if amp else torch.autocast("cpu", enabled=False)
+        with cast:
+            g = method.generator_step(a, b, step[0])
+        opt_g.zero_grad(set_to_none=True)
+        g.loss.backward()
+        opt_g.step()
+        with cast:
+            d = method.discriminator_step(a, b, {k: v.detach() for k, v in g.images.items()}, step[0])
+        opt_d.zero_grad(set_to_none=True)
+        d.loss.backward()
+        opt_d.step()
+        step[0] += 1
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        iteration(False)
+    return (
+        counter.get_total_flops(),
+        _median_time(lambda: iteration(False), repeats),
+        _median_time(lambda: iteration(True), repeats),
+    )
+
+
+def flops(
+    task: str = "calcium",
+    methods: str | tuple = "stable,cyclegan",
+    patch: int | None = None,
+    threads: int = 2,
+    repeats: int = 3,
+    append: str | None = None,
+) -> str:
+    """FLOPs of one training iteration (both steps, forward and backward; ``FlopCounterMode``), its median time in
+    fp32 and under bf16 autocast, and the achieved rate as a share of the matmul rate of the same precision."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    import torch
+
+    torch.set_num_threads(threads)
+    peak = attainable_flops(threads)
+    names = methods.split(",") if isinstance(methods, str) else list(methods)
+    rows = []
+    for name in names:
+        method, config, size = _task_method(task, name, patch)
+        total, t32, t16 = _step_flops_and_times(method, config, size, repeats)
+        rows.append((name, total, t32, t16))
+        print(f"{name}: {total / 1e12:.3f} TFLOP, {t32:.2f} s fp32, {t16:.2f} s bf16", flush=True)
+    header = (
+        f"### Achieved FLOP/s of a training iteration, `{task}`, {size}x{size}, batch 1 "
+        f"({date.today().isoformat()})\n\n"
+        f"Machine: {_machine(threads)}. FLOPs of one iteration (generator and discriminator steps, forward and "
+        f"backward) counted by `torch.utils.flop_counter.FlopCounterMode` (convolutions and matmuls); time: median "
+        f"of {repeats} iterations after a warm-up. Attainable: a 2048x2048 matmul, fp32 {peak['float32'] / 1e9:.0f} "
+        f"GFLOP/s, bf16 {peak['bfloat16'] / 1e9:.0f} GFLOP/s.\n"
+        f"Command: `python scripts/benchmark.py flops --task {task} --methods {','.join(names)}`\n\n"
+        "| method | TFLOP / iteration | fp32 s/it | fp32 GFLOP/s (share of fp32 matmul) | bf16 s/it | bf16 GFLOP/s "
+        "(share of bf16 matmul) |\n|---|---|---|---|---|---|\n"
+    )
+    table = header + "".join(
+        f"| {n} | {f / 1e12:.3f} | {t32:.2f} | {f / t32 / 1e9:.0f} ({f / t32 / peak['float32']:.0%}) | {t16:.2f} | "
+        f"{f / t16 / 1e9:.0f} ({f / t16 / peak['bfloat16']:.0%}) |\n"
+        for n, f, t32, t16 in rows
+    )
+    print("\n" + table)
+    if append:
+        with open(append, "a") as fh:
+            fh.write("\n" + table)
+    return table
+
+
+def overhead(patch: int = 128, iterations: int = 8, threads: int = 2, append: str | None = None) -> str:
+    """Engine overhead: the reference CycleGAN training step (ResNet-9, 70x70 PatchGAN, LSGAN, lambda_cyc 10,
+    identity 0.5, pools of 50, Adam 2e-4) written here as a plain PyTorch loop, vs the same networks trained by
+    the project's Ignite engine, on the same pre-made batches; median s/iteration of each, and their ratio."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    import torch
+    import torch.nn.functional as F
+    from ignite.engine import Events
+
+    from common.engines import UnpairedTrainer
+    from common.methods import make_method
+    from common.ops.image_pool import ImagePool
+
+    torch.set_num_threads(threads)
+    batches = [
+        {
+            "A": torch.rand(1, 1, patch, patch, generator=torch.Generator().manual_seed(i)),
+            "B": torch.rand(1, 1, patch, patch, generator=torch.Generator().manual_seed(1000 + i)),
+        }
+        for i in range(iterations + 1)
+    ]
+
+    def build():
+        torch.manual_seed(0)
+        return make_method("cyclegan", 2, 1, 1, {}, {})
+
+    # the plain loop: the reference training step, from its published description
+    method = build()
+    g_ab, g_ba, d_a, d_b = method.generator_ab, method.generator_ba, method.disc_a, method.disc_b
+    opt_g = torch.optim.Adam([*g_ab.parameters(), *g_ba.parameters()], lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam([*d_a.parameters(), *d_b.parameters()], lr=2e-4, betas=(0.5, 0.999))
+    pool_a, pool_b = ImagePool(50, seed=0), ImagePool(50, seed=1)
+
+    def mse_to(pred, value: float):
+        preds = pred if isinstance(pred, (list, tuple)) else [pred]
+        return sum(F.mse_loss(p, torch.full_like(p, value)) for p in preds) / len(preds)
+
+    plain = []
+    for batch in batches:
+        started = time.perf_counter()
+        real_a, real_b = batch["A"], batch["B"]
+        for p in [*d_a.parameters(), *d_b.parameters()]:
+            p.requires_grad_(False)
+        fake_b, fake_a = g_ab(real_a), g_ba(real_b)
+        rec_a, rec_b = g_ba(fake_b), g_ab(fake_a)
+        loss_g = (
+            mse_to(d_b(fake_b), 1.0)
+            + mse_to(d_a(fake_a), 1.0)
+            + 10.0 * (F.l1_loss(rec_a, real_a) + F.l1_loss(rec_b, real_b))
+            + 5.0 * (F.l1_loss(g_ba(real_a), real_a) + F.l1_loss(g_ab(real_b), real_b))
+        )
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        for p in [*d_a.parameters(), *d_b.parameters()]:
+            p.requires_grad_(True)
+        pb, pa = pool_b.query(fake_b.detach()), pool_a.query(fake_a.detach())
+        loss_d = 0.5 * (mse_to(d_b(real_b), 1.0) + mse_to(d_b(pb), 0.0)) + 0.5 * (
+            mse_to(d_a(real_a), 1.0) + mse_to(d_a(pa), 0.0)
+        )
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        plain.append(time.perf_counter() - started)
+    plain_s = statistics.median(plain[1:])
+
+    method = build()
+    opt_g, opt_d = method.make_optimizers()
+    trainer = UnpairedTrainer("cpu", len(batches), batches, method, opt_g, opt_d, epoch_length=len(batches))
+    marks: list[float] = []
+    trainer.add_event_handler(Events.ITERATION_STARTED, _stamp(marks))
+    ends: list[float] = []
+    trainer.add_event_handler(Events.ITERATION_COMPLETED, _stamp(ends))
+    trainer.run()
+    engine_s = statistics.median([e - s for s, e in zip(marks, ends, strict=True)][1:])
+    # the whole engine step, from one iteration's start to the next (includes Ignite's event dispatch)
+    cycle_s = statistics.median([b - a for a, b in zip(marks[1:], marks[2:], strict=False)])
+    table = (
+        f"### Engine overhead, CycleGAN reference architecture, {patch}x{patch}, batch 1, fp32 "
+        f"({date.today().isoformat()})\n\n"
+        f"Machine: {_machine(threads)}; {iterations} iterations each after a warm-up, same pre-made batches, no "
+        f"data loader. Command: `python scripts/benchmark.py overhead --patch {patch} --iterations {iterations}`\n\n"
+        "| loop | s/iteration (median) |\n|---|---|\n"
+        f"| plain PyTorch (reference step) | {plain_s:.3f} |\n"
+        f"| project engine (UnpairedTrainer), iteration | {engine_s:.3f} |\n"
+        f"| project engine, start to next start | {cycle_s:.3f} |\n\n"
+        f"Engine / plain: {cycle_s / plain_s:.3f} ({cycle_s / plain_s - 1:+.1%}).\n"
+    )
+    print("\n" + table)
+    if append:
+        with open(append, "a") as fh:
+            fh.write("\n" + table)
+    return table
+
+
 #: narrower networks for CPU presets (the bundles' own settings for the paper preset)
 SMALL = {
     "cyclegan": {"ngf": 16, "n_blocks": 6, "ndf": 32},
@@ -395,7 +710,8 @@ def run_preset(
 if __name__ == "__main__":
     import sys
 
-    if len(sys.argv) > 1 and sys.argv[1] in ("speed", "fidelity"):
-        fire.Fire({"speed": speed, "fidelity": fidelity}, serialize=lambda result: None)  # tables are printed
+    commands = {"speed": speed, "fidelity": fidelity, "inference": inference, "flops": flops, "overhead": overhead}
+    if len(sys.argv) > 1 and sys.argv[1] in commands:
+        fire.Fire(commands, serialize=lambda result: None)  # tables are printed
     else:
         fire.Fire(run_preset, serialize=lambda result: None)
