@@ -568,6 +568,8 @@ def fidelity(
         }
         if small:
             overrides |= {f"hyperparameters#{name}#{k}": v for k, v in SMALL.get(name, {}).items()}
+        if name == "stable":  # the paper ramps the cycle weight over 10k of ~50k iterations: keep that share
+            overrides["hyperparameters#stable#cyc_ramp_iterations"] = max(1, iterations // 5)
         started = time.perf_counter()
         workflow = ConfigWorkflow(config_file=str(configs / "train.json"), workflow_type="train", **overrides)
         workflow.initialize()
@@ -650,7 +652,13 @@ def _fidelity_table(task, rows, source, iterations, size, small, amp, threads, n
     header = (
         f"### Fidelity, `{task}`, {source} ({date.today().isoformat()})\n\n"
         f"Each method trained {iterations} iterations, batch 1, {size}x{size} patches, "
-        f"{'bf16 autocast' if amp else 'fp32'}, seed 0; networks: {nets}. Machine: {platform.machine()}, "
+        f"{'bf16 autocast' if amp else 'fp32'}, seed 0, learning rate decaying linearly to 0 over the second half"
+        + (
+            f", STABLE's cycle-weight ramp over the first {max(1, iterations // 5)} iterations (the paper's 1/5)"
+            if "stable" in names
+            else ""
+        )
+        + f"; networks: {nets}. Machine: {platform.machine()}, "
         f"{os.cpu_count()} cores, torch {torch.__version__}, {threads} threads. Median (IQR) over the test images "
         f"(objects: over matched objects); segmenter: {segmenter or 'none'}."
         + (f" Reference: {reference:.0f} true objects per image (median)." if reference is not None else "")
