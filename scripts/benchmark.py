@@ -362,44 +362,24 @@ def flops(
     return table
 
 
-def overhead(patch: int = 128, iterations: int = 8, threads: int = 2, append: str | None = None) -> str:
-    """Engine overhead: the reference CycleGAN training step (ResNet-9, 70x70 PatchGAN, LSGAN, lambda_cyc 10,
-    identity 0.5, pools of 50, Adam 2e-4) written here as a plain PyTorch loop, vs the same networks trained by
-    the project's Ignite engine, on the same pre-made batches; median s/iteration of each, and their ratio."""
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+def _plain_cyclegan_loop(method, batches: list[dict]) -> list[float]:
+    """The reference CycleGAN training step written as a plain PyTorch loop (LSGAN on the final PatchGAN output,
+    lambda_cyc 10, identity 0.5 * 10, pools of 50, Adam 2e-4 (0.5, 0.999)); seconds of each iteration."""
     import torch
     import torch.nn.functional as F
-    from ignite.engine import Events
 
-    from common.engines import UnpairedTrainer
-    from common.methods import make_method
     from common.ops.image_pool import ImagePool
 
-    torch.set_num_threads(threads)
-    batches = [
-        {
-            "A": torch.rand(1, 1, patch, patch, generator=torch.Generator().manual_seed(i)),
-            "B": torch.rand(1, 1, patch, patch, generator=torch.Generator().manual_seed(1000 + i)),
-        }
-        for i in range(iterations + 1)
-    ]
-
-    def build():
-        torch.manual_seed(0)
-        return make_method("cyclegan", 2, 1, 1, {}, {})
-
-    # the plain loop: the reference training step, from its published description
-    method = build()
     g_ab, g_ba, d_a, d_b = method.generator_ab, method.generator_ba, method.disc_a, method.disc_b
     opt_g = torch.optim.Adam([*g_ab.parameters(), *g_ba.parameters()], lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam([*d_a.parameters(), *d_b.parameters()], lr=2e-4, betas=(0.5, 0.999))
     pool_a, pool_b = ImagePool(50, seed=0), ImagePool(50, seed=1)
 
-    def mse_to(pred, value: float):
-        preds = pred if isinstance(pred, (list, tuple)) else [pred]
-        return sum(F.mse_loss(p, torch.full_like(p, value)) for p in preds) / len(preds)
+    def mse_to(outputs, value: float):
+        pred = outputs[-1] if isinstance(outputs, (list, tuple)) else outputs  # the 70x70 patch map
+        return F.mse_loss(pred, torch.full_like(pred, value))
 
-    plain = []
+    times = []
     for batch in batches:
         started = time.perf_counter()
         real_a, real_b = batch["A"], batch["B"]
@@ -425,30 +405,63 @@ def overhead(patch: int = 128, iterations: int = 8, threads: int = 2, append: st
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
-        plain.append(time.perf_counter() - started)
-    plain_s = statistics.median(plain[1:])
+        times.append(time.perf_counter() - started)
+    return times
 
-    method = build()
+
+def _engine_loop(method, batches: list[dict]) -> list[float]:
+    """The same networks trained by the project's UnpairedTrainer; seconds from one iteration's start to the
+    next (Ignite's event dispatch and the trainer's bookkeeping included)."""
+    from ignite.engine import Events
+
+    from common.engines import UnpairedTrainer
+
     opt_g, opt_d = method.make_optimizers()
     trainer = UnpairedTrainer("cpu", len(batches), batches, method, opt_g, opt_d, epoch_length=len(batches))
     marks: list[float] = []
     trainer.add_event_handler(Events.ITERATION_STARTED, _stamp(marks))
-    ends: list[float] = []
-    trainer.add_event_handler(Events.ITERATION_COMPLETED, _stamp(ends))
+    trainer.add_event_handler(Events.COMPLETED, _stamp(marks))
     trainer.run()
-    engine_s = statistics.median([e - s for s, e in zip(marks, ends, strict=True)][1:])
-    # the whole engine step, from one iteration's start to the next (includes Ignite's event dispatch)
-    cycle_s = statistics.median([b - a for a, b in zip(marks[1:], marks[2:], strict=False)])
+    return [b - a for a, b in zip(marks, marks[1:], strict=False)]
+
+
+def overhead(
+    patch: int = 128, iterations: int = 5, rounds: int = 3, threads: int = 2, append: str | None = None
+) -> str:
+    """Engine overhead: the reference CycleGAN step (ResNet-9, 70x70 PatchGAN) as a plain PyTorch loop vs the same
+    architecture trained by the project's Ignite engine, on the same pre-made batches. The two alternate for
+    ``rounds`` rounds of ``iterations`` (the first iteration of each run dropped), so that drifts of this shared
+    machine hit both; medians over all rounds."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    import torch
+
+    from common.methods import make_method
+
+    torch.set_num_threads(threads)
+    batches = [
+        {
+            "A": torch.rand(1, 1, patch, patch, generator=torch.Generator().manual_seed(i)),
+            "B": torch.rand(1, 1, patch, patch, generator=torch.Generator().manual_seed(1000 + i)),
+        }
+        for i in range(iterations + 1)
+    ]
+    plain, engine = [], []
+    for _ in range(rounds):
+        torch.manual_seed(0)
+        plain += _plain_cyclegan_loop(make_method("cyclegan", 2, 1, 1, {}, {}), batches)[1:]
+        torch.manual_seed(0)
+        engine += _engine_loop(make_method("cyclegan", 2, 1, 1, {}, {}), batches)[1:]
+    plain_s, engine_s = statistics.median(plain), statistics.median(engine)
     table = (
         f"### Engine overhead, CycleGAN reference architecture, {patch}x{patch}, batch 1, fp32 "
         f"({date.today().isoformat()})\n\n"
-        f"Machine: {_machine(threads)}; {iterations} iterations each after a warm-up, same pre-made batches, no "
-        f"data loader. Command: `python scripts/benchmark.py overhead --patch {patch} --iterations {iterations}`\n\n"
-        "| loop | s/iteration (median) |\n|---|---|\n"
+        f"Machine: {_machine(threads)}; {rounds} alternating rounds of {iterations} iterations each (first of each "
+        f"run dropped), same pre-made batches, no data loader. "
+        f"Command: `python scripts/benchmark.py overhead --patch {patch} --iterations {iterations} --rounds {rounds}`"
+        "\n\n| loop | s/iteration (median) |\n|---|---|\n"
         f"| plain PyTorch (reference step) | {plain_s:.3f} |\n"
-        f"| project engine (UnpairedTrainer), iteration | {engine_s:.3f} |\n"
-        f"| project engine, start to next start | {cycle_s:.3f} |\n\n"
-        f"Engine / plain: {cycle_s / plain_s:.3f} ({cycle_s / plain_s - 1:+.1%}).\n"
+        f"| project engine (UnpairedTrainer, start to next start) | {engine_s:.3f} |\n\n"
+        f"Engine / plain: {engine_s / plain_s:.3f} ({engine_s / plain_s - 1:+.1%}).\n"
     )
     print("\n" + table)
     if append:

@@ -35,7 +35,7 @@ def test_speed_flops_inference_and_overhead_commands_write_tables(tmp_path):
     commands = [
         ["flops", "--methods", "stable", "--patch", "32", "--repeats", "1", "--threads", "1"],
         ["inference", "--methods", "stable", "--volume", "(4,32,32)", "--tile_image", "64", "--repeats", "1"],
-        ["overhead", "--patch", "32", "--iterations", "2", "--threads", "1"],
+        ["overhead", "--patch", "32", "--iterations", "2", "--rounds", "1", "--threads", "1"],
     ]
     for args in commands:
         done = subprocess.run(
