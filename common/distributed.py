@@ -73,8 +73,19 @@ def init_distributed(backend: str | None = None) -> torch.device:
 
 
 def cleanup_distributed() -> None:
-    """Leave the process group (the bundles' ``finalize``); nothing to do without one."""
-    if is_distributed():
+    """Leave the process group (the bundles' ``finalize``); nothing to do without one.
+
+    Ignite adopts a process group the first time it is asked for the world size (MONAI's metrics ask) and keeps it
+    after ``destroy_process_group``: it is made to forget it too, so that later runs in the same process (a
+    notebook, a test session) are single-process again."""
+    from ignite.distributed import utils as idist
+
+    if idist.model_name() != "serial":
+        if is_distributed():
+            idist.finalize()  # destroys the group and returns Ignite to its serial model
+        else:
+            idist._set_model(idist._SerialModel())  # the group is gone already; no public reset for this case
+    elif is_distributed():
         dist.destroy_process_group()
 
 

@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.distributed as dist
 
+from common.distributed import cleanup_distributed
 from common.engines import distribute_method, distributed_units
 from common.methods import make_method
 
@@ -30,7 +31,7 @@ SMALL = {
 def process_group(tmp_path):
     dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
     yield
-    dist.destroy_process_group()
+    cleanup_distributed()
 
 
 def test_entry_points_route_through_ddp_and_state_dict_is_unchanged(process_group):
