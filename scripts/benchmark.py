@@ -536,6 +536,9 @@ def fidelity(
     append: str | None = None,
 ) -> str:
     """Train and evaluate each method on one task; return (and print) the Markdown table."""
+    for flag, value in (("amp", amp), ("small", small)):
+        if not isinstance(value, bool):  # fire passes "--amp false" as the string "false"
+            raise ValueError(f"{flag} must be true or false, got {value!r}; on the command line: --{flag} / --no{flag}")
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     import torch
     from monai.bundle import ConfigWorkflow
