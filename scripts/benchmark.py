@@ -5,7 +5,7 @@ Usage::
     python scripts/benchmark.py --preset cpu-quick|cpu|paper [--out DIR] [--tasks calcium,denoising]
         [--dataset_dir D] [--append BENCHMARKS.md]
     python scripts/benchmark.py fidelity --task calcium [--methods cyclegan,stable] [--iterations 300]
-        [--patch 128] [--dataset_dir D] [--out DIR] [--small] [--amp] [--label "W2S noisy -> clean"]
+        [--patch 128] [--dataset_dir D] [--out DIR] [--small] [--amp (bf16; costs STABLE fidelity)] [--label L]
     python scripts/benchmark.py speed --task calcium [--methods stable,cyclegan] [--iterations 6] [--threads 2]
         [--amp] [--patch 256] [--append BENCHMARKS.md]
 
@@ -488,7 +488,7 @@ PRESETS = {
         "patch": 64,
         "phantom_size": 96,
         "small": True,
-        "amp": True,
+        "amp": False,  # bf16 cost STABLE its fidelity on the phantoms (BENCHMARKS.md): fp32 for comparisons
     },
     "cpu": {
         "tasks": [
@@ -505,7 +505,7 @@ PRESETS = {
         "patch": 128,
         "phantom_size": 192,
         "small": True,
-        "amp": True,
+        "amp": False,
     },
     "paper": {"tasks": None, "iterations": 50000, "patch": None, "phantom_size": 512, "small": False, "amp": True},
 }
@@ -528,7 +528,7 @@ def fidelity(
     dataset_dir: str | None = None,
     out: str | None = None,
     small: bool = True,
-    amp: bool = True,
+    amp: bool = False,
     threads: int = 2,
     seed: int = 0,
     phantom_size: int = 192,
