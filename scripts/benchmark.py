@@ -5,7 +5,7 @@ Usage::
     python scripts/benchmark.py --preset cpu-quick|cpu|paper [--out DIR] [--tasks calcium,denoising]
         [--dataset_dir D] [--append BENCHMARKS.md]
     python scripts/benchmark.py fidelity --task calcium [--methods cyclegan,stable] [--iterations 300]
-        [--patch 128] [--dataset_dir D] [--out DIR] [--small] [--amp (bf16; costs STABLE fidelity)] [--label L]
+        [--patch 128] [--dataset_dir D] [--out DIR] [--small] [--amp (bf16 autocast)] [--label L]
     python scripts/benchmark.py speed --task calcium [--methods stable,cyclegan] [--iterations 6] [--threads 2]
         [--amp] [--patch 256] [--append BENCHMARKS.md]
 
@@ -488,7 +488,7 @@ PRESETS = {
         "patch": 64,
         "phantom_size": 96,
         "small": True,
-        "amp": False,  # bf16 cost STABLE its fidelity on the phantoms (BENCHMARKS.md): fp32 for comparisons
+        "amp": False,  # fp32, the reference precision: STABLE's short runs swing with bf16 (BENCHMARKS.md)
     },
     "cpu": {
         "tasks": [
