@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 import torch
 from monai.data import MetaTensor
-from monai.inferers import Inferer, SlidingWindowInferer
+from monai.inferers import Inferer
 from torch import nn
 
-from common.inference.translate import translate_image
+from common.inference.translate import blended_window, translate_image
 
 __all__ = ["FrameInferer"]
 
@@ -48,13 +48,7 @@ class FrameInferer(Inferer):
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         self.spatial_dims, self.batch_size, self.slice_axis = spatial_dims, int(batch_size), slice_axis
-        self.window = SlidingWindowInferer(
-            roi_size=list(roi_size) if roi_size is not None else [-1] * spatial_dims,
-            sw_batch_size=sw_batch_size,
-            overlap=overlap,
-            mode="gaussian",
-            padding_mode="reflect",
-        )
+        self.window = blended_window(spatial_dims, roi_size, sw_batch_size, overlap)
 
     def __call__(self, inputs: torch.Tensor, network: nn.Module, *args, **kwargs) -> torch.Tensor:
         if inputs.ndim < self.spatial_dims + 2:

@@ -28,7 +28,7 @@ from common.io.header import image_kind, read_header
 from common.io.load import load_image
 from common.io.write import write_image
 
-__all__ = ["translate_image", "translate_files", "output_path", "denormalize"]
+__all__ = ["blended_window", "translate_image", "translate_files", "output_path", "denormalize"]
 
 
 def denormalize(x: torch.Tensor, normalization: Mapping | None) -> torch.Tensor:
@@ -84,6 +84,19 @@ def translate_image(
     out = out.reshape((out.shape[0],) + tuple(frame_shape) + tuple(out.shape[2:]))
     inverse = list(np.argsort(order))
     return out.permute(inverse)
+
+
+def blended_window(
+    spatial_dims: int, roi_size: Sequence[int] | None = None, sw_batch_size: int = 4, overlap: float = 0.25
+) -> SlidingWindowInferer:
+    """The tiling of every translation: ``roi_size`` tiles (default whole frames), Gaussian-blended, reflect-padded."""
+    return SlidingWindowInferer(
+        roi_size=list(roi_size) if roi_size is not None else [-1] * spatial_dims,
+        sw_batch_size=sw_batch_size,
+        overlap=overlap,
+        mode="gaussian",
+        padding_mode="reflect",
+    )
 
 
 def output_path(source: str | os.PathLike, output_dir: str | os.PathLike) -> Path:
@@ -160,13 +173,7 @@ def translate_files(
         existing = [t for t in targets if t.exists()]
         if existing:
             raise FileExistsError(f"{existing[0]}: already exists; refusing to overwrite ({len(existing)} such)")
-    inferer = SlidingWindowInferer(
-        roi_size=list(roi_size) if roi_size is not None else [-1] * spatial_dims,
-        sw_batch_size=sw_batch_size,
-        overlap=overlap,
-        mode="gaussian",
-        padding_mode="reflect",
-    )
+    inferer = blended_window(spatial_dims, roi_size, sw_batch_size, overlap)
     network = network.to(device).eval()
     normalise = normalization_transform("image", **dict(normalization or {}))
     written: list[Path] = []
