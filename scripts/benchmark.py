@@ -44,9 +44,16 @@ def speed(
     threads: int = 2,
     amp: bool = False,
     patch: int | None = None,
+    channels_last: bool = False,
+    device: str = "cpu",
     append: str | None = None,
+    track: bool = True,
+    tracking_uri: str | None = None,
 ) -> list[dict]:
-    """Measure training s/iteration per method; print a Markdown table (and append it to ``append``)."""
+    """Measure training s/iteration per method; print a Markdown table (append it to ``append``, log it to
+    MLflow). Per method: median, min and max s/iteration, A+B pairs per second, the share of the step spent
+    waiting for data, peak resident memory of that method's run and, on a GPU, its peak GPU memory."""
+    _check_flags(amp=amp, channels_last=channels_last, track=track)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     import torch
     from ignite.engine import Events
@@ -59,6 +66,7 @@ def speed(
     from common.phantoms import make_phantoms
 
     torch.set_num_threads(threads)
+    cuda = torch.device(device).type == "cuda"
     config = json.loads((Path(common.PROJECT_ROOT) / "bundles" / task / "configs" / "train.json").read_text())
     size = int(patch or config["patch_size"][0])
     names = methods.split(",") if isinstance(methods, str) else list(methods)
@@ -85,7 +93,9 @@ def speed(
             opt_g, opt_d = method.make_optimizers()
             sampler = StreamSampler(iterations)
             loader = DataLoader(data, batch_size=1, sampler=sampler)
-            trainer = UnpairedTrainer("cpu", iterations, loader, method, opt_g, opt_d, sampler=sampler, amp=amp)
+            trainer = UnpairedTrainer(
+                device, iterations, loader, method, opt_g, opt_d, sampler=sampler, amp=amp, channels_last=channels_last
+            )
             marks: dict[str, list[float]] = {"start": [], "end": [], "data0": [], "data1": []}
             for event, key in (
                 (Events.ITERATION_STARTED, "start"),
@@ -93,7 +103,10 @@ def speed(
                 (Events.GET_BATCH_STARTED, "data0"),
                 (Events.GET_BATCH_COMPLETED, "data1"),
             ):
-                trainer.add_event_handler(event, _stamp(marks[key]))
+                trainer.add_event_handler(event, _stamp(marks[key], cuda))
+            _reset_peak_rss()
+            if cuda:
+                torch.cuda.reset_peak_memory_stats(device)
             trainer.run()
             steps = [e - s for s, e in zip(marks["data0"], marks["end"], strict=False)][1:]
             waits = [e - s for s, e in zip(marks["data0"], marks["data1"], strict=False)][1:]
@@ -104,39 +117,71 @@ def speed(
                     "median_s": statistics.median(steps),
                     "min_s": min(steps),
                     "max_s": max(steps),
+                    "pairs_per_s": 1.0 / statistics.median(steps),
                     "data_share": sum(waits) / sum(steps),
+                    "peak_rss_gib": _peak_rss_gib(),
+                    "peak_gpu_gib": torch.cuda.max_memory_allocated(device) / 1024**3 if cuda else float("nan"),
                     "g_params_M": params,
                 }
             )
+            del trainer, method, opt_g, opt_d
             print(f"{name}: {rows[-1]['median_s']:.3f} s/it", flush=True)
-    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    settings = f"{'bf16 autocast' if amp else 'fp32'}{', channels-last' if channels_last else ''}"
     header = (
-        f"### Training speed, `{task}` defaults, {size}x{size}, batch 1, {'bf16 autocast' if amp else 'fp32'} "
+        f"### Training speed, `{task}` defaults, {size}x{size}, batch 1, {settings}, {device} "
         f"({date.today().isoformat()})\n\n"
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"{threads} threads (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}); {iterations} iterations per "
-        f"method, first one dropped; peak RSS of the whole benchmark process {peak_gib:.1f} GiB.\n"
-        f"Command: `python scripts/benchmark.py speed --task {task} --iterations {iterations} --threads {threads}"
-        f"{' --amp' if amp else ''}{f' --patch {patch}' if patch else ''}`\n\n"
-        "| method | s/iteration (median) | min | max | data wait share | generator-side params (M) |\n"
-        "|---|---|---|---|---|---|\n"
+        f"Machine: {_machine(threads)}; {iterations} iterations per method, first one dropped; peak RSS: "
+        "of each method's run (Linux VmHWM, reset before it).\n"
+        f"Command: `python scripts/benchmark.py speed --task {task} --methods {','.join(names)} --iterations "
+        f"{iterations} --threads {threads}{' --amp' if amp else ''}{' --channels_last' if channels_last else ''}"
+        f"{f' --patch {patch}' if patch else ''}{f' --device {device}' if device != 'cpu' else ''}`\n\n"
+        "| method | s/iteration (median) | min | max | A+B pairs/s | data wait share | peak RSS (GiB) "
+        + ("| peak GPU memory (GiB) " if cuda else "")
+        + "| generator-side params (M) |\n"
+        + "|---" * (8 + cuda)
+        + "|\n"
     )
     table = header + "".join(
-        f"| {r['method']} | {r['median_s']:.2f} | {r['min_s']:.2f} | {r['max_s']:.2f} | {r['data_share']:.1%} "
-        f"| {r['g_params_M']:.2f} |\n"
+        f"| {r['method']} | {r['median_s']:.2f} | {r['min_s']:.2f} | {r['max_s']:.2f} | {r['pairs_per_s']:.2f} "
+        f"| {r['data_share']:.1%} | {r['peak_rss_gib']:.2f} "
+        + (f"| {r['peak_gpu_gib']:.2f} " if cuda else "")
+        + f"| {r['g_params_M']:.2f} |\n"
         for r in rows
     )
-    print("\n" + table)
-    if append:
-        with open(append, "a") as fh:
-            fh.write("\n" + table)
+    common_params = {"task": task, "patch": size, "iterations": iterations, "threads": threads, "amp": amp}
+    common_params |= {"channels_last": channels_last, "device": device, "machine": _machine(threads)}
+    _publish(table, append, "speed", _rows_as_runs(rows, common_params), track, tracking_uri)
     return rows
 
 
-def _stamp(times: list[float]):
-    """An event handler appending the current time to ``times``."""
+def _rows_as_runs(rows: list[dict], params: dict) -> list[tuple[str, dict, dict]]:
+    """Table rows (dicts with a ``method`` key) as MLflow runs: the method's name, the shared parameters plus the
+    method, and every numeric entry as a metric."""
+    return [
+        (
+            r["method"],
+            params | {"method": r["method"]},
+            {k: v for k, v in r.items() if k != "method" and isinstance(v, (int, float))},
+        )
+        for r in rows
+    ]
+
+
+def _check_flags(**flags) -> None:
+    """Refuse non-boolean switches: fire passes ``--amp false`` as the (truthy) string ``"false"``."""
+    for flag, value in flags.items():
+        if not isinstance(value, bool):
+            raise ValueError(f"{flag} must be true or false, got {value!r}; on the command line: --{flag} / --no{flag}")
+
+
+def _stamp(times: list[float], synchronize: bool = False):
+    """An event handler appending the current time to ``times`` (after a CUDA synchronisation if asked)."""
 
     def handler(engine) -> None:
+        if synchronize:
+            import torch
+
+            torch.cuda.synchronize()
         times.append(time.perf_counter())
 
     return handler
@@ -149,6 +194,87 @@ def _machine(threads: int) -> str:
         f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {threads} threads "
         f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')})"
     )
+
+
+#: the MLflow experiment every benchmark run is logged to
+EXPERIMENT = "benchmarks"
+
+
+def _default_tracking_uri() -> str:
+    import common
+
+    return "sqlite:///" + os.path.join(common.PROJECT_ROOT, "mlflow", "mlruns.db")
+
+
+def log_to_mlflow(
+    kind: str, table: str, runs: list[tuple[str, dict, dict]], tracking_uri: str | None = None
+) -> list[str]:
+    """Log a benchmark to MLflow, experiment ``benchmarks``: one run per row (``(name, params, metrics)``), tagged
+    ``benchmark=kind``, each with the whole Markdown table as the artifact ``KIND.md``, so that rows can be
+    compared side by side in the MLflow UI. ``tracking_uri`` defaults to the project's store
+    (``mlflow/mlruns.db``); artifacts of a SQLite store go to ``mlruns/`` beside the database. Returns run ids."""
+    import math
+    import re
+
+    from mlflow.entities import Metric, Param
+
+    from mlflow import MlflowClient
+
+    uri = tracking_uri or _default_tracking_uri()
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    if experiment is None:
+        location = None
+        if uri.startswith("sqlite:///"):
+            location = (Path(uri[len("sqlite:///") :]).resolve().parent / "mlruns").as_uri()
+        experiment_id = client.create_experiment(EXPERIMENT, artifact_location=location)
+    else:
+        experiment_id = experiment.experiment_id
+    stamp = int(time.time() * 1000)
+    ids = []
+    for name, params, metrics in runs:
+        run_id = client.create_run(experiment_id, run_name=f"{kind} {name}", tags={"benchmark": kind}).info.run_id
+        finite = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+        client.log_batch(
+            run_id,
+            metrics=[Metric(re.sub(r"[^\w\-. /:]", "_", k), v, stamp, 0) for k, v in finite.items()],
+            params=[Param(k, str(v)[:6000]) for k, v in params.items()],
+        )
+        client.log_text(run_id, table, f"{kind}.md")
+        client.set_terminated(run_id)
+        ids.append(run_id)
+    return ids
+
+
+def _publish(
+    table: str, append: str | None, kind: str, runs: list[tuple[str, dict, dict]], track: bool, tracking_uri
+) -> None:
+    """Print a table, append it to ``append`` and log it to MLflow (unless ``track`` is False)."""
+    print("\n" + table)
+    if append:
+        with open(append, "a") as fh:
+            fh.write("\n" + table)
+    if track:
+        log_to_mlflow(kind, table, runs, tracking_uri)
+
+
+def _reset_peak_rss() -> None:
+    """Reset this process's peak resident set size (Linux ``clear_refs``; elsewhere a no-op)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _peak_rss_gib() -> float:
+    """Peak resident set size since the last :func:`_reset_peak_rss` (Linux ``VmHWM``; else the process peak)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024**2
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -224,10 +350,13 @@ def inference(
     repeats: int = 3,
     amp: bool = False,
     append: str | None = None,
+    track: bool = True,
+    tracking_uri: str | None = None,
 ) -> str:
     """Inference throughput (megapixels/s, median of ``repeats``) of each method's generator: a ``tile_image``
     square through Gaussian-blended tiles of the training patch, and a ``volume`` (Z, Y, X) slice-batched
     (``batch_size`` slices per pass) vs one slice at a time, in one run."""
+    _check_flags(amp=amp, track=track)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     import torch
 
@@ -263,10 +392,13 @@ def inference(
         "|---|---|---|---|---|\n"
     )
     table = header + "".join(f"| {n} | {t:.2f} | {b:.2f} | {o:.2f} | {b / o:.2f}x |\n" for n, t, b, o in rows)
-    print("\n" + table)
-    if append:
-        with open(append, "a") as fh:
-            fh.write("\n" + table)
+    params = {"task": task, "tile_image": tile_image, "volume": "x".join(map(str, volume)), "batch_size": batch_size}
+    params |= {"threads": threads, "amp": amp, "machine": _machine(threads)}
+    metrics = [
+        {"method": n, "tiles_mp_s": t, "volume_batched_mp_s": b, "volume_one_slice_mp_s": o, "batched_over_one": b / o}
+        for n, t, b, o in rows
+    ]
+    _publish(table, append, "inference", _rows_as_runs(metrics, params), track, tracking_uri)
     return table
 
 
@@ -283,14 +415,19 @@ def attainable_flops(threads: int = 2, n: int = 2048, repeats: int = 5) -> dict[
     return rates
 
 
-def _step_flops_and_times(method, config: dict, size: int, repeats: int) -> tuple[int, float, float]:
-    """FLOPs of one training iteration, and its median time in fp32 and under bf16 autocast."""
+def _step_flops_and_times(
+    method, config: dict, size: int, repeats: int, channels_last: bool = False
+) -> tuple[int, float, float]:
+    """FLOPs of one training iteration, and its median time in fp32 and under bf16 autocast (the trainer's
+    iteration: generator step, update, discriminator step, update; fused Adam where available)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     opt_g, opt_d = method.make_optimizers()
-    a = torch.rand((1, int(config["channels_a"]), size, size))
-    b = torch.rand((1, int(config["channels_b"]), size, size))
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    method.to(memory_format=layout)
+    a = torch.rand((1, int(config["channels_a"]), size, size)).contiguous(memory_format=layout)
+    b = torch.rand((1, int(config["channels_b"]), size, size)).contiguous(memory_format=layout)
     step = [0]
 
     def iteration(amp: bool) -> None:
@@ -323,10 +460,14 @@ def flops(
     patch: int | None = None,
     threads: int = 2,
     repeats: int = 3,
+    channels_last: bool = False,
     append: str | None = None,
+    track: bool = True,
+    tracking_uri: str | None = None,
 ) -> str:
     """FLOPs of one training iteration (both steps, forward and backward; ``FlopCounterMode``), its median time in
     fp32 and under bf16 autocast, and the achieved rate as a share of the matmul rate of the same precision."""
+    _check_flags(channels_last=channels_last, track=track)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     import torch
 
@@ -336,17 +477,18 @@ def flops(
     rows = []
     for name in names:
         method, config, size = _task_method(task, name, patch)
-        total, t32, t16 = _step_flops_and_times(method, config, size, repeats)
+        total, t32, t16 = _step_flops_and_times(method, config, size, repeats, channels_last)
         rows.append((name, total, t32, t16))
         print(f"{name}: {total / 1e12:.3f} TFLOP, {t32:.2f} s fp32, {t16:.2f} s bf16", flush=True)
     header = (
-        f"### Achieved FLOP/s of a training iteration, `{task}`, {size}x{size}, batch 1 "
-        f"({date.today().isoformat()})\n\n"
+        f"### Achieved FLOP/s of a training iteration, `{task}`, {size}x{size}, batch 1"
+        f"{', channels-last' if channels_last else ''} ({date.today().isoformat()})\n\n"
         f"Machine: {_machine(threads)}. FLOPs of one iteration (generator and discriminator steps, forward and "
         f"backward) counted by `torch.utils.flop_counter.FlopCounterMode` (convolutions and matmuls); time: median "
         f"of {repeats} iterations after a warm-up. Attainable: a 2048x2048 matmul, fp32 {peak['float32'] / 1e9:.0f} "
         f"GFLOP/s, bf16 {peak['bfloat16'] / 1e9:.0f} GFLOP/s.\n"
-        f"Command: `python scripts/benchmark.py flops --task {task} --methods {','.join(names)}`\n\n"
+        f"Command: `python scripts/benchmark.py flops --task {task} --methods {','.join(names)}"
+        f"{f' --patch {patch}' if patch else ''}{' --channels_last' if channels_last else ''}`\n\n"
         "| method | TFLOP / iteration | fp32 s/it | fp32 GFLOP/s (share of fp32 matmul) | bf16 s/it | bf16 GFLOP/s "
         "(share of bf16 matmul) |\n|---|---|---|---|---|---|\n"
     )
@@ -355,10 +497,15 @@ def flops(
         f"{f / t16 / 1e9:.0f} ({f / t16 / peak['bfloat16']:.0%}) |\n"
         for n, f, t32, t16 in rows
     )
-    print("\n" + table)
-    if append:
-        with open(append, "a") as fh:
-            fh.write("\n" + table)
+    params = {"task": task, "patch": size, "threads": threads, "channels_last": channels_last}
+    params |= {"machine": _machine(threads), "fp32_matmul_gflops": peak["float32"] / 1e9}
+    params["bf16_matmul_gflops"] = peak["bfloat16"] / 1e9
+    metrics = [
+        {"method": n, "tflop": f / 1e12, "fp32_s": t32, "bf16_s": t16}
+        | {"fp32_share": f / t32 / peak["float32"], "bf16_share": f / t16 / peak["bfloat16"]}
+        for n, f, t32, t16 in rows
+    ]
+    _publish(table, append, "flops", _rows_as_runs(metrics, params), track, tracking_uri)
     return table
 
 
@@ -409,15 +556,27 @@ def _plain_cyclegan_loop(method, batches: list[dict]) -> list[float]:
     return times
 
 
-def _engine_loop(method, batches: list[dict]) -> list[float]:
+def _engine_loop(method, batches: list[dict], fast: bool = False, channels_last: bool = False) -> list[float]:
     """The same networks trained by the project's UnpairedTrainer; seconds from one iteration's start to the
-    next (Ignite's event dispatch and the trainer's bookkeeping included)."""
+    next (Ignite's event dispatch and the trainer's bookkeeping included). ``fast``: the engine's speed settings
+    (bf16 autocast, fused Adam, and channels-last when asked); otherwise the reference's settings (fp32, Adam's
+    per-parameter loop)."""
     from ignite.engine import Events
 
     from common.engines import UnpairedTrainer
 
-    opt_g, opt_d = method.make_optimizers()
-    trainer = UnpairedTrainer("cpu", len(batches), batches, method, opt_g, opt_d, epoch_length=len(batches))
+    opt_g, opt_d = method.make_optimizers(fused=None if fast else False)
+    trainer = UnpairedTrainer(
+        "cpu",
+        len(batches),
+        batches,
+        method,
+        opt_g,
+        opt_d,
+        epoch_length=len(batches),
+        amp=fast,
+        channels_last=fast and channels_last,
+    )
     marks: list[float] = []
     trainer.add_event_handler(Events.ITERATION_STARTED, _stamp(marks))
     trainer.add_event_handler(Events.COMPLETED, _stamp(marks))
@@ -426,12 +585,21 @@ def _engine_loop(method, batches: list[dict]) -> list[float]:
 
 
 def overhead(
-    patch: int = 128, iterations: int = 5, rounds: int = 3, threads: int = 2, append: str | None = None
+    patch: int = 256,
+    iterations: int = 5,
+    rounds: int = 3,
+    threads: int = 2,
+    channels_last: bool = False,
+    append: str | None = None,
+    track: bool = True,
+    tracking_uri: str | None = None,
 ) -> str:
-    """Engine overhead: the reference CycleGAN step (ResNet-9, 70x70 PatchGAN) as a plain PyTorch loop vs the same
-    architecture trained by the project's Ignite engine, on the same pre-made batches. The two alternate for
-    ``rounds`` rounds of ``iterations`` (the first iteration of each run dropped), so that drifts of this shared
-    machine hit both; medians over all rounds."""
+    """The reference CycleGAN step (ResNet-9, 70x70 PatchGAN, fp32, Adam) as a plain PyTorch loop, against the same
+    architecture trained by the project's Ignite engine with the same settings (the engine's overhead), and by the
+    engine with its speed settings (bf16 autocast, fused Adam, optionally channels-last: the speed-up over the
+    reference). Same pre-made batches; the loops alternate for ``rounds`` rounds of ``iterations`` (the first
+    iteration of each run dropped), so that drifts of this shared machine hit all; medians over all rounds."""
+    _check_flags(channels_last=channels_last, track=track)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     import torch
 
@@ -445,28 +613,36 @@ def overhead(
         }
         for i in range(iterations + 1)
     ]
-    plain, engine = [], []
+    times: dict[str, list[float]] = {"plain": [], "engine": [], "fast": []}
     for _ in range(rounds):
         torch.manual_seed(0)
-        plain += _plain_cyclegan_loop(make_method("cyclegan", 2, 1, 1, {}, {}), batches)[1:]
+        times["plain"] += _plain_cyclegan_loop(make_method("cyclegan", 2, 1, 1, {}, {}), batches)[1:]
         torch.manual_seed(0)
-        engine += _engine_loop(make_method("cyclegan", 2, 1, 1, {}, {}), batches)[1:]
-    plain_s, engine_s = statistics.median(plain), statistics.median(engine)
+        times["engine"] += _engine_loop(make_method("cyclegan", 2, 1, 1, {}, {}), batches)[1:]
+        torch.manual_seed(0)
+        times["fast"] += _engine_loop(make_method("cyclegan", 2, 1, 1, {}, {}), batches, True, channels_last)[1:]
+    plain_s, engine_s, fast_s = (statistics.median(times[k]) for k in ("plain", "engine", "fast"))
+    fast_name = f"bf16 autocast, fused Adam{', channels-last' if channels_last else ''}"
     table = (
-        f"### Engine overhead, CycleGAN reference architecture, {patch}x{patch}, batch 1, fp32 "
+        f"### Engine overhead and speed-up, CycleGAN reference architecture, {patch}x{patch}, batch 1 "
         f"({date.today().isoformat()})\n\n"
         f"Machine: {_machine(threads)}; {rounds} alternating rounds of {iterations} iterations each (first of each "
         f"run dropped), same pre-made batches, no data loader. "
-        f"Command: `python scripts/benchmark.py overhead --patch {patch} --iterations {iterations} --rounds {rounds}`"
-        "\n\n| loop | s/iteration (median) |\n|---|---|\n"
-        f"| plain PyTorch (reference step) | {plain_s:.3f} |\n"
-        f"| project engine (UnpairedTrainer, start to next start) | {engine_s:.3f} |\n\n"
-        f"Engine / plain: {engine_s / plain_s:.3f} ({engine_s / plain_s - 1:+.1%}).\n"
+        f"Command: `python scripts/benchmark.py overhead --patch {patch} --iterations {iterations} --rounds {rounds}"
+        f"{' --channels_last' if channels_last else ''}`"
+        "\n\n| loop | s/iteration (median) | iterations/s |\n|---|---|---|\n"
+        f"| plain PyTorch, reference step (fp32, Adam) | {plain_s:.3f} | {1 / plain_s:.3f} |\n"
+        f"| project engine, same settings (UnpairedTrainer, start to next start) | {engine_s:.3f} "
+        f"| {1 / engine_s:.3f} |\n"
+        f"| project engine, {fast_name} | {fast_s:.3f} | {1 / fast_s:.3f} |\n\n"
+        f"Engine / plain at the same settings: {engine_s / plain_s:.3f} ({engine_s / plain_s - 1:+.1%}). "
+        f"Speed-up of the engine's fast settings over the reference step: {plain_s / fast_s:.2f}x.\n"
     )
-    print("\n" + table)
-    if append:
-        with open(append, "a") as fh:
-            fh.write("\n" + table)
+    params = {"patch": patch, "iterations": iterations, "rounds": rounds, "threads": threads}
+    params |= {"channels_last": channels_last, "machine": _machine(threads)}
+    metrics = {"plain_s": plain_s, "engine_s": engine_s, "fast_s": fast_s, "overhead": engine_s / plain_s - 1}
+    metrics["speedup_fast_over_reference"] = plain_s / fast_s
+    _publish(table, append, "overhead", [("cyclegan", params, metrics)], track, tracking_uri)
     return table
 
 
@@ -534,11 +710,12 @@ def fidelity(
     phantom_size: int = 192,
     label: str | None = None,
     append: str | None = None,
+    track: bool = True,
+    tracking_uri: str | None = None,
 ) -> str:
-    """Train and evaluate each method on one task; return (and print) the Markdown table."""
-    for flag, value in (("amp", amp), ("small", small)):
-        if not isinstance(value, bool):  # fire passes "--amp false" as the string "false"
-            raise ValueError(f"{flag} must be true or false, got {value!r}; on the command line: --{flag} / --no{flag}")
+    """Train and evaluate each method on one task; return (and print) the Markdown table; log one MLflow run per
+    row (experiment ``benchmarks``, the project's store unless ``tracking_uri``) with its medians and IQRs."""
+    _check_flags(amp=amp, small=small, track=track)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     import torch
     from monai.bundle import ConfigWorkflow
@@ -604,10 +781,17 @@ def fidelity(
         )
     table = _fidelity_table(task, rows, source, iterations, size, small, amp, threads, names)
     (root / "fidelity.md").write_text(table)
-    print("\n" + table)
-    if append:
-        with open(append, "a") as fh:
-            fh.write("\n" + table)
+    params = {"task": task, "data": source, "iterations": iterations, "patch": size, "small": small, "amp": amp}
+    params |= {"seed": seed, "threads": threads, "machine": _machine(threads)}
+    runs = [
+        (
+            r["method"],
+            params | {"method": r["method"]} | ({"networks": SMALL.get(r["method"])} if small else {}),
+            {k: v for k, v in r.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
+        )
+        for r in rows
+    ]
+    _publish(table, append, f"fidelity {task}", runs, track, tracking_uri)
     return table
 
 
@@ -695,8 +879,12 @@ def run_preset(
     dataset_dir: str | None = None,
     append: str | None = None,
     threads: int = 2,
+    track: bool = True,
+    tracking_uri: str | None = None,
 ) -> str:
-    """Run a preset: the fidelity table of each of its tasks; write them to ``OUT/benchmark.md``."""
+    """Run a preset: the fidelity table of each of its tasks; write them to ``OUT/benchmark.md`` (and log each
+    method's row to MLflow, experiment ``benchmarks``)."""
+    _check_flags(track=track)
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
     settings = dict(PRESETS[preset])
@@ -718,6 +906,8 @@ def run_preset(
             amp=settings["amp"],
             threads=threads,
             phantom_size=settings["phantom_size"],
+            track=track,
+            tracking_uri=tracking_uri,
         )
         for task in chosen
     ]

@@ -55,6 +55,9 @@ class UnpairedTrainer(Trainer):
             keeping the schedule of ``max_iterations`` (time-limited jobs: rerun to continue).
         distributed: wrap each network in its own ``DistributedDataParallel``
             (:func:`~common.engines.ddp.distribute_method`); needs a process group (``torchrun``).
+        channels_last: keep weights and batches channels-last (``torch.channels_last``, or ``channels_last_3d``
+            for 3D methods), the layout oneDNN's bf16 and GPU tensor-core convolutions prefer; same results up to
+            float rounding. Measured in BENCHMARKS.md.
     """
 
     def __init__(
@@ -76,6 +79,7 @@ class UnpairedTrainer(Trainer):
         stop_on_nan: bool = True,
         stop_after: int | None = None,
         distributed: bool = False,
+        channels_last: bool = False,
     ):
         if max_iterations < 1 or epoch_length < 1:
             raise ValueError(f"max_iterations and epoch_length must be positive, got {max_iterations}, {epoch_length}")
@@ -95,6 +99,11 @@ class UnpairedTrainer(Trainer):
             decollate=False,
         )
         self.method = method.to(device)
+        self.memory_format = None
+        if channels_last:
+            _check_channels_last(method)
+            self.memory_format = torch.channels_last if method.spatial_dims == 2 else torch.channels_last_3d
+            self.method.to(memory_format=self.memory_format)
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
         self.optimizer = optimizer_g  # MONAI handlers' convention (LR logging of the main optimiser)
         self.max_iterations = int(max_iterations)
@@ -169,8 +178,9 @@ class UnpairedTrainer(Trainer):
 
     def _iteration(self, engine: Engine, batchdata: dict) -> list[dict]:
         device = engine.state.device
-        real_a = batchdata["A"].to(device, non_blocking=True)
-        real_b = batchdata["B"].to(device, non_blocking=True)
+        layout = {} if self.memory_format is None else {"memory_format": self.memory_format}
+        real_a = batchdata["A"].to(device, non_blocking=True, **layout)
+        real_b = batchdata["B"].to(device, non_blocking=True, **layout)
         step = engine.state.iteration - 1
         self.method.train()
         with self._autocast():
@@ -200,3 +210,15 @@ class UnpairedTrainer(Trainer):
         losses["lr_D"] = float(self.optimizer_d.param_groups[0]["lr"])
         images = {"A": real_a.detach(), "B": real_b.detach(), **detached}
         return [{"loss": losses, "images": images}]
+
+
+def _check_channels_last(method: torch.nn.Module) -> None:
+    """Refuse channels-last for networks with instance norms: in torch 2.13 (CPU), ``instance_norm``'s backward
+    returns wrong input gradients (uncorrelated with the true ones) when the incoming gradient is channels-last,
+    which a channels-last model hands it (measured; ``group_norm`` and ``batch_norm`` are correct)."""
+    norms = [name for name, m in method.named_modules() if isinstance(m, torch.nn.modules.instancenorm._InstanceNorm)]
+    if norms:
+        raise ValueError(
+            f"channels_last is not supported for {type(method).__name__}: its instance norms ({norms[0]}, ...) get "
+            "wrong gradients in channels-last layout in this PyTorch; train it in the default layout"
+        )

@@ -127,21 +127,30 @@ class TranslationMethod(nn.Module):
         return [p for m in self.discriminator_modules() for p in m.parameters()]
 
     def make_optimizers(
-        self, lr: float | None = None, betas: tuple[float, float] | None = None, weight_decay: float | None = None
+        self,
+        lr: float | None = None,
+        betas: tuple[float, float] | None = None,
+        weight_decay: float | None = None,
+        fused: bool | None = None,
     ) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
-        """Optimisers for generators and discriminators with the paper's settings unless overridden."""
+        """Optimisers for generators and discriminators with the paper's settings unless overridden.
+
+        Args:
+            lr, betas, weight_decay: override the paper's Adam/AdamW settings.
+            fused: use PyTorch's fused Adam kernel (one kernel for all parameters; on this 2-core CPU about 4x
+                faster than the per-parameter loop, see BENCHMARKS.md). ``None``: fused wherever every parameter is
+                a floating-point tensor on a device the kernel supports (CPU, CUDA, ...); the result is the same
+                update up to float rounding.
+        """
         spec = dict(self.optimizer)
         lr = spec["lr"] if lr is None else float(lr)
         betas = tuple(spec["betas"] if betas is None else betas)
         weight_decay = spec["weight_decay"] if weight_decay is None else float(weight_decay)
         cls = torch.optim.AdamW if spec["name"] == "adamw" else torch.optim.Adam
-        make = [
-            cls(params, lr=lr, betas=betas, weight_decay=weight_decay)
-            for params in (
-                self.generator_parameters(),
-                self.discriminator_parameters(),
-            )
-        ]
+        groups = (self.generator_parameters(), self.discriminator_parameters())
+        if fused is None:
+            fused = all(_fused_capable(p) for params in groups for p in params)
+        make = [cls(params, lr=lr, betas=betas, weight_decay=weight_decay, fused=bool(fused)) for params in groups]
         return make[0], make[1]
 
     def translate(self, real_a: torch.Tensor) -> torch.Tensor:
@@ -184,3 +193,12 @@ class TranslationMethod(nn.Module):
             "dct_cutoff": self.dct_cutoff,
             "spatial_dims": self.spatial_dims,
         }
+
+
+def _fused_capable(parameter: torch.Tensor) -> bool:
+    """Whether PyTorch's fused Adam kernel takes this parameter (floating point, on a supported device)."""
+    try:
+        from torch.optim.optimizer import _get_fused_kernels_supported_devices
+    except ImportError:  # a private helper of torch: without it, take the per-parameter loop
+        return False
+    return parameter.is_floating_point() and parameter.device.type in _get_fused_kernels_supported_devices()

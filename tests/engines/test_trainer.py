@@ -213,3 +213,33 @@ def test_nan_loss_saves_a_last_good_checkpoint_then_stops(tmp_path, data):
     saved = torch.load(tmp_path / "checkpoint_nonfinite_iteration=3.pt", weights_only=True)
     assert saved["trainer"]["iteration"] == 3
     assert latest_checkpoint(tmp_path).endswith("nonfinite_iteration=3.pt")
+
+
+@pytest.mark.parametrize("name, settings", [("stable", TINY), ("ui2i", {"features": (4, 8), "ndf": 4})])
+def test_channels_last_computes_the_same_losses_and_gradients(data, name, settings):
+    losses, grads = [], []
+    for channels_last in (False, True):
+        torch.manual_seed(0)
+        method = make_method(name, 2, 1, 1, settings)
+        opt_g, opt_d = method.make_optimizers()
+        sampler = StreamSampler(len(data))
+        loader = DataLoader(data, batch_size=1, sampler=sampler)
+        trainer = UnpairedTrainer("cpu", 1, loader, method, opt_g, opt_d, sampler=sampler, channels_last=channels_last)
+        trainer.run()
+        convs = [m.weight for m in method.modules() if isinstance(m, torch.nn.Conv2d) and min(m.weight.shape[1:]) > 1]
+        assert convs and all(w.is_contiguous(memory_format=torch.channels_last) == channels_last for w in convs)
+        losses.append(trainer.state.output[0]["loss"])
+        # one iteration: generator gradients at the initial weights, discriminator gradients on the same fakes
+        grads.append(torch.cat([p.grad.flatten() for p in method.parameters() if p.grad is not None]))
+    for key in ("loss_G", "loss_D"):
+        assert losses[0][key] == pytest.approx(losses[1][key], rel=1e-4, abs=1e-6)
+    assert grads[0].shape == grads[1].shape and grads[0].norm() > 0
+    assert (grads[0] - grads[1]).norm() < 1e-3 * grads[0].norm()
+
+
+def test_channels_last_is_refused_for_instance_norm_networks(data):
+    # torch 2.13's CPU instance_norm backward is wrong for channels-last gradients: the guard must stop it
+    method = make_method("cyclegan", 2, 1, 1, {"ngf": 4, "n_blocks": 1, "ndf": 4})
+    opt_g, opt_d = method.make_optimizers()
+    with pytest.raises(ValueError, match="instance norms .* wrong gradients"):
+        UnpairedTrainer("cpu", 1, [], method, opt_g, opt_d, channels_last=True)

@@ -95,3 +95,20 @@ def test_identity_terms_only_when_channels_match():
     assert make_method("cyclegan", 2, 1, 1, TINY["cyclegan"]).identity
     assert not make_method("cyclegan", 2, 1, 2, TINY["cyclegan"]).identity
     assert make_method("cut", 2, 1, 2, TINY["cut"]).adapter is not None
+
+
+def test_fused_adam_by_default_on_cpu_and_the_same_update_as_the_loop():
+    steps = []
+    for fused in (None, False):
+        torch.manual_seed(0)
+        method = make_method("cyclegan", 2, 1, 1, {"ngf": 4, "n_blocks": 1, "ndf": 4})
+        opt_g, opt_d = method.make_optimizers(fused=fused)
+        assert opt_g.defaults["fused"] is (fused is None) and opt_d.defaults["fused"] is (fused is None)
+        a, b = torch.rand(1, 1, 32, 32, generator=torch.Generator().manual_seed(1)), torch.rand(1, 1, 32, 32)
+        for _ in range(2):
+            out = method.generator_step(a, b, 0)
+            opt_g.zero_grad()
+            out.loss.backward()
+            opt_g.step()
+        steps.append(torch.cat([p.detach().flatten() for p in method.generator_parameters()]))
+    assert torch.allclose(steps[0], steps[1], rtol=1e-4, atol=1e-6)

@@ -6,12 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mlflow import MlflowClient
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_fidelity_table_for_two_methods_with_baseline(tmp_path):
     cmd = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "fidelity", "--task", "calcium"]
     cmd += ["--iterations", "2", "--patch", "32", "--phantom_size", "48", "--out", str(tmp_path)]
+    cmd += ["--tracking_uri", f"sqlite:///{tmp_path / 'bench.db'}"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -26,6 +29,28 @@ def test_fidelity_table_for_two_methods_with_baseline(tmp_path):
     assert all(c != "" for c in cells) and any(c[0].isdigit() or c[0] == "-" for c in cells)
     for method in ("cyclegan", "stable"):
         assert (tmp_path / "calcium" / method / "evaluation" / "summary.json").exists()
+    # one MLflow run per row, with the row's medians and the table as an artifact
+    runs = _benchmark_runs(tmp_path / "bench.db")
+    assert sorted(r.info.run_name for r in runs) == [
+        "fidelity calcium cyclegan",
+        "fidelity calcium input (untranslated)",
+        "fidelity calcium stable",
+    ]
+    cyclegan = next(r for r in runs if r.info.run_name.endswith("cyclegan"))
+    assert cyclegan.data.params["task"] == "calcium" and cyclegan.data.params["iterations"] == "2"
+    psnr_cell = body[1].split("|")[header.split("|").index(" psnr ")].split()[0]
+    assert f"{cyclegan.data.metrics['psnr']:.3g}" == psnr_cell
+    assert "train_s" in cyclegan.data.metrics and "psnr_iqr" in cyclegan.data.metrics
+    artifact = MlflowClient(f"sqlite:///{tmp_path / 'bench.db'}").download_artifacts(
+        cyclegan.info.run_id, "fidelity calcium.md", str(tmp_path / "dl")
+    )
+    assert Path(artifact).read_text() == table
+
+
+def _benchmark_runs(db: Path):
+    client = MlflowClient(f"sqlite:///{db}")
+    experiment = client.get_experiment_by_name("benchmarks")
+    return client.search_runs([experiment.experiment_id])
 
 
 def test_speed_flops_inference_and_overhead_commands_write_tables(tmp_path):
@@ -33,16 +58,42 @@ def test_speed_flops_inference_and_overhead_commands_write_tables(tmp_path):
     script = str(ROOT / "scripts" / "benchmark.py")
     out = tmp_path / "tables.md"
     commands = [
-        ["flops", "--methods", "stable", "--patch", "32", "--repeats", "1", "--threads", "1"],
+        ["flops", "--methods", "stable", "--patch", "32", "--repeats", "1", "--threads", "1", "--channels_last"],
         ["inference", "--methods", "stable", "--volume", "(4,32,32)", "--tile_image", "64", "--repeats", "1"],
         ["overhead", "--patch", "32", "--iterations", "2", "--rounds", "1", "--threads", "1"],
+        ["speed", "--methods", "stable,fastcut", "--patch", "32", "--iterations", "3", "--threads", "1", "--amp"],
     ]
+    uri = f"sqlite:///{tmp_path / 'bench.db'}"
     for args in commands:
         done = subprocess.run(
-            [sys.executable, script, *args, "--append", str(out)], capture_output=True, text=True, timeout=600, env=env
+            [sys.executable, script, *args, "--append", str(out), "--tracking_uri", uri],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
         )
         assert done.returncode == 0, done.stderr[-3000:]
     text = out.read_text()
     flops_row = next(line for line in text.splitlines() if line.startswith("| stable |") and "%" in line)
     assert float(flops_row.split("|")[2]) > 0  # TFLOP per iteration counted
-    assert "batched / one" in text and "Engine / plain:" in text
+    assert "batched / one" in text and "Engine / plain at the same settings:" in text and "Speed-up" in text
+    speed_rows = [line for line in text.splitlines() if line.startswith(("| stable |", "| fastcut |"))][-2:]
+    for row in speed_rows:  # s/it, min, max, pairs/s, data share, peak RSS, params
+        cells = [c.strip() for c in row.split("|")[2:-1]]
+        assert len(cells) == 7 and float(cells[0]) > 0 and cells[4].endswith("%") and float(cells[5]) > 0.1
+    runs = _benchmark_runs(tmp_path / "bench.db")
+    names = sorted(r.info.run_name for r in runs)
+    assert names == ["flops stable", "inference stable", "overhead cyclegan", "speed fastcut", "speed stable"]
+    speed_stable = next(r for r in runs if r.info.run_name == "speed stable")
+    assert speed_stable.data.params["amp"] == "True"
+    assert abs(speed_stable.data.metrics["median_s"] - float(speed_rows[0].split("|")[2])) < 0.006
+    overhead_run = next(r for r in runs if r.info.run_name == "overhead cyclegan")
+    assert overhead_run.data.metrics["speedup_fast_over_reference"] > 0
+
+
+def test_refuses_a_non_boolean_switch():
+    script = str(ROOT / "scripts" / "benchmark.py")
+    done = subprocess.run(
+        [sys.executable, script, "speed", "--amp", "false", "--notrack"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode != 0 and "amp must be true or false" in done.stderr
