@@ -56,9 +56,14 @@ def dct_lowpass(x: torch.Tensor, cutoff: float = 0.5, spatial_dims: int = 2) -> 
         raise ValueError(f"spatial_dims must be 2 or 3 and fit the input of shape {tuple(x.shape)}")
     if cutoff == 1:
         return x
-    coefficients = _transform(x, spatial_dims, inverse=False)
-    coefficients = coefficients * _mask(list(x.shape[-spatial_dims:]), cutoff, x.device, x.dtype)
-    return _transform(coefficients, spatial_dims, inverse=True)
+    # at least fp32, also under autocast: bf16 DCT matrices (3 significant digits) would add rounding noise at all
+    # frequencies, high ones included, to a filter whose purpose is to remove them
+    dtype = torch.promote_types(x.dtype, torch.float32)
+    with torch.autocast(x.device.type, enabled=False):
+        y = x.to(dtype)
+        coefficients = _transform(y, spatial_dims, inverse=False)
+        coefficients = coefficients * _mask(list(x.shape[-spatial_dims:]), cutoff, x.device, dtype)
+        return _transform(coefficients, spatial_dims, inverse=True).to(x.dtype)
 
 
 def high_frequency_fraction(x: torch.Tensor, cutoff: float = 0.5, spatial_dims: int = 2) -> torch.Tensor:

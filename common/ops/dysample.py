@@ -86,9 +86,11 @@ class DySample(nn.Module):
             offsets = offsets * 0.25
         return self.sample(x, offsets)
 
-    def sample(self, x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-        """Resample ``x`` at the regular grid plus ``offsets`` (low-resolution layout, in input pixels)."""
-        n, c = x.shape[0], x.shape[1]
+    def sampling_grid(self, x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        """Normalised sampling coordinates ``(N * groups, *out, d)`` for ``x`` and pixel ``offsets``, in at least
+        fp32 whatever the features' dtype: under bf16 autocast a bf16 grid (8-bit mantissa) misplaced samples by up
+        to 0.5 output pixels at 256 px and 2.5 at 512 px."""
+        n = x.shape[0]
         d, g, s = self.spatial_dims, self.groups, self.scale
         sizes: list[int] = []
         out_sizes: list[int] = []
@@ -98,14 +100,21 @@ class DySample(nn.Module):
             out_sizes.append(x.shape[i] * s)
         for i in range(len(sizes) - 1, -1, -1):  # x, y[, z] order, as grid_sample wants
             scales.append(2.0 / sizes[i])
-        offsets = _shuffle(offsets, s, d)  # (N, g * d, *out)
+        dtype = torch.promote_types(x.dtype, torch.float32)
+        offsets = _shuffle(offsets.to(dtype), s, d)  # (N, g * d, *out)
         offsets = offsets.reshape([n * g, d] + out_sizes)
         # pixel offsets -> normalised coordinates
-        norm = torch.tensor(scales, device=x.device, dtype=x.dtype)
+        norm = torch.tensor(scales, device=x.device, dtype=dtype)
         offsets = offsets.movedim(1, -1) * norm
-        grid = base_grid(sizes, s, x.device, x.dtype).unsqueeze(0) + offsets
+        grid = base_grid(sizes, s, x.device, dtype).unsqueeze(0) + offsets
         # grid_sample's CPU backward crashes the process on NaN coordinates (torch 2.13): keep them finite
-        grid = torch.nan_to_num(grid, nan=0.0, posinf=2.0, neginf=-2.0)
-        features = x.reshape([n * g, c // g] + sizes)
+        return torch.nan_to_num(grid, nan=0.0, posinf=2.0, neginf=-2.0)
+
+    def sample(self, x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        """Resample ``x`` at the regular grid plus ``offsets`` (low-resolution layout, in input pixels)."""
+        n, c, g = x.shape[0], x.shape[1], self.groups
+        grid = self.sampling_grid(x, offsets)
+        sizes = list(x.shape[2:])
+        features = x.reshape([n * g, c // g] + sizes).to(grid.dtype)
         out = F.grid_sample(features, grid, mode="bilinear", padding_mode="border", align_corners=False)
-        return out.reshape([n, c] + out_sizes)
+        return out.reshape([n, c] + list(grid.shape[1:-1])).to(x.dtype)

@@ -119,3 +119,18 @@ def test_scale_augment_applies_one_factor_to_all_inputs_in_range():
     assert x.grad is not None
     aug.eval()
     assert aug(x)[0].shape == x.shape
+
+
+def test_dct_lowpass_runs_in_fp32_under_bf16_autocast():
+    torch.manual_seed(0)
+    x = torch.randn(1, 1, 64, 64)
+    reference = dct_lowpass(x, 0.5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        filtered = dct_lowpass(x, 0.5)
+    assert filtered.dtype == torch.float32
+    assert torch.allclose(filtered, reference, atol=1e-5)
+    # a bf16 input is filtered in fp32 and handed back in bf16: only the output's own rounding remains
+    filtered_bf16 = dct_lowpass(x.bfloat16(), 0.5)
+    assert filtered_bf16.dtype == torch.bfloat16
+    exact = dct_lowpass(x.bfloat16().float(), 0.5)
+    assert (filtered_bf16.float() - exact).abs().max() <= exact.abs().max() * 2**-8

@@ -93,3 +93,20 @@ def test_dysample_survives_nan_offsets_in_backward():
     out = up.sample(x, torch.full((1, 8, 6, 6), float("nan")))
     out.sum().backward()  # would crash the interpreter without the guard
     assert x.grad is not None and out.shape == (1, 4, 12, 12)
+
+
+@pytest.mark.parametrize("size", [128, 256])
+def test_dysample_sampling_grid_stays_fp32_under_bf16_autocast(size):
+    # a bf16 grid has an 8-bit mantissa: at 256 -> 512 px it misplaced samples by 2.5 output pixels
+    torch.manual_seed(0)
+    up = DySample(2, 8, groups=4)
+    x = torch.randn(1, 8, size, size).bfloat16()
+    offsets = up.offset(x.float()) * 0.25
+    reference = up.sampling_grid(x.float(), offsets)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        grid = up.sampling_grid(x, offsets.bfloat16())
+        out = up(x)
+    assert grid.dtype == torch.float32 and out.dtype == torch.bfloat16
+    offset_rounding = (offsets - offsets.bfloat16().float()).abs().max() * 2 / size
+    assert (grid - reference).abs().max() <= offset_rounding + 1e-6  # no error beyond the offsets' own rounding
+    assert (grid - reference).abs().max() * size / 2 < 1e-3  # in input pixels
