@@ -556,27 +556,32 @@ def _plain_cyclegan_loop(method, batches: list[dict]) -> list[float]:
     return times
 
 
-def _engine_loop(method, batches: list[dict], fast: bool = False, channels_last: bool = False) -> list[float]:
-    """The same networks trained by the project's UnpairedTrainer; seconds from one iteration's start to the
-    next (Ignite's event dispatch and the trainer's bookkeeping included). ``fast``: the engine's speed settings
-    (bf16 autocast, fused Adam, and channels-last when asked); otherwise the reference's settings (fp32, Adam's
-    per-parameter loop)."""
+def _random_batches(channels_a: int, channels_b: int, size: int, count: int) -> list[dict]:
+    """``count`` pre-made A/B batches of uniform noise, seeded, the same in every run."""
+    import torch
+
+    return [
+        {
+            "A": torch.rand(1, channels_a, size, size, generator=torch.Generator().manual_seed(i)),
+            "B": torch.rand(1, channels_b, size, size, generator=torch.Generator().manual_seed(1000 + i)),
+        }
+        for i in range(count)
+    ]
+
+
+def _engine_loop(
+    method, batches: list[dict], amp: bool = False, fused: bool = False, channels_last: bool = False
+) -> list[float]:
+    """The networks of ``method`` trained by the project's UnpairedTrainer on ``batches``; seconds from one
+    iteration's start to the next (Ignite's event dispatch and the trainer's bookkeeping included). ``amp``: bf16
+    autocast; ``fused``: PyTorch's fused Adam (else its per-parameter loop, the reference's); ``channels_last``."""
     from ignite.engine import Events
 
     from common.engines import UnpairedTrainer
 
-    opt_g, opt_d = method.make_optimizers(fused=None if fast else False)
-    trainer = UnpairedTrainer(
-        "cpu",
-        len(batches),
-        batches,
-        method,
-        opt_g,
-        opt_d,
-        epoch_length=len(batches),
-        amp=fast,
-        channels_last=fast and channels_last,
-    )
+    opt_g, opt_d = method.make_optimizers(fused=None if fused else False)
+    settings = {"epoch_length": len(batches), "amp": amp, "channels_last": channels_last}
+    trainer = UnpairedTrainer("cpu", len(batches), batches, method, opt_g, opt_d, **settings)
     marks: list[float] = []
     trainer.add_event_handler(Events.ITERATION_STARTED, _stamp(marks))
     trainer.add_event_handler(Events.COMPLETED, _stamp(marks))
@@ -606,13 +611,7 @@ def overhead(
     from common.methods import make_method
 
     torch.set_num_threads(threads)
-    batches = [
-        {
-            "A": torch.rand(1, 1, patch, patch, generator=torch.Generator().manual_seed(i)),
-            "B": torch.rand(1, 1, patch, patch, generator=torch.Generator().manual_seed(1000 + i)),
-        }
-        for i in range(iterations + 1)
-    ]
+    batches = _random_batches(1, 1, patch, iterations + 1)
     times: dict[str, list[float]] = {"plain": [], "engine": [], "fast": []}
     for _ in range(rounds):
         torch.manual_seed(0)
@@ -620,7 +619,8 @@ def overhead(
         torch.manual_seed(0)
         times["engine"] += _engine_loop(make_method("cyclegan", 2, 1, 1, {}, {}), batches)[1:]
         torch.manual_seed(0)
-        times["fast"] += _engine_loop(make_method("cyclegan", 2, 1, 1, {}, {}), batches, True, channels_last)[1:]
+        fast = make_method("cyclegan", 2, 1, 1, {}, {})
+        times["fast"] += _engine_loop(fast, batches, amp=True, fused=True, channels_last=channels_last)[1:]
     plain_s, engine_s, fast_s = (statistics.median(times[k]) for k in ("plain", "engine", "fast"))
     fast_name = f"bf16 autocast, fused Adam{', channels-last' if channels_last else ''}"
     table = (
@@ -643,6 +643,101 @@ def overhead(
     metrics = {"plain_s": plain_s, "engine_s": engine_s, "fast_s": fast_s, "overhead": engine_s / plain_s - 1}
     metrics["speedup_fast_over_reference"] = plain_s / fast_s
     _publish(table, append, "overhead", [("cyclegan", params, metrics)], track, tracking_uri)
+    return table
+
+
+#: the engine's speed settings, each measured against the reference settings (fp32, Adam's per-parameter loop)
+SPEED_SETTINGS = {
+    "reference: fp32 + Adam loop": {},
+    "fused Adam": {"fused": True},
+    "bf16 autocast": {"amp": True},
+    "bf16 autocast + fused Adam": {"amp": True, "fused": True},
+    "bf16 + fused + channels-last": {"amp": True, "fused": True, "channels_last": True},
+    "bf16 + fused + torch.compile": {"amp": True, "fused": True, "compile": True},
+}
+
+
+def speedups(
+    task: str = "calcium",
+    method: str = "cyclegan",
+    patch: int = 256,
+    iterations: int = 4,
+    rounds: int = 2,
+    threads: int = 2,
+    settings: str | tuple | None = None,
+    append: str | None = None,
+    track: bool = True,
+    tracking_uri: str | None = None,
+) -> str:
+    """Before/after of each speed setting (``SPEED_SETTINGS``; a comma-separated subset by name with
+    ``settings``) on one method with the bundle's networks, trained by the engine on the same pre-made batches.
+    Settings alternate over ``rounds`` (fresh networks, seed 0, each time) so that drifts of this shared machine
+    hit all; the first iteration of each run (warm-up; with torch.compile, the compilation) is reported apart."""
+    _check_flags(track=track)
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    import torch
+
+    torch.set_num_threads(threads)
+    chosen = (
+        list(SPEED_SETTINGS)
+        if settings is None
+        else (settings.split(",") if isinstance(settings, str) else list(settings))
+    )
+    unknown = [c for c in chosen if c not in SPEED_SETTINGS]
+    if unknown:
+        raise ValueError(f"unknown settings {unknown}; choose from {list(SPEED_SETTINGS)}")
+    _, config, size = _task_method(task, method, patch)
+    batches = _random_batches(int(config["channels_a"]), int(config["channels_b"]), size, iterations + 1)
+    steps: dict[str, list[float]] = {c: [] for c in chosen}
+    first: dict[str, list[float]] = {c: [] for c in chosen}
+    refused: dict[str, str] = {}
+    for _ in range(rounds):
+        for name in chosen:
+            if name in refused:
+                continue
+            options = dict(SPEED_SETTINGS[name])
+            torch.manual_seed(0)
+            net, _, _ = _task_method(task, method, patch)
+            if options.pop("compile", False):
+                for module in [*net.generator_modules(), *net.discriminator_modules()]:
+                    module.compile()
+            try:
+                times = _engine_loop(net, batches, **options)
+            except ValueError as error:  # e.g. channels-last refused for instance-norm networks
+                refused[name] = str(error).split(":")[0]
+                continue
+            first[name].append(times[0])
+            steps[name] += times[1:]
+            print(f"{name}: {statistics.median(times[1:]):.3f} s/it", flush=True)
+    reference = statistics.median(steps[chosen[0]]) if steps[chosen[0]] else float("nan")
+    lines = []
+    rows = []
+    for name in chosen:
+        if name in refused:
+            lines.append(f"| {name} | refused: {refused[name]} | - | - |")
+            continue
+        median = statistics.median(steps[name])
+        rows.append({"method": name, "s_per_iteration": median, "speedup": reference / median})
+        rows[-1]["first_iteration_s"] = statistics.median(first[name])
+        lines.append(f"| {name} | {median:.3f} | {reference / median:.2f}x | {statistics.median(first[name]):.1f} |")
+    table = (
+        f"### Speed settings, `{task}` {method} (the bundle's networks), {size}x{size}, batch 1 "
+        f"({date.today().isoformat()})\n\n"
+        f"Machine: {_machine(threads)}; {rounds} alternating rounds of {iterations} iterations per setting (fresh "
+        "networks, seed 0, same pre-made batches, project engine); median s/iteration without each run's first "
+        "iteration, which is listed apart (it holds warm-up, and compilation for torch.compile). Speed-up: against "
+        f"the first row.\nCommand: `python scripts/benchmark.py speedups --task {task} --method {method} --patch "
+        f"{size} --iterations {iterations} --rounds {rounds}`\n\n"
+        "| setting | s/iteration (median) | speed-up | first iteration (s) |\n|---|---|---|---|\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+    params = {"task": task, "method": method, "patch": size, "iterations": iterations, "rounds": rounds}
+    params |= {"threads": threads, "machine": _machine(threads)}
+    runs = [
+        (r["method"], params | {"setting": r["method"]}, {k: v for k, v in r.items() if k != "method"}) for r in rows
+    ]
+    _publish(table, append, "speedups", runs, track, tracking_uri)
     return table
 
 
@@ -924,7 +1019,14 @@ def run_preset(
 if __name__ == "__main__":
     import sys
 
-    commands = {"speed": speed, "fidelity": fidelity, "inference": inference, "flops": flops, "overhead": overhead}
+    commands = {
+        "speed": speed,
+        "speedups": speedups,
+        "fidelity": fidelity,
+        "inference": inference,
+        "flops": flops,
+        "overhead": overhead,
+    }
     if len(sys.argv) > 1 and sys.argv[1] in commands:
         fire.Fire(commands, serialize=lambda result: None)  # tables are printed
     else:

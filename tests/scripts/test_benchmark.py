@@ -62,6 +62,8 @@ def test_speed_flops_inference_and_overhead_commands_write_tables(tmp_path):
         ["inference", "--methods", "stable", "--volume", "(4,32,32)", "--tile_image", "64", "--repeats", "1"],
         ["overhead", "--patch", "32", "--iterations", "2", "--rounds", "1", "--threads", "1"],
         ["speed", "--methods", "stable,fastcut", "--patch", "32", "--iterations", "3", "--threads", "1", "--amp"],
+        ["speedups", "--method", "cyclegan", "--patch", "32", "--iterations", "2", "--rounds", "1", "--threads", "1"]
+        + ["--settings", "reference: fp32 + Adam loop,fused Adam,bf16 + fused + channels-last"],
     ]
     uri = f"sqlite:///{tmp_path / 'bench.db'}"
     for args in commands:
@@ -83,7 +85,18 @@ def test_speed_flops_inference_and_overhead_commands_write_tables(tmp_path):
         assert len(cells) == 7 and float(cells[0]) > 0 and cells[4].endswith("%") and float(cells[5]) > 0.1
     runs = _benchmark_runs(tmp_path / "bench.db")
     names = sorted(r.info.run_name for r in runs)
-    assert names == ["flops stable", "inference stable", "overhead cyclegan", "speed fastcut", "speed stable"]
+    assert names == [
+        "flops stable",
+        "inference stable",
+        "overhead cyclegan",
+        "speed fastcut",
+        "speed stable",
+        "speedups fused Adam",
+        "speedups reference: fp32 + Adam loop",
+    ]
+    speedup_rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert speedup_rows["reference: fp32 + Adam loop"].split("|")[3].strip() == "1.00x"
+    assert "refused: channels_last is not supported" in speedup_rows["bf16 + fused + channels-last"]
     speed_stable = next(r for r in runs if r.info.run_name == "speed stable")
     assert speed_stable.data.params["amp"] == "True"
     assert abs(speed_stable.data.metrics["median_s"] - float(speed_rows[0].split("|")[2])) < 0.006
