@@ -688,6 +688,14 @@ def speedups(
         raise ValueError(f"unknown settings {unknown}; choose from {list(SPEED_SETTINGS)}")
     _, config, size = _task_method(task, method, patch)
     batches = _random_batches(int(config["channels_a"]), int(config["channels_b"]), size, iterations + 1)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    torch.manual_seed(0)
+    counter = FlopCounterMode(display=False)
+    with counter:  # one training iteration through the engine, fp32
+        _engine_loop(_task_method(task, method, patch)[0], batches[:1])
+    flop = counter.get_total_flops()
+    peak = attainable_flops(threads)
     steps: dict[str, list[float]] = {c: [] for c in chosen}
     first: dict[str, list[float]] = {c: [] for c in chosen}
     refused: dict[str, str] = {}
@@ -714,23 +722,33 @@ def speedups(
     rows = []
     for name in chosen:
         if name in refused:
-            lines.append(f"| {name} | refused: {refused[name]} | - | - |")
+            lines.append(f"| {name} | refused: {refused[name]} | - | - | - |")
             continue
         median = statistics.median(steps[name])
+        rate = peak["bfloat16" if SPEED_SETTINGS[name].get("amp") else "float32"]
         rows.append({"method": name, "s_per_iteration": median, "speedup": reference / median})
+        rows[-1] |= {"gflops": flop / median / 1e9, "share_of_matmul": flop / median / rate}
         rows[-1]["first_iteration_s"] = statistics.median(first[name])
-        lines.append(f"| {name} | {median:.3f} | {reference / median:.2f}x | {statistics.median(first[name]):.1f} |")
+        achieved = flop / median
+        lines.append(
+            f"| {name} | {median:.3f} | {reference / median:.2f}x | {achieved / 1e9:.0f} ({achieved / rate:.0%}) "
+            f"| {statistics.median(first[name]):.1f} |"
+        )
     table = (
         f"### Speed settings, `{task}` {method} (the bundle's networks), {size}x{size}, batch 1 "
         f"({date.today().isoformat()})\n\n"
         f"Machine: {_machine(threads)}; {rounds} alternating rounds of {iterations} iterations per setting (fresh "
         "networks, seed 0, same pre-made batches, project engine); median s/iteration without each run's first "
         "iteration, which is listed apart (it holds warm-up, and compilation for torch.compile). Speed-up: against "
-        f"the first row.\nCommand: `python scripts/benchmark.py speedups --task {task} --method {method} --patch "
-        f"{size} --iterations {iterations} --rounds {rounds}`\n\n"
-        "| setting | s/iteration (median) | speed-up | first iteration (s) |\n|---|---|---|---|\n"
-        + "\n".join(lines)
-        + "\n"
+        f"the first row. FLOP/s: {flop / 1e12:.3f} TFLOP per iteration (`FlopCounterMode`) over the median time, "
+        f"as a share of a 2048x2048 matmul of the same precision (fp32 {peak['float32'] / 1e9:.0f}, bf16 "
+        f"{peak['bfloat16'] / 1e9:.0f} GFLOP/s, measured in this run).\n"
+        f"Command: `python scripts/benchmark.py speedups --task {task} --method {method} --patch {size} --iterations "
+        f"{iterations} --rounds {rounds}"
+        + (f" --settings '{','.join(chosen)}'" if settings is not None else "")
+        + "`\n\n"
+        "| setting | s/iteration (median) | speed-up | GFLOP/s (share of the precision's matmul rate) "
+        "| first iteration (s) |\n|---|---|---|---|---|\n" + "\n".join(lines) + "\n"
     )
     params = {"task": task, "method": method, "patch": size, "iterations": iterations, "rounds": rounds}
     params |= {"threads": threads, "machine": _machine(threads)}

@@ -96,6 +96,7 @@ def test_speed_flops_inference_and_overhead_commands_write_tables(tmp_path):
     ]
     speedup_rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
     assert speedup_rows["reference: fp32 + Adam loop"].split("|")[3].strip() == "1.00x"
+    assert float(speedup_rows["fused Adam"].split("|")[4].split()[0]) > 0 and "%" in speedup_rows["fused Adam"]
     assert "refused: channels_last is not supported" in speedup_rows["bf16 + fused + channels-last"]
     speed_stable = next(r for r in runs if r.info.run_name == "speed stable")
     assert speed_stable.data.params["amp"] == "True"
