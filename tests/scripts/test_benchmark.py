@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mlflow import MlflowClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,3 +113,27 @@ def test_refuses_a_non_boolean_switch():
         [sys.executable, script, "speed", "--amp", "false", "--notrack"], capture_output=True, text=True, timeout=300
     )
     assert done.returncode != 0 and "amp must be true or false" in done.stderr
+
+
+def test_precision_pairs_fp32_and_bf16_runs_by_seed_and_reuses_finished_runs(tmp_path):
+    script = str(ROOT / "scripts" / "benchmark.py")
+    cmd = [sys.executable, script, "precision", "--tasks", "calcium", "--seeds", "0,1", "--methods", "cyclegan"]
+    cmd += ["--iterations", "2", "--patch", "32", "--phantom_size", "48", "--threads", "1", "--out", str(tmp_path)]
+    cmd += ["--append", str(tmp_path / "t.md"), "--notrack"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for run in ("noamp/seed0", "noamp/seed1", "amp/seed0", "amp/seed1"):
+        assert (tmp_path / run / "calcium" / "cyclegan" / "evaluation" / "summary.json").exists()
+    table = (tmp_path / "t.md").read_text()
+    psnr = next(line for line in table.splitlines() if line.startswith("| cyclegan | psnr |"))
+    cells = [c.strip() for c in psnr.split("|")[1:-1]]
+    fp32 = [float(pair.split("/")[0]) for pair in cells[6].split(", ")]
+    bf16 = [float(pair.split("/")[1]) for pair in cells[6].split(", ")]
+    assert len(fp32) == 2 and float(cells[4]) == pytest.approx(
+        sum(b - a for a, b in zip(fp32, bf16, strict=True)) / 2, abs=0.011
+    )
+    # a second call reuses the finished runs: no training, the same table
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert again.returncode == 0 and "cyclegan: trained" not in again.stdout
+    assert psnr in again.stdout
