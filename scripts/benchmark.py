@@ -423,7 +423,11 @@ def _step_flops_and_times(
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
+    from common.engines.unpaired_trainer import check_channels_last
+
     opt_g, opt_d = method.make_optimizers()
+    if channels_last:  # the trainer's guard: instance norms get wrong gradients in channels-last (torch 2.13)
+        check_channels_last(method)
     layout = torch.channels_last if channels_last else torch.contiguous_format
     method.to(memory_format=layout)
     a = torch.rand((1, int(config["channels_a"]), size, size)).contiguous(memory_format=layout)
@@ -570,17 +574,23 @@ def _random_batches(channels_a: int, channels_b: int, size: int, count: int) -> 
 
 
 def _engine_loop(
-    method, batches: list[dict], amp: bool = False, fused: bool = False, channels_last: bool = False
+    method,
+    batches: list[dict],
+    amp: bool = False,
+    fused: bool = False,
+    channels_last: bool = False,
+    compile: bool = False,
 ) -> list[float]:
     """The networks of ``method`` trained by the project's UnpairedTrainer on ``batches``; seconds from one
     iteration's start to the next (Ignite's event dispatch and the trainer's bookkeeping included). ``amp``: bf16
-    autocast; ``fused``: PyTorch's fused Adam (else its per-parameter loop, the reference's); ``channels_last``."""
+    autocast; ``fused``: PyTorch's fused Adam (else its per-parameter loop, the reference's); ``channels_last``;
+    ``compile``: the trainer's torch.compile of every network."""
     from ignite.engine import Events
 
     from common.engines import UnpairedTrainer
 
     opt_g, opt_d = method.make_optimizers(fused=None if fused else False)
-    settings = {"epoch_length": len(batches), "amp": amp, "channels_last": channels_last}
+    settings = {"epoch_length": len(batches), "amp": amp, "channels_last": channels_last, "compile": compile}
     trainer = UnpairedTrainer("cpu", len(batches), batches, method, opt_g, opt_d, **settings)
     marks: list[float] = []
     trainer.add_event_handler(Events.ITERATION_STARTED, _stamp(marks))
@@ -703,14 +713,10 @@ def speedups(
         for name in chosen:
             if name in refused:
                 continue
-            options = dict(SPEED_SETTINGS[name])
             torch.manual_seed(0)
             net, _, _ = _task_method(task, method, patch)
-            if options.pop("compile", False):
-                for module in [*net.generator_modules(), *net.discriminator_modules()]:
-                    module.compile()
             try:
-                times = _engine_loop(net, batches, **options)
+                times = _engine_loop(net, batches, **SPEED_SETTINGS[name])
             except ValueError as error:  # e.g. channels-last refused for instance-norm networks
                 refused[name] = str(error).split(":")[0]
                 continue

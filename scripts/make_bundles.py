@@ -347,7 +347,7 @@ Writes `O/model.pt` (the A -> B generator as `{{"model": state_dict}}`, weight n
 `O/model.json` (how to rebuild it), full checkpoints in `O/checkpoints/`, `O/losses.csv`, `O/samples/` and
 `O/best_model.pt` (best validation metric). Rerunning the same command resumes with the same data stream,
 learning rate and losses as an uninterrupted run; `--stop_after K` ends this process after K iterations while
-keeping the schedule of `--max_iterations`; `--amp true` uses bfloat16 autocast (2.6x for CycleGAN on a 2-core
+keeping the schedule of `--max_iterations`; `--amp true` uses bfloat16 autocast (2.4-2.6x for CycleGAN on a 2-core
 AMX CPU, but it cost STABLE quality over seeds: keep STABLE in fp32, see `BENCHMARKS.md`); `--compile true`
 compiles the networks with `torch.compile` (a minute of compilation first; 1.7x more for CycleGAN under bf16,
 slower for STABLE; needs a C++ compiler).

@@ -27,7 +27,7 @@ from common.data.stream import StreamSampler
 from common.engines.ddp import distribute_method
 from common.methods.base import TranslationMethod
 
-__all__ = ["UnpairedTrainer", "NonFiniteLossError"]
+__all__ = ["UnpairedTrainer", "NonFiniteLossError", "check_channels_last"]
 
 
 class NonFiniteLossError(RuntimeError):
@@ -60,7 +60,8 @@ class UnpairedTrainer(Trainer):
             compiler on CPU. Measured in BENCHMARKS.md: 1.7x for CycleGAN under bf16 on this CPU, slower for STABLE.
         channels_last: keep weights and batches channels-last (``torch.channels_last``, or ``channels_last_3d``
             for 3D methods), the layout oneDNN's bf16 and GPU tensor-core convolutions prefer; same results up to
-            float rounding. Measured in BENCHMARKS.md.
+            float rounding. Refused for networks with instance norms (:func:`check_channels_last`). Measured in
+            BENCHMARKS.md.
     """
 
     def __init__(
@@ -105,7 +106,7 @@ class UnpairedTrainer(Trainer):
         self.method = method.to(device)
         self.memory_format = None
         if channels_last:
-            _check_channels_last(method)
+            check_channels_last(method)
             self.memory_format = torch.channels_last if method.spatial_dims == 2 else torch.channels_last_3d
             self.method.to(memory_format=self.memory_format)
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
@@ -219,7 +220,7 @@ class UnpairedTrainer(Trainer):
         return [{"loss": losses, "images": images}]
 
 
-def _check_channels_last(method: torch.nn.Module) -> None:
+def check_channels_last(method: torch.nn.Module) -> None:
     """Refuse channels-last for networks with instance norms: in torch 2.13 (CPU), ``instance_norm``'s backward
     returns wrong input gradients (uncorrelated with the true ones) when the incoming gradient is channels-last,
     which a channels-last model hands it (measured; ``group_norm`` and ``batch_norm`` are correct)."""
