@@ -1,7 +1,9 @@
 """CUT and FastCUT (Park et al. 2020): one generator, one PatchGAN discriminator, PatchNCE between input and
 output patches over chosen layers of the generator's encoder (MLP heads, 256 patches, tau 0.07, negatives from
-the same image: the per-device batch). CUT: ``lambda_nce`` 1 with an identity PatchNCE term on domain B;
-FastCUT: ``lambda_nce`` 10 without it. Adam 2e-4 (0.5, 0.999), LSGAN, no image pool.
+the same image: the per-device batch). CUT: ``lambda_nce`` 1 with an identity PatchNCE term on domain B, the two
+NCE terms averaged (``lambda_nce * (NCE + NCE_idt) / 2``, as the reference code); FastCUT: ``lambda_nce`` 10 without
+the identity term but with flip equivariance (half of the iterations translate the horizontally flipped input and
+compare its patches, flipped back, with the input's). Adam 2e-4 (0.5, 0.999), LSGAN, no image pool.
 
 The generator encodes its own output to compare patches, which needs domain B images to have A's channel
 count; when they differ a learned 1x1 convolution maps B's channels to A's for that encoding (reported as
@@ -43,6 +45,7 @@ class CUT(TranslationMethod):
         lambda_gan: float = 1.0,
         lambda_nce: float = 1.0,
         nce_idt: bool = True,
+        flip_equivariance: bool = False,
         nce_layers: tuple[int, ...] = (0, 4, 8, 12, 16),
         num_patches: int = 256,
         nce_temperature: float = 0.07,
@@ -62,6 +65,7 @@ class CUT(TranslationMethod):
         self.disc_b = patchgan(spatial_dims, channels_b, ndf, n_layers_d)
         self.gan, self.nce = GANLoss(gan_mode), PatchNCELoss(nce_temperature)
         self.lambda_gan, self.lambda_nce, self.nce_idt = float(lambda_gan), float(lambda_nce), bool(nce_idt)
+        self.flip_equivariance = bool(flip_equivariance)
         self.settings = {
             "ngf": ngf,
             "n_blocks": n_blocks,
@@ -81,25 +85,33 @@ class CUT(TranslationMethod):
     def _as_a(self, x_b: torch.Tensor) -> torch.Tensor:
         return self.adapter(x_b) if self.adapter is not None else x_b
 
-    def _nce(self, source: torch.Tensor, output_b: torch.Tensor) -> torch.Tensor:
+    def _nce(self, source: torch.Tensor, output_b: torch.Tensor, flipped: bool = False) -> torch.Tensor:
+        """PatchNCE between ``source`` and ``output_b``; ``flipped``: ``output_b`` was made from the source flipped
+        along the last axis, so its features are flipped back before patches are compared."""
         keys, ids = self.mlp(self.generator_ab.encode_layers(source, self.nce_layers))
-        queries, _ = self.mlp(self.generator_ab.encode_layers(self._as_a(output_b), self.nce_layers), ids)
+        features = self.generator_ab.encode_layers(self._as_a(output_b), self.nce_layers)
+        if flipped:
+            features = [f.flip(-1) for f in features]
+        queries, _ = self.mlp(features, ids)
         return self.nce(queries, keys)
 
     def generator_step(self, real_a: torch.Tensor, real_b: torch.Tensor, step: int) -> StepOutput:
         set_requires_grad(self.discriminator_modules(), False)
-        fake_b = self.generator_ab(real_a)
+        flipped = self.flip_equivariance and bool(torch.rand(()) < 0.5)
+        fake_b = self.generator_ab(real_a.flip(-1) if flipped else real_a)
+        both = self.nce_idt and self.lambda_nce > 0
+        weight = self.lambda_nce * (0.5 if both else 1.0)  # the reference averages the NCE and identity-NCE terms
         terms = {
             "G_adv_B": self.lambda_gan * self.gan(self.disc_b(fake_b), for_discriminator=False),
-            "G_nce": self.lambda_nce * self._nce(real_a, fake_b),
+            "G_nce": weight * self._nce(real_a, fake_b, flipped),
         }
         images = {"fake_B": fake_b}
-        if self.nce_idt and self.lambda_nce > 0:
+        if both:
             b_as_a = self._as_a(real_b)
             idt_b = self.generator_ab(b_as_a)
-            terms["G_nce_idt"] = self.lambda_nce * self._nce(b_as_a, idt_b)
+            terms["G_nce_idt"] = weight * self._nce(b_as_a, idt_b)
             images["idt_B"] = idt_b
-        terms.update(self.addon_terms(real_a, fake_b, None, None))
+        terms.update(self.addon_terms(real_a, fake_b, None, None, step))
         set_requires_grad(self.discriminator_modules(), True)
         loss = torch.stack(list(terms.values())).sum()
         return StepOutput(loss, {k: v.detach() for k, v in terms.items()}, images)
@@ -117,14 +129,17 @@ class CUT(TranslationMethod):
                 "lambda_gan": self.lambda_gan,
                 "lambda_nce": self.lambda_nce,
                 "nce_idt": self.nce_idt,
+                "flip_equivariance": self.flip_equivariance,
             }
         )
 
 
 class FastCUT(CUT):
-    """FastCUT: ``lambda_nce`` 10 and no identity PatchNCE."""
+    """FastCUT: ``lambda_nce`` 10, no identity PatchNCE, flip equivariance."""
 
     name = "fastcut"
 
-    def __init__(self, *args, lambda_nce: float = 10.0, nce_idt: bool = False, **kwargs):
-        super().__init__(*args, lambda_nce=lambda_nce, nce_idt=nce_idt, **kwargs)
+    def __init__(
+        self, *args, lambda_nce: float = 10.0, nce_idt: bool = False, flip_equivariance: bool = True, **kwargs
+    ):
+        super().__init__(*args, lambda_nce=lambda_nce, nce_idt=nce_idt, flip_equivariance=flip_equivariance, **kwargs)

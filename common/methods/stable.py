@@ -1,11 +1,16 @@
 """STABLE (You et al.): per-domain encoder and decoder U-Nets meeting in a full-resolution information space,
 information consistency, DySample upsampling, demodulated convolutions, LSGAN discriminators.
 
-``G_AB = decoder_B . encoder_A``. Losses: adversarial (``lambda_adv``), information consistency
-``|encoder_B(G_AB(a)) - encoder_A(a)|`` and symmetric (``lambda_info``), and cycle consistency whose weight grows
-from 0 to ``lambda_cyc`` along a sigmoid over ``cyc_ramp_iterations``. Defaults are the paper's calcium settings
-(its public README): ``n_info`` 8, channels 8-16-32, no batch norm, lambda_adv 1, lambda_info 10, lambda_cyc 1,
-AdamW lr 3e-4 without weight decay. Other tasks use 4 levels 32-256, ``n_info`` 3 and batch norm.
+``G_AB = decoder_B . encoder_A``. Losses: adversarial (``lambda_adv``), information consistency (``lambda_info``)
+and cycle consistency whose weight grows from 0 to ``lambda_cyc`` along a sigmoid over ``cyc_ramp_iterations``
+(the bundles ramp over the whole run, as the reference README's calcium recipe). Defaults are the paper's calcium
+settings (its public README): ``n_info`` 8, channels 8-16-32, no feature norm, lambda_adv 1, lambda_info 10,
+lambda_cyc 1, AdamW lr 3e-4 without weight decay, constant learning rate, no image pool. Other tasks use 4 levels
+32-256 and ``n_info`` 3 (8 for DAPI) with a feature norm.
+
+As in the authors' code, the information-consistency terms stop the gradient on one side each: the A -> B term
+pulls ``encoder_B(G_AB(a))`` towards a fixed ``encoder_A(a)``, and the B -> A term pulls ``encoder_B(b)`` towards a
+fixed ``encoder_A(G_BA(b))``, so the two encoders cannot meet by collapsing towards each other.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from common.losses.adversarial import GANLoss
 from common.methods.base import StepOutput, TranslationMethod, set_requires_grad
 from common.methods.two_domain import TwoDomainDiscriminators
 from common.networks.discriminators import lsgan_discriminator
-from common.networks.stable_unet import EncoderDecoder, StableUNet
+from common.networks.stable_unet import EncoderDecoder, StableUNet, check_norm
 from common.ops.image_pool import ImagePool
 from common.ops.schedules import SigmoidRamp
 
@@ -29,6 +34,7 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
 
     name = "stable"
     optimizer = {"name": "adamw", "lr": 3e-4, "betas": (0.9, 0.999), "weight_decay": 0.0}
+    lr_decay = False  # the reference keeps the learning rate constant
 
     def __init__(
         self,
@@ -37,7 +43,7 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
         channels_b: int = 1,
         n_info: int = 8,
         channels: tuple[int, ...] = (8, 16, 32),
-        batch_norm: bool = False,
+        norm: str | None = None,
         demodulate: bool = True,
         upsample: str = "dysample",
         output_act: str | None = None,
@@ -51,7 +57,7 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
         lambda_cyc: float = 1.0,
         cyc_ramp_iterations: int = 10000,
         lambda_idt: float = 0.0,
-        pool_size: int = 50,
+        pool_size: int = 0,
         seed: int = 0,
         **addons,
     ):
@@ -63,7 +69,7 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
 
         def unet(c_in: int, c_out: int, act: str | None) -> StableUNet:
             return StableUNet(
-                spatial_dims, c_in, c_out, tuple(channels), batch_norm, demodulate, upsample, output_act=act
+                spatial_dims, c_in, c_out, tuple(channels), norm, demodulate, upsample, output_act=act
             )
 
         self.encoder_a, self.encoder_b = unet(channels_a, n_info, None), unet(channels_b, n_info, None)
@@ -75,13 +81,13 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
         self.gan = GANLoss(gan_mode)
         self.lambda_adv, self.lambda_info, self.lambda_idt = float(lambda_adv), float(lambda_info), float(lambda_idt)
         self.discriminator_weight = self.lambda_adv
-        self.cyc_weight = SigmoidRamp(0.0, lambda_cyc, cyc_ramp_iterations)
+        self.cyc_weight = SigmoidRamp(0.0, lambda_cyc, cyc_ramp_iterations, steepness=12.0)  # the reference's curve
         self.identity = self.lambda_idt > 0 and channels_a == channels_b
         self.pool_a, self.pool_b = ImagePool(pool_size, seed=seed), ImagePool(pool_size, seed=seed + 1)
         self.settings = {
             "n_info": n_info,
             "channels": str(tuple(channels)),
-            "batch_norm": batch_norm,
+            "norm": check_norm(norm),
             "demodulate": demodulate,
             "upsample": upsample,
             "gan_mode": gan_mode,
@@ -108,15 +114,15 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
         terms = {
             "G_adv_B": self.lambda_adv * self.gan(self.disc_b(fake_b), for_discriminator=False),
             "G_adv_A": self.lambda_adv * self.gan(self.disc_a(fake_a), for_discriminator=False),
-            "G_info_A": self.lambda_info * self.l1(info_fake_b, info_a),
-            "G_info_B": self.lambda_info * self.l1(info_fake_a, info_b),
+            "G_info_A": self.lambda_info * self.l1(info_fake_b, info_a.detach()),
+            "G_info_B": self.lambda_info * self.l1(info_fake_a.detach(), info_b),
             "G_cyc_A": cyc * self.l1(rec_a, real_a),
             "G_cyc_B": cyc * self.l1(rec_b, real_b),
         }
         if self.identity:
             terms["G_idt_A"] = self.lambda_idt * self.l1(self.generator_ba(real_a), real_a)
             terms["G_idt_B"] = self.lambda_idt * self.l1(self.generator_ab(real_b), real_b)
-        terms.update(self.addon_terms(real_a, fake_b, real_b, fake_a))
+        terms.update(self.addon_terms(real_a, fake_b, real_b, fake_a, step))
         set_requires_grad(self.discriminator_modules(), True)
         loss = torch.stack(list(terms.values())).sum()
         images = {"fake_B": fake_b, "rec_A": rec_a, "fake_A": fake_a, "rec_B": rec_b}

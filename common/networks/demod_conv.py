@@ -1,13 +1,18 @@
-"""Modulated / demodulated convolution (StyleGAN2 weight demodulation), used by STABLE against droplet artifacts.
+"""Demodulated convolution (StyleGAN2 weight demodulation without a style), used by STABLE against droplet
+artifacts.
 
-The weight is scaled per input channel by a style (``1 + affine(global mean of x)``, one per sample) and then
-each output filter is divided by its L2 norm, so outputs keep unit expected scale without normalising the
-features themselves (no dependence on other samples, unlike batch/instance norm, and no droplets).
+Each output filter is divided by its L2 norm before the convolution, so outputs keep unit expected scale without
+normalising the features themselves (no dependence on other samples or on the image's own statistics, unlike
+batch or instance norm). As in the STABLE reference code, the weight is static (no per-sample modulation), there
+is no bias, and the raw weights start from N(0, 1): the filters' direction is what the optimiser moves, and with
+raw weights of norm ~sqrt(fan_in) Adam's step changes that direction as slowly as in the reference.
+
+Without a bias the layer is linear in its input, so a U-Net of such layers and ReLUs maps ``s * x`` to ``s * G(x)``
+for ``s > 0`` (up to the heads' biases and DySample's offsets): the intensity equivariance STABLE relies on to keep
+quantitative information.
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 import torch.nn.functional as F
@@ -23,24 +28,20 @@ def demodulate(weight: torch.Tensor, spatial_dims: int, eps: float = 1e-8) -> to
 
 
 class DemodulatedConv(nn.Module):
-    """Convolution with per-sample modulated, demodulated weights; ``same`` padding, stride 1.
+    """Convolution with unit-norm (demodulated) filters; ``same`` padding, stride 1.
 
     Args:
         spatial_dims: 2 or 3.
         in_channels, out_channels: channels.
         kernel_size: odd kernel size.
-        modulate: derive a per-sample, per-input-channel style from the input's global mean (else style 1).
-        bias: add a learned bias after the convolution.
+        bias: add a learned bias after the convolution (the reference has none).
+
+    Shapes:
+        ``(N, in_channels, *S)`` -> ``(N, out_channels, *S)``.
     """
 
     def __init__(
-        self,
-        spatial_dims: int,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int = 3,
-        modulate: bool = True,
-        bias: bool = True,
+        self, spatial_dims: int, in_channels: int, out_channels: int, kernel_size: int = 3, bias: bool = False
     ):
         super().__init__()
         if spatial_dims not in (2, 3):
@@ -48,37 +49,18 @@ class DemodulatedConv(nn.Module):
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}")
         shape = (out_channels, in_channels) + (kernel_size,) * spatial_dims
-        self.weight = nn.Parameter(torch.randn(shape) / math.sqrt(in_channels * kernel_size**spatial_dims))
+        self.weight = nn.Parameter(torch.randn(shape))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
-        self.style = nn.Linear(in_channels, in_channels) if modulate else None
-        if self.style is not None:
-            nn.init.zeros_(self.style.weight)
-            nn.init.zeros_(self.style.bias)
         self.spatial_dims, self.in_channels, self.out_channels = spatial_dims, in_channels, out_channels
         self.padding = kernel_size // 2
 
-    def effective_weight(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-sample demodulated weights ``(N, out, in, *k)``."""
-        n = x.shape[0]
-        weight = self.weight.unsqueeze(0)
-        if self.style is not None:
-            style = 1.0 + self.style(x.mean(dim=list(range(2, x.ndim))))  # (N, in)
-            weight = weight * style.reshape([n, 1, self.in_channels] + [1] * self.spatial_dims)
-        else:
-            weight = weight.expand([n] + list(self.weight.shape))
-        return demodulate(weight, self.spatial_dims)
+    def effective_weight(self) -> torch.Tensor:
+        """The demodulated filters ``(out, in, *k)``."""
+        return demodulate(self.weight, self.spatial_dims)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, in, *S)`` -> ``(N, out, *S)``."""
-        n = x.shape[0]
-        weight = self.effective_weight(x)
-        weight = weight.reshape([n * self.out_channels, self.in_channels] + list(weight.shape[3:]))
-        grouped = x.reshape([1, n * self.in_channels] + list(x.shape[2:]))
+        weight = self.effective_weight()
         if self.spatial_dims == 2:
-            out = F.conv2d(grouped, weight, padding=self.padding, groups=n)
-        else:
-            out = F.conv3d(grouped, weight, padding=self.padding, groups=n)
-        out = out.reshape([n, self.out_channels] + list(out.shape[2:]))
-        if self.bias is not None:
-            out = out + self.bias.reshape([1, -1] + [1] * self.spatial_dims)
-        return out
+            return F.conv2d(x, weight, self.bias, padding=self.padding)
+        return F.conv3d(x, weight, self.bias, padding=self.padding)

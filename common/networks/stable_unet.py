@@ -1,9 +1,11 @@
-"""STABLE's encoder/decoder U-Nets and the translator built from them.
+"""STABLE's encoder/decoder U-Nets and the translator built from them, laid out as the STABLE reference code.
 
 Each U-Net has a contracting path (two 3x3 convolutions + ReLU per level, 2x2 max-pooling between levels) and an
-expansive path (DySample dynamic upsampling, concatenation with the skip, two 3x3 convolutions + ReLU), then a
-1x1 convolution. Convolutions can be weight-demodulated (StyleGAN2) and batch norm is optional (STABLE: off
-for calcium imaging, on for the other tasks).
+expansive path (DySample dynamic upsampling, a 3x3 convolution halving the channels to the skip's, concatenation
+with the skip, two 3x3 convolutions + ReLU), then an output block (3x3 convolution + ReLU + 1x1 convolution).
+The level convolutions can be weight-demodulated (StyleGAN2, no bias) and normalised (``norm``: none for calcium
+imaging, batch norm in the paper's other tasks, instance norm as the batch-1 equivalent that behaves the same in
+training and inference). Only DySample's offset convolutions and the final 1x1 convolution have biases.
 
 An **encoder** maps an image to a full-resolution feature map with ``n_info`` channels (the shared information
 space); a **decoder** maps such a map to an image. The generator ``A -> B`` is ``decoder_B(encoder_A(x))``
@@ -21,19 +23,39 @@ from common.networks.demod_conv import DemodulatedConv
 from common.ops.dysample import DySample
 from common.ops.padding import crop_to, pad_to_multiple
 
-__all__ = ["StableUNet", "EncoderDecoder"]
+__all__ = ["StableUNet", "EncoderDecoder", "STABLE_NORMS", "check_norm"]
+
+#: feature normalisations of the STABLE U-Nets
+STABLE_NORMS = ("none", "batch", "instance")
 
 
-def _conv_block(spatial_dims: int, c_in: int, c_out: int, demod: bool, batch_norm: bool) -> nn.Sequential:
+def _norm(spatial_dims: int, norm: str, channels: int) -> list[nn.Module]:
+    if norm == "batch":
+        return [Norm[Norm.BATCH, spatial_dims](channels)]
+    if norm == "instance":  # affine, like batch norm at batch size 1, but the same in training and inference
+        return [Norm[Norm.INSTANCE, spatial_dims](channels, affine=True)]
+    return []
+
+
+def _conv3(spatial_dims: int, c_in: int, c_out: int, demod: bool) -> nn.Module:
+    if demod:
+        return DemodulatedConv(spatial_dims, c_in, c_out, 3)
+    return Conv[Conv.CONV, spatial_dims](c_in, c_out, 3, padding=1, bias=False)
+
+
+def _conv_block(spatial_dims: int, c_in: int, c_out: int, demod: bool, norm: str) -> nn.Sequential:
     layers: list[nn.Module] = []
     for a, b in ((c_in, c_out), (c_out, c_out)):
-        layers.append(
-            DemodulatedConv(spatial_dims, a, b, 3) if demod else Conv[Conv.CONV, spatial_dims](a, b, 3, padding=1)
-        )
-        if batch_norm:
-            layers.append(Norm[Norm.BATCH, spatial_dims](b))
-        layers.append(nn.ReLU(inplace=True))
+        layers += [_conv3(spatial_dims, a, b, demod), *_norm(spatial_dims, norm, b), nn.ReLU(inplace=True)]
     return nn.Sequential(*layers)
+
+
+def check_norm(norm: str | None) -> str:
+    """``None`` -> ``"none"``; anything outside :data:`STABLE_NORMS` is refused."""
+    value = "none" if norm is None else str(norm).lower()
+    if value not in STABLE_NORMS:
+        raise ValueError(f"norm must be one of {STABLE_NORMS} (or None), got {norm!r}")
+    return value
 
 
 class StableUNet(nn.Module):
@@ -44,8 +66,8 @@ class StableUNet(nn.Module):
         in_channels: input channels (image channels for an encoder, ``n_info`` for a decoder).
         out_channels: output channels (``n_info`` for an encoder, image channels for a decoder).
         channels: channels per level (calcium: ``(8, 16, 32)``; other tasks ``(32, 64, 128, 256)``).
-        batch_norm: batch norm after each convolution.
-        demodulate: weight-demodulated convolutions.
+        norm: ``"none"`` (or ``None``), ``"batch"`` or ``"instance"`` after each level convolution.
+        demodulate: weight-demodulated level convolutions.
         upsample: ``"dysample"`` (STABLE) or ``"bilinear"`` (the ablation).
         dysample_groups: offset groups of DySample.
         output_act: ``None`` (linear), ``"sigmoid"`` or ``"tanh"``.
@@ -60,7 +82,7 @@ class StableUNet(nn.Module):
         in_channels: int = 1,
         out_channels: int = 8,
         channels: tuple[int, ...] = (8, 16, 32),
-        batch_norm: bool = False,
+        norm: str | None = None,
         demodulate: bool = True,
         upsample: str = "dysample",
         dysample_groups: int = 4,
@@ -76,21 +98,27 @@ class StableUNet(nn.Module):
             raise ValueError(f"upsample must be 'dysample' or 'bilinear', got {upsample!r}")
         if output_act not in (None, "none", "sigmoid", "tanh"):
             raise ValueError(f"output_act must be None, 'sigmoid' or 'tanh', got {output_act!r}")
+        norm = check_norm(norm)
+        conv = Conv[Conv.CONV, spatial_dims]
         self.contract = nn.ModuleList()
         c_prev = in_channels
         for c in channels:
-            self.contract.append(_conv_block(spatial_dims, c_prev, c, demodulate, batch_norm))
+            self.contract.append(_conv_block(spatial_dims, c_prev, c, demodulate, norm))
             c_prev = c
         self.pool = Pool[Pool.MAX, spatial_dims](2)
         self.up = nn.ModuleList()
         self.expand = nn.ModuleList()
         for c_deep, c in zip(channels[:0:-1], channels[-2::-1], strict=True):
             if upsample == "dysample":
-                self.up.append(DySample(spatial_dims, c_deep, 2, groups=_groups(c_deep, dysample_groups)))
+                resample: nn.Module = DySample(spatial_dims, c_deep, 2, groups=_groups(c_deep, dysample_groups))
             else:
-                self.up.append(nn.Upsample(scale_factor=2.0, mode="bilinear" if spatial_dims == 2 else "trilinear"))
-            self.expand.append(_conv_block(spatial_dims, c_deep + c, c, demodulate, batch_norm))
-        self.head = Conv[Conv.CONV, spatial_dims](channels[0], out_channels, 1)
+                resample = nn.Upsample(scale_factor=2.0, mode="bilinear" if spatial_dims == 2 else "trilinear")
+            self.up.append(nn.Sequential(resample, conv(c_deep, c, 3, padding=1, bias=False)))
+            self.expand.append(_conv_block(spatial_dims, 2 * c, c, demodulate, norm))
+        c0 = channels[0]
+        self.head = nn.Sequential(
+            conv(c0, c0, 3, padding=1, bias=False), nn.ReLU(inplace=True), conv(c0, out_channels, 1)
+        )
         self.output_act: str = "none" if output_act is None else output_act
         self.multiple = 2 ** (len(channels) - 1)
 
@@ -105,7 +133,7 @@ class StableUNet(nn.Module):
                 skips.append(h)
                 h = self.pool(h)
         for i, (up, block) in enumerate(zip(self.up, self.expand)):  # noqa: B905 (TorchScript)
-            h = block(torch.cat([up(h), skips[n - 2 - i]], dim=1))
+            h = block(torch.cat([skips[n - 2 - i], up(h)], dim=1))
         out = self.head(h)
         if self.output_act == "sigmoid":
             out = torch.sigmoid(out)

@@ -72,26 +72,28 @@ def test_channel_spatial_attention_is_residual_and_shape_preserving(spatial_dims
 @pytest.mark.parametrize("spatial_dims", [2, 3])
 def test_demodulated_conv_has_unit_norm_filters(spatial_dims):
     conv = DemodulatedConv(spatial_dims, 6, 5, 3)
-    nn.init.normal_(conv.style.weight, std=0.3)  # a non-trivial style
-    x = torch.randn((2, 6) + (7,) * spatial_dims)
-    weight = conv.effective_weight(x)  # (N, out, in, *k)
-    norms = weight.flatten(2).norm(dim=2)
+    weight = conv.effective_weight()  # (out, in, *k)
+    norms = weight.flatten(1).norm(dim=1)
     torch.testing.assert_close(norms, torch.ones_like(norms), atol=1e-4, rtol=0)
+    x = torch.randn((2, 6) + (7,) * spatial_dims)
     out = conv(x)
     assert out.shape == (2, 5) + (7,) * spatial_dims
-    # each sample is convolved with its own weights: equals a per-sample conv
-    single = torch.cat([conv(x[i : i + 1]) for i in range(2)])
-    torch.testing.assert_close(out, single, atol=1e-5, rtol=1e-5)
+    # a static weight: the filters do not depend on the input's brightness, so the layer is linear in it
+    torch.testing.assert_close(conv(4.0 * x), 4.0 * out, rtol=1e-5, atol=1e-5)
     out.sum().backward()
-    assert conv.weight.grad is not None and conv.style.weight.grad is not None
+    assert conv.weight.grad is not None and conv.bias is None
+    # the raw weight's scale does not matter, only its direction
+    with torch.no_grad():
+        conv.weight.mul_(7.0)
+        torch.testing.assert_close(conv(x), out.detach(), rtol=1e-5, atol=1e-5)
 
 
 def test_discriminators_shapes():
     x = torch.randn(2, 3, 64, 64)
     assert final_output(patchgan(2, 3, 8)(x)).shape == (2, 1, 6, 6)
-    assert final_output(lsgan_discriminator(2, 3, 8)(x)).shape == (2, 1, 7, 7)
+    assert final_output(lsgan_discriminator(2, 3, 8)(x)).shape == (2, 1, 8, 8)
     scales = final_output(lsgan_discriminator(2, 3, 8, num_scales=2)(x))
-    assert [s.shape[-1] for s in scales] == [7, 3]
+    assert [s.shape[-1] for s in scales] == [8, 4]
     stacked = stacked_domain_discriminator(2, 3, 1, 8)
     assert final_output(stacked(torch.randn(2, 4, 64, 64))).shape == (2, 3, 6, 6)
     assert final_output(patchgan(3, 1, 8)(torch.randn(1, 1, 32, 32, 32))).shape[1] == 1

@@ -41,8 +41,11 @@ GENERATORS = {
     "ui2i": lambda d, ci, co: make_ui2i_generators(d, ci, co, (8, 16, 32))[0],
     "stable": lambda d, ci, co: EncoderDecoder(StableUNet(d, ci, 3, (8, 16, 32)), StableUNet(d, 3, co, (8, 16, 32))),
     "stable_bn": lambda d, ci, co: EncoderDecoder(
-        StableUNet(d, ci, 3, (8, 16), batch_norm=True, demodulate=False),
-        StableUNet(d, 3, co, (8, 16), batch_norm=True, demodulate=False),
+        StableUNet(d, ci, 3, (8, 16), norm="batch", demodulate=False),
+        StableUNet(d, 3, co, (8, 16), norm="batch", demodulate=False),
+    ),
+    "stable_instance": lambda d, ci, co: EncoderDecoder(
+        StableUNet(d, ci, 3, (8, 16), norm="instance"), StableUNet(d, 3, co, (8, 16), norm="instance")
     ),
 }
 
