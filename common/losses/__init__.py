@@ -5,6 +5,7 @@ from common.losses.adversarial import FAKE, GAN_MODES, IDENTITY, REAL, GANLoss, 
 from common.losses.contrastive import npair_contrastive_loss
 from common.losses.fsesim import fsesim_loss, self_similarity
 from common.losses.patchnce import PatchNCELoss, PatchSampleMLP, patch_nce_loss
+from common.losses.polarity import low_resolution_correlation, polarity_loss
 from common.losses.saliency import saliency_consistency_loss, soft_mask
 
 __all__ = [
@@ -16,8 +17,10 @@ __all__ = [
     "PatchSampleMLP",
     "REAL",
     "fsesim_loss",
+    "low_resolution_correlation",
     "npair_contrastive_loss",
     "patch_nce_loss",
+    "polarity_loss",
     "saliency_consistency_loss",
     "self_similarity",
     "soft_mask",

@@ -10,7 +10,15 @@ Add-ons usable by every method (constructor keywords):
 * ``lambda_fsesim`` / ``fsesim_window``: FSeSim spatially-correlative loss between input and translation, on the
   features of a frozen, randomly initialised convolutional extractor (no pretrained weights can be fetched here);
 * ``dct_cutoff``: DCT low-pass filter applied to translations before the reverse generator on the cycle path
-  (against CycleGAN steganography); 1.0 disables it.
+  (against CycleGAN steganography); 1.0 disables it;
+* ``identity_warmup`` / ``lambda_warmup``: for the first ``identity_warmup`` iterations, an L1 term pulling each
+  translation towards its own input, with a weight falling linearly from ``lambda_warmup`` to 0 (domains with the
+  same channel count only). The generators start near the identity, so the adversarial game starts in the basin
+  where bright stays bright: without it, STABLE's reference code and ours inverted the contrast on some seeds.
+  The bundles warm up over the first 10% of the run;
+* ``lambda_polarity`` / ``polarity``: a hinge on the wrong sign of the low-resolution correlation between input and
+  translation (:func:`~common.losses.polarity.polarity_loss`; ``polarity`` +1 where the modalities keep the
+  brightness relation, -1 where they reverse it, 0 for none), both directions of two-sided methods.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from common.losses.fsesim import fsesim_loss
+from common.losses.polarity import polarity_loss
 from common.ops.dct import dct_lowpass
 
 __all__ = ["StepOutput", "TranslationMethod", "FeatureExtractor", "set_requires_grad"]
@@ -74,11 +83,21 @@ class TranslationMethod(nn.Module):
         lambda_fsesim: weight of the FSeSim add-on (0: off).
         fsesim_window: FSeSim neighbourhood side.
         dct_cutoff: DCT low-pass cutoff on the cycle path (1.0: off).
+        identity_warmup: iterations of the identity warm-up (0: off).
+        lambda_warmup: its starting weight.
+        lambda_polarity: weight of the polarity hinge (0: off).
+        polarity: expected sign of the input-translation brightness relation (+1, -1; 0: off).
     """
 
     name = "base"
     #: paper optimiser settings; the trainer's config may override ``lr``
     optimizer = {"name": "adam", "lr": 2e-4, "betas": (0.5, 0.999), "weight_decay": 0.0}
+    #: the paper's schedule: constant learning rate for the first half, then linear decay to 0 (CycleGAN)
+    lr_decay = True
+
+    def lr_decay_start(self, max_iterations: int) -> int:
+        """Iteration where the linear learning-rate decay starts (``max_iterations``: never, a constant rate)."""
+        return int(max_iterations) // 2 if self.lr_decay else int(max_iterations)
 
     def __init__(
         self,
@@ -88,6 +107,10 @@ class TranslationMethod(nn.Module):
         lambda_fsesim: float = 0.0,
         fsesim_window: int = 7,
         dct_cutoff: float = 1.0,
+        identity_warmup: int = 0,
+        lambda_warmup: float = 5.0,
+        lambda_polarity: float = 0.0,
+        polarity: int = 0,
     ):
         super().__init__()
         if spatial_dims not in (2, 3):
@@ -98,9 +121,19 @@ class TranslationMethod(nn.Module):
             raise ValueError(f"lambda_fsesim must be non-negative, got {lambda_fsesim}")
         if not 0 < dct_cutoff <= 1:
             raise ValueError(f"dct_cutoff must be in (0, 1], got {dct_cutoff}")
+        if int(identity_warmup) < 0 or lambda_warmup < 0:
+            raise ValueError(
+                f"identity_warmup and lambda_warmup must be non-negative, got {identity_warmup}, {lambda_warmup}"
+            )
         self.spatial_dims, self.channels_a, self.channels_b = spatial_dims, channels_a, channels_b
         self.lambda_fsesim, self.fsesim_window, self.dct_cutoff = float(lambda_fsesim), int(fsesim_window), dct_cutoff
         self.fsesim_features = FeatureExtractor(spatial_dims) if lambda_fsesim > 0 else None
+        self.identity_warmup, self.lambda_warmup = int(identity_warmup), float(lambda_warmup)
+        if polarity not in (-1, 0, 1) or lambda_polarity < 0:
+            raise ValueError(
+                f"polarity must be -1, 0 or 1 and lambda_polarity non-negative, got {polarity}, {lambda_polarity}"
+            )
+        self.lambda_polarity, self.polarity = float(lambda_polarity), int(polarity)
         self.generator_ba: nn.Module | None = None  # one-sided methods keep None (set before subclasses' modules)
 
     # --- what subclasses provide: generator_ab (and generator_ba when two-sided), and the methods below ------
@@ -169,8 +202,16 @@ class TranslationMethod(nn.Module):
             return x
         return dct_lowpass(x, self.dct_cutoff, self.spatial_dims)
 
-    def addon_terms(self, real_a: torch.Tensor, fake_b: torch.Tensor, real_b, fake_a) -> dict[str, torch.Tensor]:
-        """Weighted add-on losses (FSeSim) for the generator step."""
+    def warmup_weight(self, step: int) -> float:
+        """Weight of the identity warm-up at ``step`` (0 after the warm-up, or when the channels differ)."""
+        if self.identity_warmup <= 0 or self.channels_a != self.channels_b or step >= self.identity_warmup:
+            return 0.0
+        return self.lambda_warmup * (1.0 - step / self.identity_warmup)
+
+    def addon_terms(
+        self, real_a: torch.Tensor, fake_b: torch.Tensor, real_b, fake_a, step: int = 0
+    ) -> dict[str, torch.Tensor]:
+        """Weighted add-on losses (FSeSim, identity warm-up) for the generator step."""
         terms: dict[str, torch.Tensor] = {}
         if self.fsesim_features is not None:
             pairs = [(real_a, fake_b)] + ([(real_b, fake_a)] if fake_a is not None else [])
@@ -179,6 +220,13 @@ class TranslationMethod(nn.Module):
                 for x, y in pairs
             )
             terms["G_fsesim"] = self.lambda_fsesim * value
+        warmup = self.warmup_weight(step)
+        if warmup > 0:
+            pairs = [(real_a, fake_b)] + ([(real_b, fake_a)] if fake_a is not None else [])
+            terms["G_warmup"] = warmup * sum(self.l1(y, x) for x, y in pairs)
+        if self.lambda_polarity > 0 and self.polarity != 0:
+            pairs = [(real_a, fake_b)] + ([(real_b, fake_a)] if fake_a is not None else [])
+            terms["G_polarity"] = self.lambda_polarity * sum(polarity_loss(x, y, self.polarity) for x, y in pairs)
         return terms
 
     @staticmethod
@@ -191,6 +239,10 @@ class TranslationMethod(nn.Module):
             "method": self.name,
             "lambda_fsesim": self.lambda_fsesim,
             "dct_cutoff": self.dct_cutoff,
+            "identity_warmup": self.identity_warmup,
+            "lambda_warmup": self.lambda_warmup,
+            "lambda_polarity": self.lambda_polarity,
+            "polarity": self.polarity,
             "spatial_dims": self.spatial_dims,
         }
 

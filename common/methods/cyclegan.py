@@ -113,7 +113,7 @@ class CycleGAN(TwoDomainDiscriminators, TranslationMethod):
             terms["G_idt_A"] = weight * self.l1(self.generator_ba(real_a), real_a)
             terms["G_idt_B"] = weight * self.l1(self.generator_ab(real_b), real_b)
         terms.update(self.extra_generator_terms(real_a, real_b, fake_a, fake_b, step))
-        terms.update(self.addon_terms(real_a, fake_b, real_b, fake_a))
+        terms.update(self.addon_terms(real_a, fake_b, real_b, fake_a, step))
         set_requires_grad(self.discriminator_modules(), True)
         loss = torch.stack(list(terms.values())).sum()
         images = {"fake_B": fake_b, "rec_A": rec_a, "fake_A": fake_a, "rec_B": rec_b}

@@ -123,7 +123,7 @@ class Ui2i(TranslationMethod):
             terms["G_id_A"] = self.lambda_id * self.l1(idt_a, real_a)
             terms["G_id_B"] = self.lambda_id * self.l1(idt_b, real_b)
             images.update(idt_A=idt_a, idt_B=idt_b)
-        terms.update(self.addon_terms(real_a, fake_b, real_b, fake_a))
+        terms.update(self.addon_terms(real_a, fake_b, real_b, fake_a, step))
         set_requires_grad(self.discriminator_modules(), True)
         loss = torch.stack(list(terms.values())).sum()
         return StepOutput(loss, {k: v.detach() for k, v in terms.items()}, images)

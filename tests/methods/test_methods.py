@@ -98,7 +98,10 @@ def test_identity_terms_only_when_channels_match():
 
 
 def test_fused_adam_by_default_on_cpu_and_the_same_update_as_the_loop():
-    steps = []
+    """Same updates up to rounding, where the gradient is not itself rounding noise: the biases before instance
+    norms have a zero gradient in exact arithmetic, and Adam turns their ~1e-10 noise into steps of +-lr whose sign
+    rounding decides."""
+    steps, grads = [], []
     for fused in (None, False):
         torch.manual_seed(0)
         method = make_method("cyclegan", 2, 1, 1, {"ngf": 4, "n_blocks": 1, "ndf": 4})
@@ -109,6 +112,9 @@ def test_fused_adam_by_default_on_cpu_and_the_same_update_as_the_loop():
             out = method.generator_step(a, b, 0)
             opt_g.zero_grad()
             out.loss.backward()
+            grads.append(torch.cat([p.grad.flatten() for p in method.generator_parameters()]))
             opt_g.step()
         steps.append(torch.cat([p.detach().flatten() for p in method.generator_parameters()]))
-    assert torch.allclose(steps[0], steps[1], rtol=1e-4, atol=1e-6)
+    real = torch.stack([g.abs() > 1e-5 for g in grads]).all(dim=0)
+    assert real.float().mean() > 0.9
+    assert torch.allclose(steps[0][real], steps[1][real], rtol=1e-4, atol=1e-6)

@@ -1,0 +1,43 @@
+"""The polarity hinge: zero for the right sign, positive and differentiable for the wrong one, blind to
+within-block contrast changes."""
+
+import pytest
+import torch
+
+from common.losses import low_resolution_correlation, polarity_loss
+
+
+def _blobs(size=64):
+    y, x = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    centres = [(16, 16), (40, 20), (24, 48), (50, 50)]
+    return sum(torch.exp(-((x - cx) ** 2 + (y - cy) ** 2) / 40.0) for cx, cy in centres)[None, None].float()
+
+
+def test_right_sign_costs_nothing_and_inversion_costs():
+    a = _blobs()
+    assert float(polarity_loss(a, 3 * a + 1)) == 0.0
+    assert float(polarity_loss(a, 1 - a)) == pytest.approx(1.0, abs=1e-3)
+    assert float(polarity_loss(a, 1 - a, polarity=-1)) == 0.0
+    fake = (1 - a).requires_grad_(True)
+    polarity_loss(a, fake).backward()
+    assert fake.grad is not None and fake.grad.abs().sum() > 0
+
+
+def test_rim_to_filled_cell_keeps_positive_polarity():
+    """A cytosolic rim (A) and a filled nucleus (B) at the same place: opposite pixel contrast inside the cell,
+    the same sign once averaged over 8-pixel blocks."""
+    y, x = torch.meshgrid(torch.arange(64), torch.arange(64), indexing="ij")
+    r = ((x - 32) ** 2 + (y - 32) ** 2).float().sqrt()
+    rim = ((r > 6) & (r < 12)).float()[None, None]
+    filled = (r < 6).float()[None, None]
+    assert float(low_resolution_correlation(rim, filled, block=1)) < 0  # pixel-wise: anti-correlated
+    assert float(low_resolution_correlation(rim, filled)) > 0.5
+    assert float(polarity_loss(rim, filled)) == 0.0
+
+
+def test_channels_and_3d():
+    a = torch.rand(2, 1, 16, 16, 16)
+    two = torch.cat([a, 2 * a], dim=1)
+    torch.testing.assert_close(low_resolution_correlation(a, two, block=4), torch.ones(2), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="polarity"):
+        polarity_loss(a, a, polarity=0)

@@ -1,0 +1,44 @@
+"""Add-ons every method takes: the identity warm-up (weight, decay, skipped across channel counts), the polarity
+hinge in the generator step, and STABLE's instance norm behaving the same in training and inference at batch 1."""
+
+import pytest
+import torch
+
+from common.methods import STABLE, make_method
+
+TINY_STABLE = {"channels": (4, 8), "n_info": 3, "ndf": 4}
+
+
+def test_identity_warmup_decays_to_zero_and_pulls_towards_the_input():
+    method = make_method("stable", 2, 1, 1, TINY_STABLE, {"identity_warmup": 10, "lambda_warmup": 4.0})
+    assert method.warmup_weight(0) == 4.0 and method.warmup_weight(5) == 2.0 and method.warmup_weight(10) == 0.0
+    a, b = torch.rand(1, 1, 16, 16), torch.rand(1, 1, 16, 16)
+    early, late = method.generator_step(a, b, 0), method.generator_step(a, b, 10)
+    assert "G_warmup" in early.terms and "G_warmup" not in late.terms
+    expected = 4.0 * ((early.images["fake_B"] - a).abs().mean() + (early.images["fake_A"] - b).abs().mean())
+    torch.testing.assert_close(early.terms["G_warmup"], expected.detach())
+    unmixing = make_method("stable", 2, 1, 2, TINY_STABLE, {"identity_warmup": 10})
+    assert unmixing.warmup_weight(0) == 0.0  # no identity between one and two channels
+
+
+def test_polarity_term_in_the_generator_step():
+    method = make_method(
+        "cyclegan", 2, 1, 1, {"ngf": 4, "n_blocks": 1, "ndf": 4}, {"lambda_polarity": 1.0, "polarity": 1}
+    )
+    out = method.generator_step(torch.rand(1, 1, 32, 32), torch.rand(1, 1, 32, 32), 0)
+    assert "G_polarity" in out.terms and 0.0 <= float(out.terms["G_polarity"]) <= 2.0
+    with pytest.raises(ValueError, match="polarity"):
+        make_method("cyclegan", 2, 1, 1, {"ngf": 4, "n_blocks": 1, "ndf": 4}, {"polarity": 2})
+
+
+@pytest.mark.parametrize("norm, same", [("instance", True), ("none", True), ("batch", False)])
+def test_stable_norm_train_and_eval_agree_at_batch_one(norm, same):
+    torch.manual_seed(0)
+    generator = STABLE(2, 1, 1, n_info=3, channels=(8, 16), norm=norm).generator_ab
+    x = 5.0 * torch.rand(1, 1, 32, 32) + 2.0  # far from the running statistics' initial 0 / 1
+    with torch.no_grad():
+        generator.train()
+        train = generator(x)
+        generator.eval()
+        inference = generator(x)
+    assert torch.allclose(train, inference, atol=1e-5) is same
