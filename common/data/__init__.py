@@ -2,7 +2,15 @@
 
 from common.data.channels import FLUORESCENCE_TO_RGB, MixChannelsd, mix_channels
 from common.data.checks import check_domain
-from common.data.layout import SPLITS, PairedItem, image_stem, list_images, paired_test_items, resolve_files
+from common.data.layout import (
+    SPLITS,
+    PairedItem,
+    image_stem,
+    list_images,
+    paired_items,
+    paired_test_items,
+    resolve_files,
+)
 from common.data.pipeline import NORMALIZATIONS, domain_transforms, make_unpaired_dataset, normalization_transform
 from common.data.slicing import RandSliced, axes_to_slice, take_slice
 from common.data.stream import StreamSampler
@@ -25,6 +33,7 @@ __all__ = [
     "list_images",
     "make_unpaired_dataset",
     "normalization_transform",
+    "paired_items",
     "paired_test_items",
     "resolve_files",
     "take_slice",

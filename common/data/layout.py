@@ -7,6 +7,9 @@
         testA/                    held-out A images
         testB/                    optional: B images; when their names match testA's, they are aligned ground truth
         testA_labels/ testB_labels/   optional instance labels of testA / testB (matched by name)
+        valA/ valB/               optional validation images for model selection, never the test set: valB images
+                                  named as valA's are its ground truth; without valB (or aligned names) selection
+                                  uses an unsupervised criterion
 
 Names match when their stems agree (all image suffixes removed: ``cell_01.ome.tif`` -> ``cell_01``). Hidden
 files (``.DS_Store``, editors' temporaries) are skipped; any other non-image file in an image folder is an error.
@@ -23,9 +26,17 @@ from pathlib import Path
 from common.errors import InputDataError
 from common.io.header import SUPPORTED_SUFFIXES, image_kind
 
-__all__ = ["SPLITS", "PairedItem", "image_stem", "list_images", "resolve_files", "paired_test_items"]
+__all__ = [
+    "SPLITS",
+    "PairedItem",
+    "image_stem",
+    "list_images",
+    "resolve_files",
+    "paired_items",
+    "paired_test_items",
+]
 
-SPLITS = ("trainA", "trainB", "testA", "testB")
+SPLITS = ("trainA", "trainB", "testA", "testB", "valA", "valB")
 
 
 def image_stem(path: str | os.PathLike) -> str:
@@ -110,26 +121,38 @@ class PairedItem:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+def paired_items(dataset_dir: str | os.PathLike, split: str = "test", required: bool = True) -> list[PairedItem]:
+    """``{split}A`` images with their aligned ``{split}B`` image and labels where names match (``split``: ``"test"``
+    or ``"val"``).
+
+    Raises:
+        InputDataError: ``{split}A`` is missing or empty (when ``required``).
+    """
+    if split not in ("test", "val"):
+        raise ValueError(f"split must be 'test' or 'val', got {split!r}")
+    root = Path(dataset_dir)
+    by_stem = {
+        kind: {image_stem(f): f for f in list_images(root / f"{split}{kind}", required=False)}
+        for kind in ("B", "A_labels", "B_labels")
+    }
+    items = []
+    for a in list_images(root / f"{split}A", required=required):
+        stem = image_stem(a)
+        items.append(
+            PairedItem(
+                A=a,
+                B=by_stem["B"].get(stem),
+                A_labels=by_stem["A_labels"].get(stem),
+                B_labels=by_stem["B_labels"].get(stem),
+            )
+        )
+    return items
+
+
 def paired_test_items(dataset_dir: str | os.PathLike) -> list[PairedItem]:
     """``testA`` images with their aligned ``testB`` image and labels where names match.
 
     Raises:
         InputDataError: ``testA`` is missing or empty.
     """
-    root = Path(dataset_dir)
-    by_stem = {
-        split: {image_stem(f): f for f in list_images(root / split, required=False)}
-        for split in ("testB", "testA_labels", "testB_labels")
-    }
-    items = []
-    for a in list_images(root / "testA"):
-        stem = image_stem(a)
-        items.append(
-            PairedItem(
-                A=a,
-                B=by_stem["testB"].get(stem),
-                A_labels=by_stem["testA_labels"].get(stem),
-                B_labels=by_stem["testB_labels"].get(stem),
-            )
-        )
-    return items
+    return paired_items(dataset_dir, "test")

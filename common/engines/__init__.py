@@ -18,17 +18,21 @@ from common.engines.rank_report import RankReport, parameter_digest
 from common.engines.samples import SampleGridSaver, to_display
 from common.engines.unpaired_trainer import NonFiniteLossError, UnpairedTrainer
 from common.engines.validation import (
-    CycleNetwork,
+    ImageMean,
+    SelectionNetwork,
     has_ground_truth,
     lower_is_better,
+    reference_images,
     validation_items,
     validation_metrics,
     validation_network,
+    validation_source,
 )
+from common.engines.validation_log import ValidationLogger, read_validation_log
 
 __all__ = [
     "AtomicCheckpointSaver",
-    "CycleNetwork",
+    "ImageMean",
     "LossLogger",
     "ModelSaver",
     "NonFiniteLossError",
@@ -36,7 +40,9 @@ __all__ = [
     "RankReport",
     "RunLogger",
     "SampleGridSaver",
+    "SelectionNetwork",
     "UnpairedTrainer",
+    "ValidationLogger",
     "active_mlflow_run",
     "deployable_state_dict",
     "distribute_method",
@@ -51,8 +57,11 @@ __all__ = [
     "parameter_digest",
     "read_loss_log",
     "read_model_spec",
+    "read_validation_log",
+    "reference_images",
     "to_display",
     "validation_items",
     "validation_metrics",
     "validation_network",
+    "validation_source",
 ]

@@ -2,5 +2,6 @@
 
 from common.evaluation.evaluate import evaluate
 from common.evaluation.figures import box_plot, overlay
+from common.evaluation.review import read_raw, review_folder, review_input
 
-__all__ = ["box_plot", "evaluate", "overlay"]
+__all__ = ["box_plot", "evaluate", "overlay", "read_raw", "review_folder", "review_input"]

@@ -102,6 +102,7 @@ def evaluate(
     overwrite: bool = False,
     method=None,
     probe_cutoff: float = 0.5,
+    tile_size: int | None = None,
 ) -> dict:
     """Evaluate translations of ``dataset_dir/testA``.
 
@@ -111,6 +112,7 @@ def evaluate(
         network: the A -> B generator; used when ``predictions_dir`` is not given.
         spec: the model spec (``model.json``): normalisations, patch size, channel mixing.
         predictions_dir: translations already made (same file names as ``testA``).
+        tile_size: inference tile (images up to it are translated whole; default that of ``translate_files``).
         segmenter: callable ``(C, *S) image -> labels`` for translations (default: no object metrics).
         segmenter_input: the same for inputs without ``testA_labels``.
         device: for translating.
@@ -136,7 +138,7 @@ def evaluate(
             [i.A for i in items],
             predictions_dir,
             normalization=spec.get("normalization_a"),
-            roi_size=spec.get("patch_size"),
+            roi_size=tile_size,
             device=device,
             axes=spec.get("axes_a"),
             overwrite=overwrite,

@@ -2,8 +2,9 @@
 
 ``trainA`` and ``trainB`` come from different random fields (unpaired: no B image shows an A image's content);
 ``testA`` and ``testB`` show the same fields (``testB`` is the ground truth of ``testA``), with labels and tables
-(``testA_labels``, ``testB_labels``, ``testA_<table>``) where the task has them, and ``phantom.json`` records
-the task, settings and what each folder holds.
+(``testA_labels``, ``testB_labels``, ``testA_<table>``) where the task has them; ``valA``/``valB`` are further
+aligned fields for model selection (never the test fields), and ``phantom.json`` records the task, settings and
+what each folder holds.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ TASKS: dict[str, Callable[..., PhantomSample]] = {
     "mask_to_nuclei": mask_to_nuclei.sample,
 }
 DEFAULT_SIZES = {name: 128 for name in TASKS} | {"mri_t2_pd": 64}
-_SPLIT_CODE = {"trainA": 1, "trainB": 2, "test": 3}
+_SPLIT_CODE = {"trainA": 1, "trainB": 2, "test": 3, "val": 4}
 
 
 def task_sampler(task: str) -> Callable[..., PhantomSample]:
@@ -65,14 +66,17 @@ def make_phantoms(
     size: int | None = None,
     seed: int = 0,
     overwrite: bool = False,
+    n_val: int = 2,
 ) -> dict:
-    """Write ``n_train`` unpaired A and B images and ``n_test`` aligned test fields of ``task`` under ``out``.
+    """Write ``n_train`` unpaired A and B images, ``n_test`` aligned test fields and ``n_val`` aligned validation
+    fields of ``task`` under ``out``.
 
     Args:
         task: one of :data:`TASKS`.
         out: dataset folder (created). Existing files are never replaced unless ``overwrite``.
         n_train: training images per domain.
         n_test: test fields (A with its ground-truth B and labels).
+        n_val: validation fields (``valA`` with its ground truth ``valB``), drawn apart from the test fields.
         size: image side in pixels (default per task: 128, MRI 64).
         seed: random seed; the same seed writes the same files.
         overwrite: replace files that exist.
@@ -85,8 +89,8 @@ def make_phantoms(
         FileExistsError: ``out`` already holds a data set and ``overwrite`` is False.
     """
     sampler = task_sampler(task)
-    if int(n_train) < 1 or int(n_test) < 0:
-        raise ValueError(f"n_train must be >= 1 and n_test >= 0, got {n_train}, {n_test}")
+    if int(n_train) < 1 or int(n_test) < 0 or int(n_val) < 0:
+        raise ValueError(f"n_train must be >= 1 and n_test, n_val >= 0, got {n_train}, {n_test}, {n_val}")
     size = int(size if size is not None else DEFAULT_SIZES[task])
     if size < 16:
         raise ValueError(f"size must be at least 16 pixels, got {size}")
@@ -115,12 +119,17 @@ def make_phantoms(
         for name, (header, rows) in field.tables.items():
             write_table(root / f"testA_{name}" / f"{stem}.csv", header, rows, overwrite=overwrite)
             written.setdefault(f"testA_{name}", []).append(f"{stem}.csv")
+    for i in range(int(n_val)):
+        field = sampler(np.random.default_rng([seed, _SPLIT_CODE["val"], i]), size=size)
+        put("valA", f"{task}_val{i:03d}", field.a)
+        put("valB", f"{task}_val{i:03d}", field.b)
     description = {
         "task": task,
         "seed": int(seed),
         "size": size,
         "n_train": int(n_train),
         "n_test": int(n_test),
+        "n_val": int(n_val),
         "about": (sys.modules[sampler.__module__].__doc__ or "").strip(),
         "files": written,
     }

@@ -115,17 +115,22 @@ def prepare_planaria(
     return writer.finish()
 
 
-def prepare_w2s(source: str | os.PathLike, out: str | os.PathLike, n_test: int = 4) -> dict:
+def prepare_w2s(source: str | os.PathLike, out: str | os.PathLike, n_test: int = 4, n_val: int = 0) -> dict:
     """W2S widefield fields ``noisy/fieldNNN.tif`` and ``clean/fieldNNN.tif`` (``C Y X``): the last ``n_test``
-    fields are the paired test set; the others go in turn to ``trainA`` (noisy) and ``trainB`` (clean), so no
-    field is in both. Each channel is written as its own 2D image."""
+    fields are the paired test set, the ``n_val`` before them the paired validation set (model selection); the
+    others go in turn to ``trainA`` (noisy) and ``trainB`` (clean), so no field is in two splits or both domains.
+    Each channel is written as its own 2D image."""
     root = Path(source)
     noisy = sorted((root / "noisy").glob("*.tif"))
     if not noisy:
         raise InputDataError(root / "noisy", "no TIFF fields")
-    if len(noisy) <= n_test + 1:
-        raise InputDataError(root / "noisy", f"{len(noisy)} fields are too few for {n_test} test fields")
-    writer = LayoutWriter(out, "w2s", {"n_test": n_test, "fields": len(noisy)})
+    if n_test < 0 or n_val < 0:
+        raise ValueError(f"n_test and n_val must be non-negative, got {n_test}, {n_val}")
+    if len(noisy) <= n_test + n_val + 1:
+        raise InputDataError(
+            root / "noisy", f"{len(noisy)} fields are too few for {n_test} test and {n_val} validation fields"
+        )
+    writer = LayoutWriter(out, "w2s", {"n_test": n_test, "n_val": n_val, "fields": len(noisy)})
     for k, path in enumerate(noisy):
         clean = root / "clean" / path.name
         if not clean.exists():
@@ -134,12 +139,12 @@ def prepare_w2s(source: str | os.PathLike, out: str | os.PathLike, n_test: int =
         a, b = (v[None] if v.ndim == 2 else v for v in (a, b))
         if a.shape != b.shape:
             raise InputDataError(clean, f"shape {b.shape} differs from the noisy field's {a.shape}")
-        test = k >= len(noisy) - n_test
+        held = "test" if k >= len(noisy) - n_test else "val" if k >= len(noisy) - n_test - n_val else None
         for c in range(a.shape[0]):
             name = f"{path.stem}_c{c}.tif"
-            if test:
-                writer.write("testA", name, a[c][None], {"spatial_axes": "YX"})
-                writer.write("testB", name, b[c][None], {"spatial_axes": "YX"})
+            if held:
+                writer.write(f"{held}A", name, a[c][None], {"spatial_axes": "YX"})
+                writer.write(f"{held}B", name, b[c][None], {"spatial_axes": "YX"})
             elif k % 2 == 0:
                 writer.write("trainA", name, a[c][None], {"spatial_axes": "YX"})
             else:
@@ -153,10 +158,12 @@ def prepare_cellprofiler_unmixing(
     marker_1: str = "dna.tif",
     marker_2: str = "ph3.tif",
     tile: int = 128,
+    validation: bool = False,
 ) -> dict:
     """Two separately imaged markers of one field as an unmixing problem: domain A is their sum (one channel
     holding both), domain B the two channels. The field is cut into ``tile`` squares that go in turn to
-    ``trainA``, ``trainB`` and the paired test set, so no tile is in both training domains."""
+    ``trainA``, ``trainB`` and the paired held-out set, so no tile is in both training domains; with
+    ``validation`` the held-out tiles alternate between the test and the validation set (model selection)."""
     root = Path(source)
     one, two = (_read_tiff(root / m).astype(np.float32) for m in (marker_1, marker_2))
     if one.shape != two.shape or one.ndim != 2:
@@ -176,8 +183,9 @@ def prepare_cellprofiler_unmixing(
         elif k % 3 == 1:
             writer.write("trainB", name, channels, meta)
         else:
-            writer.write("testA", name, mixture, meta)
-            writer.write("testB", name, channels, meta)
+            held = "val" if validation and (k // 3) % 2 == 1 else "test"
+            writer.write(f"{held}A", name, mixture, meta)
+            writer.write(f"{held}B", name, channels, meta)
     return writer.finish()
 
 

@@ -92,11 +92,13 @@ def prepare_spm_templates(
     contrast_b: str = "PD",
     slab: int = 5,
     margin: int = 10,
+    validation: bool = False,
 ) -> dict:
     """One subject's co-registered volumes (SPM's ``avg152T2.nii`` / ``avg152PD.nii``) made unpaired by slices:
     axial slabs of ``slab`` slices (skipping ``margin`` empty slices at each end) go in turn to ``trainA`` (A
     contrast), ``trainB`` (B contrast) and the paired test set (both contrasts, same name), so no slice is in both
-    training domains. Each slab is written as its own NIfTI volume with the correct affine."""
+    training domains; with ``validation`` the held-out slabs alternate between the test and the validation set
+    (model selection). Each slab is written as its own NIfTI volume with the correct affine."""
     root = Path(source)
     a, b = (next(iter(sorted(root.glob(f"*{c}.nii*"))), None) for c in (contrast_a, contrast_b))
     if a is None or b is None:
@@ -120,6 +122,7 @@ def prepare_spm_templates(
         elif k % 3 == 1:
             writer.write("trainB", name, part_b, meta)
         else:
-            writer.write("testA", name, part_a, meta)
-            writer.write("testB", name, part_b, meta)
+            held = "val" if validation and (k // 3) % 2 == 1 else "test"
+            writer.write(f"{held}A", name, part_a, meta)
+            writer.write(f"{held}B", name, part_b, meta)
     return writer.finish()

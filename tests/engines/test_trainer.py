@@ -56,7 +56,7 @@ def test_stop_after_keeps_the_schedule(data):
 def test_nan_loss_stops_with_the_term_and_iteration(data):
     trainer = _trainer(data, 5)
     with torch.no_grad():
-        trainer.method.encoder_a.head.weight.fill_(float("nan"))
+        trainer.method.encoder_a.head[-1].weight.fill_(float("nan"))
     with pytest.raises(NonFiniteLossError, match=r"G_.*NaN/Inf at iteration 1"):
         trainer.run()
 
@@ -115,23 +115,34 @@ def test_loss_log_drops_rows_after_the_resume_point(tmp_path, data):
     assert set(read_loss_log(log)[0]) >= {"loss_G", "loss_D", "G_info_A", "lr_G", "lr_D"}
 
 
-def test_validation_without_ground_truth_uses_the_cycle(tmp_path):
-    from common.engines import CycleNetwork, has_ground_truth, validation_items, validation_metrics, validation_network
+def test_validation_without_ground_truth_uses_the_unsupervised_criterion(tmp_path):
+    from common.engines import (
+        SelectionNetwork,
+        has_ground_truth,
+        reference_images,
+        validation_items,
+        validation_metrics,
+        validation_network,
+    )
 
-    make_phantoms("phase_to_dapi", tmp_path, n_train=1, n_test=2, size=32)
+    make_phantoms("phase_to_dapi", tmp_path, n_train=1, n_test=1, n_val=2, size=32)
     assert has_ground_truth(tmp_path)
-    for f in (tmp_path / "testB").iterdir():
+    key, extra = validation_metrics(True)
+    assert list(key) == ["val_psnr"] and list(extra) == ["val_pcc"]
+    for f in (tmp_path / "valB").iterdir():
         f.unlink()
     assert not has_ground_truth(tmp_path)
     items = validation_items(tmp_path, size=(32, 32), slices_per_image=2)
     assert len(items) == 2 and torch.equal(items[0]["image"], items[0]["label"])  # label = input: cycle target
     method = make_method("stable", 2, 1, 1, TINY)
     network = validation_network(method, ground_truth=False)
-    assert isinstance(network, CycleNetwork) and network(items[0]["image"][None]).shape == (1, 1, 32, 32)
-    key, extra = validation_metrics(False)
-    assert list(key) == ["val_cycle_mae"] and extra == {}
-    with pytest.raises(ValueError, match="one-sided"):
-        validation_network(make_method("cut", 2, 1, 1, {"ngf": 4, "n_blocks": 1, "ndf": 4}), ground_truth=False)
+    assert isinstance(network, SelectionNetwork) and network(items[0]["image"][None]).shape == (1, 2, 32, 32)
+    key, extra = validation_metrics(False, reference=reference_images(tmp_path, size=(32, 32)), channels_b=1)
+    assert list(key) == ["val_selection"] and list(extra) == ["val_realism", "val_cycle"]
+    one_sided = validation_network(make_method("cut", 2, 1, 1, {"ngf": 4, "n_blocks": 1, "ndf": 4}), False)
+    assert one_sided(items[0]["image"][None]).shape == (1, 1, 32, 32)  # realism only
+    with pytest.raises(ValueError, match="reference"):
+        validation_metrics(False)
 
 
 def test_deployable_weights_bake_absn_in_and_leave_the_network_working():
@@ -205,7 +216,7 @@ def test_nan_loss_saves_a_last_good_checkpoint_then_stops(tmp_path, data):
         if engine.state.iteration == 3 and not poisoned["done"]:
             poisoned["done"] = True
             with torch.no_grad():
-                trainer.method.encoder_a.head.bias.fill_(float("inf"))
+                trainer.method.encoder_a.head[-1].bias.fill_(float("inf"))
 
     trainer.add_event_handler(Events.ITERATION_STARTED, poison)
     with pytest.raises(NonFiniteLossError, match="iteration 3"):

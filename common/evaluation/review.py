@@ -1,0 +1,64 @@
+"""Score a folder of translations as the project's reviews do (:func:`common.metrics.review.review_scores` per
+file, against ``testB`` of a data set, medians over the files), and the untranslated input the same way."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from common.data.layout import paired_test_items
+from common.errors import InputDataError
+from common.metrics.review import review_scores
+
+__all__ = ["read_raw", "review_folder", "review_input"]
+
+
+def read_raw(path: str | os.PathLike) -> np.ndarray:
+    """A file's pixel array as stored, squeezed of length-1 axes (no axis reordering, no normalisation)."""
+    path = Path(path)
+    name = path.name.lower()
+    if name.endswith((".nii", ".nii.gz")):
+        import nibabel as nib
+
+        return np.asarray(nib.load(path).dataobj, dtype=np.float64).squeeze()
+    if name.endswith((".tif", ".tiff")):
+        import tifffile
+
+        return tifffile.imread(path).astype(np.float64).squeeze()
+    from skimage.io import imread
+
+    return imread(path).astype(np.float64).squeeze()
+
+
+def review_folder(predictions: str | os.PathLike, dataset_dir: str | os.PathLike) -> dict[str, float]:
+    """Median ``psnr``, ``ssim``, ``pcc`` of the files in ``predictions`` (named as ``testA``'s) against ``testB``.
+
+    A one-channel prediction of a several-channel truth (the untranslated input of an unmixing task) is repeated
+    to every channel: the do-nothing answer.
+
+    Raises:
+        InputDataError: a prediction is missing, or its size does not fit the truth.
+    """
+    rows = []
+    for item in paired_test_items(dataset_dir):
+        if item.B is None:
+            continue
+        source = Path(predictions) / Path(item.A).name
+        if not source.is_file():
+            raise InputDataError(source, "no translation of this test image")
+        pred, ref = read_raw(source), read_raw(item.B)
+        if pred.size != ref.size and ref.size % pred.size == 0:
+            pred = np.stack([pred] * (ref.size // pred.size))
+        if pred.size != ref.size:
+            raise InputDataError(source, f"has {pred.shape}, the truth {Path(item.B).name} {ref.shape}")
+        rows.append(review_scores(pred, ref))
+    if not rows:
+        raise InputDataError(dataset_dir, "no testA image has an aligned testB truth")
+    return {k: float(np.median([r[k] for r in rows])) for k in rows[0]} | {"n": len(rows)}
+
+
+def review_input(dataset_dir: str | os.PathLike) -> dict[str, float]:
+    """The untranslated ``testA`` images scored as translations (the baseline to beat)."""
+    return review_folder(Path(paired_test_items(dataset_dir)[0].A).parent, dataset_dir)
