@@ -20,11 +20,12 @@ class FrameInferer(Inferer):
     """Translate ``(B, C, *S)`` -> ``(B, C_out, *S)``: items with more spatial axes than the network (movies,
     stacks, volumes for a 2D network) go frame/slice by frame/slice in batches (which axes, from a
     ``MetaTensor``'s ``spatial_axes``, as in :func:`~common.inference.translate.translate_image`), each frame
-    through a ``SlidingWindowInferer`` with Gaussian blending.
+    whole or, beyond ``roi_size``, in Gaussian-blended tiles (:class:`~common.inference.translate.TileInferer`).
 
     Args:
         spatial_dims: the network's dimensionality.
-        roi_size: tile size (the training patch size); ``None``: whole frames.
+        roi_size: tile size: frames up to it are translated whole, larger ones in tiles of it (``None``: the
+            default tile, 1024 px in 2D).
         sw_batch_size: tiles per forward pass.
         overlap: tile overlap.
         batch_size: frames/slices per batch.
@@ -36,7 +37,7 @@ class FrameInferer(Inferer):
         spatial_dims: int = 2,
         roi_size: Sequence[int] | None = None,
         sw_batch_size: int = 4,
-        overlap: float = 0.25,
+        overlap: float = 0.5,
         batch_size: int = 8,
         slice_axis: int | None = None,
     ):

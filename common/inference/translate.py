@@ -2,9 +2,10 @@
 
 Each input is loaded with the project's readers and normalised as in training; images with more spatial axes
 than the network (movies, z-stacks, volumes for a 2D network) are translated frame by frame / slice by slice in
-batches; every 2D (or 3D) item goes through MONAI's ``SlidingWindowInferer`` with Gaussian blending, so images of
-any size come out without seams. The result is written next to no input: into ``output_dir``, with the input's
-base name, format and geometry (TIFF axes and pixel size, NIfTI affine), never over an existing file.
+batches; every 2D (or 3D) item is translated whole, or, when larger than the tile (1024 px in 2D), through MONAI's
+``SlidingWindowInferer`` with large Gaussian-blended tiles (:class:`TileInferer`), so images come out without
+seams. The result is written next to no input: into ``output_dir``, with the input's base name, format and
+geometry (TIFF axes and pixel size, NIfTI affine), never over an existing file.
 """
 
 from __future__ import annotations
@@ -28,7 +29,15 @@ from common.io.header import image_kind, read_header
 from common.io.load import load_image
 from common.io.write import write_image
 
-__all__ = ["blended_window", "translate_image", "translate_files", "output_path", "denormalize"]
+__all__ = [
+    "DEFAULT_TILE",
+    "TileInferer",
+    "blended_window",
+    "translate_image",
+    "translate_files",
+    "output_path",
+    "denormalize",
+]
 
 
 def denormalize(x: torch.Tensor, normalization: Mapping | None) -> torch.Tensor:
@@ -86,17 +95,77 @@ def translate_image(
     return out.permute(inverse)
 
 
+class TileInferer(Inferer):
+    """Whole images when they fit in one ``tile``, else overlapping Gaussian-blended tiles of ``tile`` pixels.
+
+    A fully convolutional translator gives the same output for a pixel wherever the image is cut only where the
+    cut is farther than its receptive field: tiles the size of the training patch (96-256 px) are not, and their
+    blend showed a grid of seams. So images are translated whole up to ``tile`` pixels per axis (the default, 1024
+    in 2D, fits a 2D image in a few hundred MB), and larger ones in tiles of that size with ``overlap`` 0.5, where
+    the Gaussian weights keep each tile's border out of the result. Inputs of any size, down to one pixel, work:
+    an image smaller than ``min_size`` on an axis is padded (edge values repeated) to it, translated, and cropped
+    back, as networks with instance norms or reflection padding cannot run on a few pixels.
+
+    Args:
+        spatial_dims: 2 or 3.
+        tile: tile size per axis (one int or ``spatial_dims`` values); ``None``: always the whole image.
+        sw_batch_size: tiles per forward pass.
+        overlap: tile overlap (fraction of the tile).
+        min_size: smallest size per axis the network is run on.
+    """
+
+    def __init__(
+        self,
+        spatial_dims: int,
+        tile: int | Sequence[int] | None = None,
+        sw_batch_size: int = 4,
+        overlap: float = 0.5,
+        min_size: int = 32,
+    ):
+        super().__init__()
+        if spatial_dims not in (2, 3):
+            raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims}")
+        if tile is not None:
+            tile = [int(tile)] * spatial_dims if isinstance(tile, (int, float)) else [int(t) for t in tile]
+            if len(tile) != spatial_dims or min(tile) < 1:
+                raise ValueError(f"tile must be {spatial_dims} positive sizes, got {tile}")
+        if not 0 <= overlap < 1:
+            raise ValueError(f"overlap must be in [0, 1), got {overlap}")
+        self.spatial_dims, self.tile, self.sw_batch_size, self.overlap = spatial_dims, tile, sw_batch_size, overlap
+        self.min_size = int(min_size)
+
+    def __call__(self, inputs: torch.Tensor, network: nn.Module, *args, **kwargs) -> torch.Tensor:
+        sizes = list(inputs.shape[2:])
+        if min(sizes) < self.min_size:
+            pads: list[int] = []
+            for s in reversed(sizes):  # F.pad lists the last axis first
+                pads += [0, max(0, self.min_size - s)]
+            padded = torch.nn.functional.pad(inputs, pads, mode="replicate")
+            out = self(padded, network)
+            return out[(slice(None), slice(None)) + tuple(slice(0, s) for s in sizes)]
+        if self.tile is None or all(s <= t for s, t in zip(sizes, self.tile, strict=True)):
+            return network(inputs)
+        window = SlidingWindowInferer(
+            roi_size=[min(s, t) for s, t in zip(sizes, self.tile, strict=True)],
+            sw_batch_size=self.sw_batch_size,
+            overlap=self.overlap,
+            mode="gaussian",
+            padding_mode="reflect",
+        )
+        return window(inputs, network)
+
+
+#: tile of whole-image inference per dimensionality (larger images go in tiles of this size)
+DEFAULT_TILE = {2: 1024, 3: 128}
+
+
 def blended_window(
-    spatial_dims: int, roi_size: Sequence[int] | None = None, sw_batch_size: int = 4, overlap: float = 0.25
-) -> SlidingWindowInferer:
-    """The tiling of every translation: ``roi_size`` tiles (default whole frames), Gaussian-blended, reflect-padded."""
-    return SlidingWindowInferer(
-        roi_size=list(roi_size) if roi_size is not None else [-1] * spatial_dims,
-        sw_batch_size=sw_batch_size,
-        overlap=overlap,
-        mode="gaussian",
-        padding_mode="reflect",
-    )
+    spatial_dims: int, roi_size: Sequence[int] | int | None = None, sw_batch_size: int = 4, overlap: float = 0.5
+) -> TileInferer:
+    """The tiling of every translation (:class:`TileInferer`): whole images up to ``roi_size`` per axis (default
+    :data:`DEFAULT_TILE`), Gaussian-blended tiles of that size beyond."""
+    tile = roi_size if roi_size is not None else DEFAULT_TILE[spatial_dims]
+    return TileInferer(spatial_dims, tile, sw_batch_size, overlap)
 
 
 def output_path(source: str | os.PathLike, output_dir: str | os.PathLike) -> Path:
@@ -112,7 +181,7 @@ def translate_files(
     spatial_dims: int = 2,
     roi_size: Sequence[int] | None = None,
     sw_batch_size: int = 4,
-    overlap: float = 0.25,
+    overlap: float = 0.5,
     batch_size: int = 8,
     device: torch.device | str = "cpu",
     axes: str | None = None,
@@ -132,7 +201,8 @@ def translate_files(
         output_dir: destination folder; must not be an input's folder.
         normalization: the A-domain normalisation used in training.
         spatial_dims: network dimensionality.
-        roi_size: sliding-window tile size (default: the whole frame at once).
+        roi_size: tile size: images up to this size per axis are translated whole, larger ones in tiles of it
+            (default :data:`DEFAULT_TILE`).
         sw_batch_size: tiles per forward pass; ``overlap``: tile overlap (Gaussian-blended).
         batch_size: frames/slices per batch.
         axes: TIFF axes override of the inputs.
