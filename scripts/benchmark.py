@@ -6,6 +6,7 @@ Usage::
         [--dataset_dir D] [--append BENCHMARKS.md]
     python scripts/benchmark.py fidelity --task calcium [--methods cyclegan,stable] [--iterations 300]
         [--patch 128] [--dataset_dir D] [--out DIR] [--small] [--amp (bf16 autocast)] [--label L]
+    python scripts/benchmark.py converge [--out DIR] [--datasets calcium,w2s] [--iterations 1500] [--jobs 2]
     python scripts/benchmark.py speed --task calcium [--methods stable,cyclegan] [--iterations 6] [--threads 2]
         [--amp] [--patch 256] [--append BENCHMARKS.md]
 
@@ -1123,7 +1124,11 @@ def run_preset(
 if __name__ == "__main__":
     import sys
 
+    from benchmarking.converge import converge, run_one
+
     commands = {
+        "converge": converge,
+        "converge_one": run_one,
         "speed": speed,
         "speedups": speedups,
         "precision": precision,

@@ -1,0 +1,320 @@
+"""The convergence benchmark: does each method reach a faithful translation within a CPU budget, on every seed?
+
+For every data set (phantoms of five tasks, and the dev real data of ``../shared/data`` through
+``scripts/prepare_data.py``), method and seed: train the task's bundle for the same budget, with validation on the
+data set's ``valA``/``valB`` split (model selection never sees the test set) and a snapshot of the generator at
+every validation; then translate ``testA`` with the selected model (``best_model.pt``), the final one and every
+snapshot, and score each against ``testB`` with the review scores (:func:`common.metrics.review.review_scores`:
+least-squares intensity fit, PSNR and SSIM on the truth's percentile range, PCC), beside the untranslated input.
+
+Each run is its own process with one thread; ``jobs`` of them run at a time (two single-thread runs use a 2-core
+machine best). A run whose ``result.json`` exists is not run again, so an interrupted benchmark resumes where it
+stopped. The report (``OUT/converge.md``) has per-seed rows, the selection check (the selected model against the
+best snapshot on the test set, which only this report looks at) and the targets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+#: data sets of the benchmark: the bundle task, where the data come from, the training patch
+DATASETS: dict[str, dict] = {
+    "calcium": {"task": "calcium", "phantom_size": 128, "patch": 96},
+    "denoising": {"task": "denoising", "phantom_size": 128, "patch": 96},
+    "mri_t2_pd": {"task": "mri_t2_pd", "phantom_size": 96, "patch": 64},
+    "if_unmixing": {"task": "if_unmixing", "phantom_size": 128, "patch": 96},
+    "ihc_he_translation": {"task": "ihc_he_translation", "phantom_size": 128, "patch": 96},
+    "w2s": {
+        "task": "denoising",
+        "prepare": ("w2s", "denoise_w2s", {"n_test": 10, "n_val": 2}),
+        "patch": 96,
+        "label": "W2S widefield, 8 training fields (4 noisy, 4 clean), 2 validation and 10 test fields x 3 channels",
+    },
+    "spm": {
+        "task": "mri_t2_pd",
+        "prepare": ("spm_templates", "mri_spm_avg152", {"validation": True}),
+        "patch": 64,
+        "label": "SPM avg152 T2 -> PD, 5-slice slabs in turn to trainA / trainB / held out (test and validation)",
+    },
+    "cellprofiler": {
+        "task": "if_unmixing",
+        "prepare": ("cellprofiler_unmixing", "if_cellprofiler_human", {"validation": True}),
+        "patch": 96,
+        "label": "CellProfiler DNA + PH3 summed -> two channels, 128 px tiles (trainA / trainB / test / validation)",
+    },
+}
+
+#: the CPU networks of the benchmark (the bundles' settings otherwise)
+NETWORKS = {
+    "cyclegan": {"ngf": 16, "n_blocks": 6, "ndf": 32},
+    "ui2i": {"features": [16, 32, 64, 128], "ndf": 32, "content_hidden": 64},
+    "stable": {},
+}
+
+PRESET = {
+    "datasets": list(DATASETS),
+    "iterations": 1000,
+    "validations": 6,
+    "seeds": {"calcium": [0, 1, 2], "denoising": [0, 1, 2], "w2s": [0, 1, 2]},
+    "default_seeds": [0],
+}
+
+
+def paper_method(task: str) -> str:
+    """The bundle's default method (STABLE where that default is CycleGAN)."""
+    config = json.loads((ROOT / "bundles" / task / "configs" / "train.json").read_text())
+    return config["method"] if config["method"] != "cyclegan" else "stable"
+
+
+def prepare(name: str, root: Path, shared: Path = SHARED_DATA) -> Path:
+    """The data set ``name`` under ``root`` (made once: phantoms, or ``prepare_data`` of the shared dev data)."""
+    spec = DATASETS[name]
+    out = root / "data" / name
+    if (out / "phantom.json").exists() or (out / "prepared.json").exists():
+        return out
+    if "prepare" in spec:
+        from common.prepare import DATASETS as PREPARERS
+
+        kind, folder, options = spec["prepare"]
+        source = shared / folder
+        if not source.is_dir():
+            raise FileNotFoundError(f"{source}: the dev data of {name} is not there (see ../shared/data/README.md)")
+        PREPARERS[kind](source, out, **options)
+    else:
+        from common.phantoms import make_phantoms
+
+        make_phantoms(spec["task"], out, n_train=8, n_test=4, n_val=2, size=spec["phantom_size"], seed=0)
+    return out
+
+
+def score_folder(predictions: Path, data: Path) -> dict[str, float]:
+    """Median review scores of the translations in ``predictions`` against ``data/testB``."""
+    from common.evaluation.review import review_folder
+
+    return review_folder(predictions, data)
+
+
+def input_scores(data: Path) -> dict[str, float]:
+    """The untranslated input scored as a translation."""
+    from common.evaluation.review import review_input
+
+    return review_input(data)
+
+
+def run_one(dataset: str, method: str, seed: int, out: str, iterations: int, validations: int, data: str) -> dict:
+    """Train one (data set, method, seed) run with the bundle, then score its models; writes ``result.json``."""
+    import torch
+    from monai.bundle import ConfigWorkflow
+
+    from common.data import paired_test_items
+    from common.engines import load_model_weights, read_model_spec, read_validation_log
+    from common.inference import translate_files
+    from common.methods import make_generator
+
+    torch.set_num_threads(1)
+    spec = DATASETS[dataset]
+    task, patch = spec["task"], int(spec["patch"])
+    run, configs = Path(out), ROOT / "bundles" / spec["task"] / "configs"
+    train_config = json.loads((configs / "train.json").read_text())
+    dims = train_config["spatial_dims"]
+    interval = max(1, iterations // validations)
+    overrides = {
+        "dataset_dir": data,
+        "output_dir": str(run / "train"),
+        "method": method,
+        "seed": int(seed),
+        "max_iterations": int(iterations),
+        "patch_size": [patch] * dims,
+        "val_size": [patch] * dims,
+        "val_interval": interval,
+        "checkpoint_interval": iterations,
+        "sample_interval": iterations,
+        "epoch_length": interval,
+        "keep_snapshots": True,
+    }
+    overrides |= {f"hyperparameters#{method}#{k}": v for k, v in NETWORKS.get(method, {}).items()}
+    started = time.perf_counter()
+    workflow = ConfigWorkflow(config_file=str(configs / "train.json"), workflow_type="train", **overrides)
+    workflow.initialize()
+    workflow.run()
+    workflow.finalize()
+    seconds = time.perf_counter() - started
+    train = run / "train"
+    inputs = [i.A for i in paired_test_items(data)]
+
+    def scores(model: Path) -> dict[str, float]:
+        model_spec = read_model_spec(train / "model.pt")
+        network = load_model_weights(make_generator(model_spec), model)
+        folder = run / "predictions" / model.stem
+        translate_files(
+            network,
+            inputs,
+            folder,
+            normalization=model_spec["normalization_a"],
+            spatial_dims=model_spec["spatial_dims"],
+            axes=model_spec.get("axes_a"),
+            output_normalization=model_spec["normalization_b"],
+            channel_mix=model_spec.get("channel_mix_a"),
+            overwrite=True,
+        )
+        return score_folder(folder, Path(data))
+
+    snapshots = sorted((train / "snapshots").glob("model_iteration=*.pt"), key=lambda p: int(p.stem.split("=")[1]))
+    result = {
+        "dataset": dataset,
+        "task": task,
+        "method": method,
+        "seed": int(seed),
+        "iterations": int(iterations),
+        "patch": patch,
+        "train_s": seconds,
+        "threads": torch.get_num_threads(),
+        "selected": scores(train / "best_model.pt"),
+        "final": scores(train / "model.pt"),
+        "snapshots": {p.stem.split("=")[1]: scores(p) for p in snapshots},
+        "validation": read_validation_log(train / "validation.csv"),
+        "networks": NETWORKS.get(method, {}),
+    }
+    (run / "result.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+def converge(
+    out: str = "converge",
+    datasets: str | tuple | None = None,
+    methods: str | tuple | None = None,
+    iterations: int | None = None,
+    seeds: str | int | tuple | None = None,
+    jobs: int = 2,
+    shared: str | None = None,
+) -> str:
+    """Run the benchmark (resumable); print and write ``OUT/converge.md``. ``seeds`` overrides the preset's
+    seeds for every data set; ``methods`` the default pair (CycleGAN and the task's paper method)."""
+    root = Path(out).resolve()
+    chosen = datasets.split(",") if isinstance(datasets, str) else list(datasets or PRESET["datasets"])
+    iterations = int(iterations or PRESET["iterations"])
+    shared_dir = Path(shared) if shared else SHARED_DATA
+    queue = []
+    for name in chosen:
+        data = prepare(name, root, shared_dir)
+        names = (methods.split(",") if isinstance(methods, str) else list(methods)) if methods else None
+        names = names or ["cyclegan", paper_method(DATASETS[name]["task"])]
+        if seeds is None:
+            seed_list = PRESET["seeds"].get(name, PRESET["default_seeds"])
+        else:
+            seed_list = [int(s) for s in (seeds if isinstance(seeds, (list, tuple)) else str(seeds).split(","))]
+        for seed in seed_list:
+            for method in names:
+                run = root / "runs" / name / f"{method}_seed{seed}"
+                if not (run / "result.json").exists():
+                    queue.append((name, method, seed, run, data))
+    _run_queue(queue, iterations, int(jobs))
+    text = report(root, chosen, iterations)
+    (root / "converge.md").write_text(text)
+    print(text)
+    return text
+
+
+def _run_queue(queue: list, iterations: int, jobs: int) -> None:
+    running: list[tuple[subprocess.Popen, Path, float]] = []
+    env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    while queue or running:
+        while queue and len(running) < jobs:
+            name, method, seed, run, data = queue.pop(0)
+            run.mkdir(parents=True, exist_ok=True)
+            log = open(run / "log.txt", "w")  # noqa: SIM115 (closed when the process ends)
+            command = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "converge_one", name, method, str(seed)]
+            command += [str(run), str(iterations), str(PRESET["validations"]), str(data)]
+            running.append((subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env), run, time.time()))
+            print(f"started {name} {method} seed {seed}", flush=True)
+        time.sleep(5)
+        for proc, run, began in list(running):
+            if proc.poll() is not None:
+                running.remove((proc, run, began))
+                state = "done" if proc.returncode == 0 else f"FAILED (exit {proc.returncode}, see {run / 'log.txt'})"
+                print(f"{run.parent.name}/{run.name}: {state} after {time.time() - began:.0f} s", flush=True)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3g}" if abs(x) < 100 else f"{x:.0f}"
+
+
+def report(root: Path, chosen: list[str], iterations: int) -> str:
+    """The Markdown report of every finished run under ``root``."""
+    lines = [
+        f"### Convergence benchmark, {iterations} iterations ({date.today().isoformat()})",
+        "",
+        "Each run: batch 1, one thread (two runs in parallel on the 2-core machine), fp32, the bundle's defaults "
+        f"with CPU networks {json.dumps(NETWORKS)}; validation {PRESET['validations']} times per run on the data "
+        "set's validation split; reported: the selected model (`best_model.pt`). Scores: median over the test "
+        "images after a least-squares intensity fit (PSNR in dB, SSIM), PCC on raw values; `oracle` is the best "
+        "snapshot on the test set (for the selection check only); `gap` = oracle - selected PSNR.",
+        "",
+    ]
+    summary = []
+    for name in chosen:
+        results = [json.loads(p.read_text()) for p in sorted((root / "runs" / name).glob("*/result.json"))]
+        if not results:
+            continue
+        data = root / "data" / name
+        base = input_scores(data)
+        spec = DATASETS[name]
+        label = spec.get("label", f"phantoms of {spec['task']}, {spec.get('phantom_size')} px")
+        lines += [
+            f"#### `{name}` ({label}; patch {spec['patch']})",
+            "",
+            "| method | seed | PSNR | SSIM | PCC | final PSNR | oracle PSNR | gap | train s |",
+            "|---|---|---|---|---|---|---|---|---|",
+            f"| input (untranslated) | - | {_fmt(base['psnr'])} | {_fmt(base['ssim'])} | {_fmt(base['pcc'])} "
+            "| - | - | - | - |",
+        ]
+        by_method: dict[str, list[dict]] = {}
+        for r in sorted(results, key=lambda r: (r["method"], r["seed"])):
+            s, f = r["selected"], r["final"]
+            oracle = max(v["psnr"] for v in r["snapshots"].values()) if r["snapshots"] else s["psnr"]
+            lines.append(
+                f"| {r['method']} | {r['seed']} | {_fmt(s['psnr'])} | {_fmt(s['ssim'])} | {_fmt(s['pcc'])} "
+                f"| {_fmt(f['psnr'])} | {_fmt(oracle)} | {oracle - s['psnr']:.2f} | {r['train_s']:.0f} |"
+            )
+            by_method.setdefault(r["method"], []).append(r | {"oracle": oracle})
+        lines.append("")
+        for method, rs in by_method.items():
+            psnr = [r["selected"]["psnr"] for r in rs]
+            summary.append(
+                {
+                    "dataset": name,
+                    "method": method,
+                    "paper": method == paper_method(spec["task"]),
+                    "median": statistics.median(psnr),
+                    "std": statistics.stdev(psnr) if len(psnr) > 1 else 0.0,
+                    "min_pcc": min(r["selected"]["pcc"] for r in rs),
+                    "beats_input": all(p > base["psnr"] for p in psnr),
+                    "over_input": statistics.median(psnr) - base["psnr"],
+                    "max_gap": max(r["oracle"] - r["selected"]["psnr"] for r in rs),
+                    "seeds": len(rs),
+                }
+            )
+    lines += [
+        "#### Summary against the targets",
+        "",
+        "| data set | method | seeds | median PSNR | over input | std PSNR | min PCC | beats input on every seed "
+        "| max selection gap |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in summary:
+        lines.append(
+            f"| {s['dataset']} | {s['method']}{' (paper)' if s['paper'] else ''} | {s['seeds']} | {_fmt(s['median'])} "
+            f"| {s['over_input']:+.2f} | {s['std']:.2f} | {s['min_pcc']:.3f} | {'yes' if s['beats_input'] else 'no'} "
+            f"| {s['max_gap']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
