@@ -84,13 +84,8 @@ def speed(
                 length=iterations,
                 seed=0,
             )
-            method = make_method(
-                name,
-                config["spatial_dims"],
-                config["channels_a"],
-                config["channels_b"],
-                config["hyperparameters"][name],
-            )
+            _, hyper, _ = _bundle_settings(task, name)
+            method = make_method(name, config["spatial_dims"], config["channels_a"], config["channels_b"], hyper)
             opt_g, opt_d = method.make_optimizers()
             sampler = StreamSampler(iterations)
             loader = DataLoader(data, batch_size=1, sampler=sampler)
@@ -288,19 +283,25 @@ def _median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def _task_method(task: str, name: str, patch: int | None = None):
+def _bundle_settings(task: str, name: str) -> tuple[dict, dict, dict]:
+    """The task's raw ``train.json`` and the method's hyper-parameters and add-ons resolved as the bundle resolves
+    them (run-relative entries such as ``"$@max_iterations // 10"`` become numbers)."""
+    from monai.bundle import ConfigParser
+
     import common
+
+    parser = ConfigParser()
+    parser.read_config(Path(common.PROJECT_ROOT) / "bundles" / task / "configs" / "train.json")
+    hyper = parser.get_parsed_content(f"hyperparameters#{name}", instantiate=False)
+    addons = parser.get_parsed_content("addons", instantiate=False)
+    return parser.get(), dict(hyper), dict(addons)
+
+
+def _task_method(task: str, name: str, patch: int | None = None):
     from common.methods import make_method
 
-    config = json.loads((Path(common.PROJECT_ROOT) / "bundles" / task / "configs" / "train.json").read_text())
-    method = make_method(
-        name,
-        config["spatial_dims"],
-        config["channels_a"],
-        config["channels_b"],
-        config["hyperparameters"][name],
-        config["addons"],
-    )
+    config, hyper, addons = _bundle_settings(task, name)
+    method = make_method(name, config["spatial_dims"], config["channels_a"], config["channels_b"], hyper, addons)
     size = int(patch or config["patch_size"][0])
     return method, config, size
 
@@ -466,6 +467,7 @@ def flops(
     threads: int = 2,
     repeats: int = 3,
     channels_last: bool = False,
+    matmul_size: int = 2048,
     append: str | None = None,
     track: bool = True,
     tracking_uri: str | None = None,
@@ -477,7 +479,7 @@ def flops(
     import torch
 
     torch.set_num_threads(threads)
-    peak = attainable_flops(threads)
+    peak = attainable_flops(threads, matmul_size)
     names = methods.split(",") if isinstance(methods, str) else list(methods)
     rows = []
     for name in names:
@@ -490,7 +492,8 @@ def flops(
         f"{', channels-last' if channels_last else ''} ({date.today().isoformat()})\n\n"
         f"Machine: {_machine(threads)}. FLOPs of one iteration (generator and discriminator steps, forward and "
         f"backward) counted by `torch.utils.flop_counter.FlopCounterMode` (convolutions and matmuls); time: median "
-        f"of {repeats} iterations after a warm-up. Attainable: a 2048x2048 matmul, fp32 {peak['float32'] / 1e9:.0f} "
+        f"of {repeats} iterations after a warm-up. Attainable: a {matmul_size}x{matmul_size} matmul, "
+        f"fp32 {peak['float32'] / 1e9:.0f} "
         f"GFLOP/s, bf16 {peak['bfloat16'] / 1e9:.0f} GFLOP/s.\n"
         f"Command: `python scripts/benchmark.py flops --task {task} --methods {','.join(names)}"
         f"{f' --patch {patch}' if patch else ''}{' --channels_last' if channels_last else ''}`\n\n"
@@ -676,6 +679,7 @@ def speedups(
     rounds: int = 2,
     threads: int = 2,
     settings: str | tuple | None = None,
+    matmul_size: int = 2048,
     append: str | None = None,
     track: bool = True,
     tracking_uri: str | None = None,
@@ -706,7 +710,7 @@ def speedups(
     with counter:  # one training iteration through the engine, fp32
         _engine_loop(_task_method(task, method, patch)[0], batches[:1])
     flop = counter.get_total_flops()
-    peak = attainable_flops(threads)
+    peak = attainable_flops(threads, matmul_size)
     steps: dict[str, list[float]] = {c: [] for c in chosen}
     first: dict[str, list[float]] = {c: [] for c in chosen}
     refused: dict[str, str] = {}
@@ -748,7 +752,8 @@ def speedups(
         "networks, seed 0, same pre-made batches, project engine); median s/iteration without each run's first "
         "iteration, which is listed apart (it holds warm-up, and compilation for torch.compile). Speed-up: against "
         f"the first row. FLOP/s: {flop / 1e12:.3f} TFLOP per iteration (`FlopCounterMode`) over the median time, "
-        f"as a share of a 2048x2048 matmul of the same precision (fp32 {peak['float32'] / 1e9:.0f}, bf16 "
+        f"as a share of a {matmul_size}x{matmul_size} matmul of the same precision "
+        f"(fp32 {peak['float32'] / 1e9:.0f}, bf16 "
         f"{peak['bfloat16'] / 1e9:.0f} GFLOP/s, measured in this run).\n"
         f"Command: `python scripts/benchmark.py speedups --task {task} --method {method} --patch {size} --iterations "
         f"{iterations} --rounds {rounds}"

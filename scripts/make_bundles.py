@@ -825,7 +825,6 @@ def train_config(name: str, task: dict) -> dict:
             "@validate#reference, @channels_b)",
             "handlers": [
                 {"_target_": "StatsHandler", "iteration_log": False},
-
                 {
                     "_target_": "common.engines.ModelSaver",
                     "path": "$os.path.join(@output_dir, 'best_model.pt')",
@@ -961,7 +960,10 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
         "device": "$torch.device('cuda:0' if torch.cuda.is_available() else 'cpu')",
     }
     config |= {k: train[k] for k in keep}
-    config |= {"hyperparameters": hyperparameters(task, run_relative=False), "addons": addons(name, task, run_relative=False)}
+    config |= {
+        "hyperparameters": hyperparameters(task, run_relative=False),
+        "addons": addons(name, task, run_relative=False),
+    }
     config |= {
         "default_spec": {k: f"@{k}" for k in keep if k != "hyperparameters"}
         | {"hyperparameters": "$@hyperparameters.get(@method, {})"},

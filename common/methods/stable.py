@@ -68,9 +68,7 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
             raise ValueError("loss weights must be non-negative")
 
         def unet(c_in: int, c_out: int, act: str | None) -> StableUNet:
-            return StableUNet(
-                spatial_dims, c_in, c_out, tuple(channels), norm, demodulate, upsample, output_act=act
-            )
+            return StableUNet(spatial_dims, c_in, c_out, tuple(channels), norm, demodulate, upsample, output_act=act)
 
         self.encoder_a, self.encoder_b = unet(channels_a, n_info, None), unet(channels_b, n_info, None)
         self.decoder_a, self.decoder_b = unet(n_info, channels_a, output_act), unet(n_info, channels_b, output_act)

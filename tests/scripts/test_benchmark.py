@@ -60,12 +60,13 @@ def test_speed_flops_inference_and_overhead_commands_write_tables(tmp_path):
     script = str(ROOT / "scripts" / "benchmark.py")
     out = tmp_path / "tables.md"
     commands = [
-        ["flops", "--methods", "stable", "--patch", "32", "--repeats", "1", "--threads", "1", "--channels_last"],
+        ["flops", "--methods", "stable", "--patch", "32", "--repeats", "1", "--threads", "1", "--channels_last"]
+        + ["--matmul_size", "256"],
         ["inference", "--methods", "stable", "--volume", "(4,32,32)", "--tile_image", "64", "--repeats", "1"],
         ["overhead", "--patch", "32", "--iterations", "2", "--rounds", "1", "--threads", "1"],
         ["speed", "--methods", "stable,fastcut", "--patch", "32", "--iterations", "3", "--threads", "1", "--amp"],
         ["speedups", "--method", "cyclegan", "--patch", "32", "--iterations", "2", "--rounds", "1", "--threads", "1"]
-        + ["--settings", "reference: fp32 + Adam loop,fused Adam,bf16 + fused + channels-last"],
+        + ["--settings", "reference: fp32 + Adam loop,fused Adam,bf16 + fused + channels-last", "--matmul_size", "256"],
     ]
     uri = f"sqlite:///{tmp_path / 'bench.db'}"
     for args in commands:
