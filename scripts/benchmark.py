@@ -214,22 +214,16 @@ def log_to_mlflow(
 
     from mlflow.entities import Metric, Param
 
+    from common.engines.mlflow_logging import experiment_id
     from mlflow import MlflowClient
 
     uri = tracking_uri or _default_tracking_uri()
     client = MlflowClient(uri)
-    experiment = client.get_experiment_by_name(EXPERIMENT)
-    if experiment is None:
-        location = None
-        if uri.startswith("sqlite:///"):
-            location = (Path(uri[len("sqlite:///") :]).resolve().parent / "mlruns").as_uri()
-        experiment_id = client.create_experiment(EXPERIMENT, artifact_location=location)
-    else:
-        experiment_id = experiment.experiment_id
+    experiment = experiment_id(client, EXPERIMENT, uri)
     stamp = int(time.time() * 1000)
     ids = []
     for name, params, metrics in runs:
-        run_id = client.create_run(experiment_id, run_name=f"{kind} {name}", tags={"benchmark": kind}).info.run_id
+        run_id = client.create_run(experiment, run_name=f"{kind} {name}", tags={"benchmark": kind}).info.run_id
         finite = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)}
         client.log_batch(
             run_id,

@@ -13,7 +13,7 @@ from common.engines.checkpoints import (
 from common.engines.ddp import distribute_method, distributed_units
 from common.engines.environment import environment_info
 from common.engines.loss_log import LossLogger, read_loss_log
-from common.engines.mlflow_logging import RunLogger, active_mlflow_run, flatten_params
+from common.engines.mlflow_logging import RunLogger, active_mlflow_run, experiment_id, flatten_params
 from common.engines.rank_report import RankReport, parameter_digest
 from common.engines.samples import SampleGridSaver, to_display
 from common.engines.unpaired_trainer import NonFiniteLossError, UnpairedTrainer
@@ -31,6 +31,7 @@ from common.engines.validation import (
 from common.engines.validation_log import ValidationLogger, read_validation_log
 
 __all__ = [
+    "experiment_id",
     "AtomicCheckpointSaver",
     "ImageMean",
     "LossLogger",

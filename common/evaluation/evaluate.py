@@ -241,11 +241,10 @@ def _log_mlflow(
     import math
 
     import mlflow
+    from common.engines.mlflow_logging import experiment_id
 
     client = mlflow.MlflowClient(uri)
-    found = client.get_experiment_by_name(experiment)
-    experiment_id = found.experiment_id if found is not None else client.create_experiment(experiment)
-    run = client.create_run(experiment_id, run_name=run_name)
+    run = client.create_run(experiment_id(client, experiment, uri), run_name=run_name)
     for key, value in (params or {}).items():
         client.log_param(run.info.run_id, key, str(value)[:6000])
     for key, value in summary.items():

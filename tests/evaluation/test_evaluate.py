@@ -45,9 +45,12 @@ def test_ground_truth_beats_a_translation_moved_by_5_px(calcium, tmp_path):
         evaluate(root, tmp_path / "truth", predictions_dir=root / "testB", spec=SPEC, segmenter=seg)
 
 
-def test_results_are_logged_to_mlflow(calcium, tmp_path):
+def test_results_are_logged_to_mlflow(calcium, tmp_path, monkeypatch):
     root, _ = calcium
     uri = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)  # artifacts go beside the database, never into the working directory
     evaluate(
         root,
         tmp_path / "out",
@@ -67,6 +70,7 @@ def test_results_are_logged_to_mlflow(calcium, tmp_path):
         "summary.json",
         "overlay.png",
     }
+    assert (tmp_path / "mlruns").is_dir() and not any(cwd.iterdir())
 
 
 def test_missing_prediction_is_reported(calcium, tmp_path):
