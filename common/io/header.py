@@ -66,8 +66,8 @@ def read_header(path: str | os.PathLike, axes: str | None = None, max_bytes: int
         max_bytes: refuse files declaring more pixel data than this.
 
     Raises:
-        InputDataError: missing, empty, unsupported, unreadable or truncated file, or a declared size over
-            ``max_bytes``.
+        InputDataError: missing, empty, unsupported, unreadable or truncated file, complex-valued pixels, or a
+            declared size over ``max_bytes``.
     """
     path = os.fspath(path)
     kind = image_kind(path)
@@ -89,6 +89,8 @@ def read_header(path: str | os.PathLike, axes: str | None = None, max_bytes: int
             path,
             f"declares {header.nbytes / 1024**3:.1f} GiB of pixels, more than the {max_bytes / 1024**3:.1f} GiB limit",
         )
+    if header.dtype.kind == "c":
+        raise InputDataError(path, f"complex-valued pixels ({header.dtype}); save the magnitude or one real part")
     if 0 in header.spatial_shape:
         raise InputDataError(path, f"image has an empty dimension (shape {header.spatial_shape})")
     return header

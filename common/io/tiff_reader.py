@@ -138,6 +138,8 @@ class TiffReader(ImageReader):
             raise InputDataError(
                 path, f"not a readable TIFF file, damaged or truncated ({type(e).__name__}: {e})"
             ) from None
+        if array.dtype.kind == "c":  # a cast would drop the imaginary part with only a warning
+            raise InputDataError(path, f"complex-valued pixels ({array.dtype}); save the magnitude or one real part")
         named = _name_axes(path, array.shape, file_axes, axes)
         if self.dtype is not None:
             array = array.astype(self.dtype, copy=False)

@@ -65,6 +65,12 @@ CASES = [
         lambda p: p.write_bytes(_tif_bytes()[: 336 + 4 * 1600 - 10]),  # data start at 336, 4 pages of 1600 bytes
         "TIFF",
     ),
+    (
+        "complex tif",
+        "bad.tif",
+        lambda p: tifffile.imwrite(p, (np.ones((40, 40)) + 1j * np.ones((40, 40))).astype(np.complex64)),
+        "complex-valued",
+    ),
     ("3-channel tif", "bad.tif", lambda p: write_tiff(p, np.zeros((3, 40, 40), np.uint8) + 9, "CYX"), "channel"),
     ("2-channel tif", "bad.tif", lambda p: write_tiff(p, np.zeros((2, 40, 40), np.uint16) + 9, "CYX"), "channel"),
     ("zero-byte nii.gz", "bad.nii.gz", _write_bytes(b""), "empty file"),
