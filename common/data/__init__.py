@@ -11,7 +11,8 @@ from common.data.layout import (
     paired_test_items,
     resolve_files,
 )
-from common.data.pipeline import NORMALIZATIONS, domain_transforms, make_unpaired_dataset, normalization_transform
+from common.data.normalization import NORMALIZATIONS, Normalization
+from common.data.pipeline import domain_transforms, make_unpaired_dataset, normalization_transform
 from common.data.slicing import RandSliced, axes_to_slice, take_slice
 from common.data.stream import StreamSampler
 from common.data.unpaired import UnpairedDataset
@@ -21,6 +22,7 @@ __all__ = [
     "MixChannelsd",
     "mix_channels",
     "NORMALIZATIONS",
+    "Normalization",
     "PairedItem",
     "RandSliced",
     "SPLITS",

@@ -20,14 +20,13 @@ from monai.transforms import (
     RandRotate90d,
     RandSpatialCropd,
     RepeatChanneld,
-    ScaleIntensityRanged,
-    ScaleIntensityRangePercentilesd,
     SpatialPadd,
 )
 
 from common.data.channels import MixChannelsd
 from common.data.checks import check_domain
 from common.data.layout import list_images, resolve_files
+from common.data.normalization import NORMALIZATIONS, Normalization
 from common.data.slicing import RandSliced
 from common.data.unpaired import UnpairedDataset
 from common.errors import InputDataError
@@ -35,46 +34,15 @@ from common.io.load import LoadImageFiled
 
 __all__ = ["NORMALIZATIONS", "domain_transforms", "normalization_transform", "make_unpaired_dataset"]
 
-NORMALIZATIONS = ("percentile", "range", "none")
 
-
-def normalization_transform(
-    keys: str | Sequence[str] = "image",
-    mode: str = "percentile",
-    lower: float = 0.1,
-    upper: float = 99.9,
-    a_min: float = 0.0,
-    a_max: float = 255.0,
-    b_min: float = 0.0,
-    b_max: float = 1.0,
-    clip: bool = False,
-):
-    """The intensity normalisation of one domain.
-
-    Args:
-        keys: image keys.
-        mode: ``"percentile"`` maps the ``lower``/``upper`` percentiles of each channel (over the whole image or
-            movie) to ``b_min``/``b_max`` (STABLE: 0.1/99.9 for MRI and denoising, 0/99 for calcium);
-            ``"range"`` maps the fixed ``a_min``/``a_max`` (e.g. 0/255 for 8-bit RGB histology, keeping colour
-            balance); ``"none"`` leaves values as loaded.
-        clip: clip to ``[b_min, b_max]`` after scaling (off: bright calcium transients stay above 1).
+def normalization_transform(keys: str | Sequence[str] = "image", **normalization):
+    """The MONAI transform of one domain's intensity normalisation (:class:`~common.data.normalization.Normalization`,
+    whose keyword arguments these are).
 
     Raises:
-        ValueError: an unknown mode or inconsistent bounds.
+        ValueError: an unknown mode, key or inconsistent bounds.
     """
-    if mode not in NORMALIZATIONS:
-        raise ValueError(f"normalization mode must be one of {NORMALIZATIONS}, got {mode!r}")
-    if b_max <= b_min:
-        raise ValueError(f"b_max ({b_max}) must exceed b_min ({b_min})")
-    if mode == "percentile":
-        if not 0 <= lower < upper <= 100:
-            raise ValueError(f"percentiles need 0 <= lower < upper <= 100, got {lower}, {upper}")
-        return ScaleIntensityRangePercentilesd(keys, lower, upper, b_min, b_max, clip=clip, channel_wise=True)
-    if mode == "range":
-        if a_max <= a_min:
-            raise ValueError(f"a_max ({a_max}) must exceed a_min ({a_min})")
-        return ScaleIntensityRanged(keys, a_min, a_max, b_min, b_max, clip=clip)
-    return EnsureTyped(keys)
+    return Normalization.from_config(normalization).transform(keys)
 
 
 def domain_transforms(
@@ -94,7 +62,8 @@ def domain_transforms(
     Args:
         patch_size: patch size, ``spatial_dims`` values.
         spatial_dims: 2 (frames/slices of stacks and movies) or 3 (sub-volumes).
-        normalization: keyword arguments of :func:`normalization_transform` (default percentile 0.1/99.9 to 0..1).
+        normalization: a :class:`~common.data.normalization.Normalization` or its keyword arguments (default
+            percentile 0.1/99.9 to 0..1).
         augment: random 90-degree rotations and flips in the image plane (the last two axes).
         slice_axis: slice axis for NIfTI volumes in 2D (see :func:`~common.data.slicing.axes_to_slice`).
         axes: TIFF axes override.
@@ -110,13 +79,13 @@ def domain_transforms(
         raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims}")
     if len(patch) != spatial_dims or min(patch) < 1:
         raise ValueError(f"patch_size must have {spatial_dims} positive values, got {patch_size}")
-    norm = dict(normalization or {})
-    pad_value = float(norm.get("b_min", 0.0))
+    norm = Normalization.from_config(normalization)
+    pad_value = norm.b_min
     steps: list = [LoadImageFiled(keys, axes=axes)]
     if gray_to_rgb:
         steps.append(_GrayToRGBd(keys))
     steps += [
-        normalization_transform(keys, **norm),
+        norm.transform(keys),
         *([MixChannelsd(keys, channel_mix)] if channel_mix is not None else []),
         RandSliced(keys, spatial_dims=spatial_dims, slice_axis=slice_axis),
         SpatialPadd(keys, spatial_size=patch, mode="constant", value=pad_value),
@@ -180,7 +149,7 @@ def make_unpaired_dataset(
         patch_size: patch size per item.
         spatial_dims: 2 or 3.
         channels_a, channels_b: channel counts the task needs (``None``: any, consistent within the domain).
-        normalization_a, normalization_b: see :func:`normalization_transform`.
+        normalization_a, normalization_b: see :class:`~common.data.normalization.Normalization`.
         augment: random rotations/flips.
         slice_axis: NIfTI slice axis for 2D.
         axes_a, axes_b: TIFF axes overrides.

@@ -28,7 +28,7 @@ from torch import nn
 
 from common.data.channels import mix_channels
 from common.data.layout import list_images, paired_items
-from common.data.pipeline import normalization_transform
+from common.data.normalization import Normalization
 from common.data.slicing import axes_to_slice, take_slice
 from common.errors import InputDataError
 from common.io.load import load_image
@@ -63,7 +63,7 @@ def has_ground_truth(dataset_dir: str | os.PathLike) -> bool:
 
 
 def _normalise(image, normalization: Mapping | None) -> torch.Tensor:
-    return normalization_transform("image", **dict(normalization or {}))({"image": image})["image"]
+    return Normalization.from_config(normalization)(image)
 
 
 def _slices(image: torch.Tensor, spatial_dims: int, count: int) -> list[torch.Tensor]:

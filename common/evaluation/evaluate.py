@@ -20,7 +20,7 @@ import torch
 
 from common.data.channels import mix_channels
 from common.data.layout import image_stem, list_images, paired_test_items
-from common.data.pipeline import normalization_transform
+from common.data.normalization import Normalization
 from common.data.slicing import axes_to_slice, take_slice
 from common.errors import InputDataError
 from common.evaluation.figures import box_plot, overlay
@@ -52,7 +52,7 @@ def _probe(method, path, spec: Mapping, cutoff: float, device) -> dict[str, floa
 
 
 def _normalised(path, normalization: Mapping | None) -> torch.Tensor:
-    return normalization_transform("image", **dict(normalization or {}))({"image": load_image(path)})["image"]
+    return Normalization.from_config(normalization)(load_image(path))
 
 
 def _frames(image: torch.Tensor) -> list[torch.Tensor]:

@@ -18,6 +18,7 @@ import tifffile
 import torch
 from torch import nn
 
+from common.data.normalization import Normalization
 from common.io.atomic import atomic_path
 from common.io.dtype import cast_to_dtype
 from common.io.tiff_reader import _physical_sizes, read_tiff_header
@@ -30,28 +31,6 @@ def can_stream(path: str | os.PathLike, axes: str | None = None) -> bool:
     """Whether a TIFF can be translated page by page (stored axes over ``TZC`` then ``Y X``)."""
     shape, _, named = read_tiff_header(path, axes)
     return named.endswith("YX") and set(named[:-2]) <= set("TZC") and len(shape) == len(named)
-
-
-def _scale(normalization: Mapping | None, sample: np.ndarray):
-    """``x -> normalised x`` for one channel, from a sample of its values."""
-    norm = dict(normalization or {})
-    mode = norm.get("mode", "percentile")
-    b_min, b_max = float(norm.get("b_min", 0.0)), float(norm.get("b_max", 1.0))
-    if mode == "none":
-        return lambda x: x
-    if mode == "range":
-        a_min, a_max = float(norm.get("a_min", 0.0)), float(norm.get("a_max", 255.0))
-    else:
-        a_min, a_max = np.percentile(sample, [float(norm.get("lower", 0.1)), float(norm.get("upper", 99.9))])
-    clip = bool(norm.get("clip", False))
-    if a_max == a_min:
-        return lambda x: np.clip(x - a_min, b_min, b_max) if clip else x - a_min
-
-    def apply(x):
-        y = (x - a_min) / (a_max - a_min) * (b_max - b_min) + b_min
-        return np.clip(y, b_min, b_max) if clip else y
-
-    return apply
 
 
 def translate_tiff_streaming(
@@ -71,7 +50,6 @@ def translate_tiff_streaming(
 ) -> Path:
     """Translate one TIFF page by page into ``target`` (ImageJ TIFF, same axes order, pixel size and interval)."""
     from common.data.channels import mix_channels
-    from common.inference.translate import denormalize
 
     shape, _, named = read_tiff_header(source, axes)
     lead_axes, lead_shape = named[:-2], shape[:-2]
@@ -90,7 +68,8 @@ def translate_tiff_streaming(
             return tif.asarray(key=key, series=0).astype(np.float32)
 
         picks = np.unique(np.linspace(0, n_frames - 1, min(sample_frames, n_frames)).round().astype(int))
-        scales = [_scale(normalization, np.stack([page(f, c) for f in picks])) for c in range(channels)]
+        norm = Normalization.from_config(normalization)
+        scales = [norm.scaler(np.stack([page(f, c) for f in picks])) for c in range(channels)]
 
         def translated_frames() -> Iterator[np.ndarray]:
             for start in range(0, n_frames, batch_size):
@@ -100,7 +79,7 @@ def translate_tiff_streaming(
                     frames.append(mix_channels(image, channel_mix) if channel_mix is not None else image)
                 with torch.no_grad():
                     out = inferer(torch.stack(frames).float().to(device), network).cpu()
-                out = denormalize(out, output_normalization)
+                out = Normalization.from_config(output_normalization).inverse(out)
                 for frame in out.numpy():
                     yield cast_to_dtype(frame, output_dtype)
 
@@ -146,8 +125,6 @@ def translate_nifti_streaming(
 
     import nibabel as nib
 
-    from common.inference.translate import denormalize
-
     image = nib.load(source)
     proxy, shape = image.dataobj, image.shape
     if len(shape) not in (3, 4):
@@ -161,7 +138,7 @@ def translate_nifti_streaming(
 
     picks = np.unique(np.linspace(0, depth - 1, min(sample_slices, depth)).round().astype(int))
     sample = np.stack([slab(z) for z in picks], axis=1)  # (C, n, X, Y)
-    scales = [_scale(normalization, sample[c]) for c in range(channels)]
+    scales = [Normalization.from_config(normalization).scaler(sample[c]) for c in range(channels)]
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as scratch:
@@ -172,9 +149,11 @@ def translate_nifti_streaming(
                 for s in (slab(z) for z in range(start, min(depth, start + batch_size)))
             ]
             with torch.no_grad():
-                result = denormalize(
-                    inferer(torch.stack(batch).float().to(device), network).cpu(), output_normalization
-                ).numpy()  # (B, C_out, X, Y)
+                result = (
+                    Normalization.from_config(output_normalization)
+                    .inverse(inferer(torch.stack(batch).float().to(device), network).cpu())
+                    .numpy()
+                )  # (B, C_out, X, Y)
             result = cast_to_dtype(result, output_dtype)
             if out is None:
                 c_out = result.shape[1]

@@ -21,7 +21,7 @@ from torch import nn
 
 from common.data.channels import mix_channels
 from common.data.layout import resolve_files
-from common.data.pipeline import normalization_transform
+from common.data.normalization import Normalization
 from common.data.slicing import axes_to_slice
 from common.errors import InputDataError
 from common.inference.streaming import can_stream, translate_nifti_streaming, translate_tiff_streaming
@@ -41,17 +41,10 @@ __all__ = [
 
 
 def denormalize(x: torch.Tensor, normalization: Mapping | None) -> torch.Tensor:
-    """Map network output back to the units of the B domain where its normalisation is invertible.
-
-    A fixed ``"range"`` normalisation (e.g. 0..255 for 8-bit RGB) is inverted exactly. A ``"percentile"``
-    normalisation depends on each B image's own percentiles, unknown for a translation: the output stays in the
-    normalised units of training (documented per bundle)."""
-    norm = dict(normalization or {})
-    if norm.get("mode") != "range":
-        return x
-    a_min, a_max = float(norm.get("a_min", 0.0)), float(norm.get("a_max", 255.0))
-    b_min, b_max = float(norm.get("b_min", 0.0)), float(norm.get("b_max", 1.0))
-    return (x - b_min) / (b_max - b_min) * (a_max - a_min) + a_min
+    """Map network output back to the units of the B domain where its normalisation is invertible
+    (:meth:`~common.data.normalization.Normalization.inverse`: a fixed range exactly; a percentile normalisation
+    leaves the output in the normalised units of training)."""
+    return Normalization.from_config(normalization).inverse(x)
 
 
 def translate_image(
@@ -245,7 +238,7 @@ def translate_files(
             raise FileExistsError(f"{existing[0]}: already exists; refusing to overwrite ({len(existing)} such)")
     inferer = blended_window(spatial_dims, roi_size, sw_batch_size, overlap)
     network = network.to(device).eval()
-    normalise = normalization_transform("image", **dict(normalization or {}))
+    normalise = Normalization.from_config(normalization).transform("image")
     written: list[Path] = []
     try:
         for source, target in zip(files, targets, strict=True):
@@ -290,7 +283,7 @@ def translate_files(
             )
             dtype = output_dtype
             if image_kind(target) == "plain":  # PNG holds 8 bits
-                if dict(output_normalization or {}).get("mode") != "range":
+                if Normalization.from_config(output_normalization).mode != "range":  # 0..1 to 8 bits
                     result = result.clamp(0, 1) * 255
                 dtype = "uint8"
             write_image(target, result, meta=dict(image.meta), dtype=dtype, overwrite=overwrite)

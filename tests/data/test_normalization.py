@@ -1,0 +1,75 @@
+"""One normalisation object: the pipeline's transform, the streaming scaler and the inverse agree."""
+
+import numpy as np
+import pytest
+import torch
+
+from common.data import Normalization, normalization_transform
+
+SETTINGS = [
+    {},
+    {"mode": "percentile", "lower": 0.0, "upper": 99.0, "clip": True},
+    {"mode": "percentile", "lower": 1.0, "upper": 99.5, "b_min": -1.0, "b_max": 1.0},
+    {"mode": "range", "a_min": 0.0, "a_max": 255.0, "clip": True},
+    {"mode": "range", "a_min": 100.0, "a_max": 4000.0},
+    {"mode": "none"},
+]
+
+
+@pytest.mark.parametrize("config", SETTINGS)
+def test_streaming_scaler_matches_the_pipeline_transform(config):
+    rng = np.random.default_rng(0)
+    image = rng.gamma(2.0, 300.0, size=(2, 24, 32)).astype(np.float32)
+    norm = Normalization.from_config(config)
+    whole = np.asarray(norm(torch.as_tensor(image)))
+    paged = np.stack([norm.scaler(image[c])(image[c]) for c in range(2)])  # per channel, as the streamer does
+    np.testing.assert_allclose(paged, whole, rtol=1e-5, atol=1e-5)
+    legacy = np.asarray(normalization_transform("image", **config)({"image": torch.as_tensor(image)})["image"])
+    np.testing.assert_allclose(legacy, whole)
+    if config.get("clip"):
+        assert whole.min() >= norm.b_min and whole.max() <= norm.b_max
+
+
+def test_defaults_are_percentile_0_1_to_99_9_onto_0_1():
+    norm = Normalization.from_config(None)
+    assert (norm.mode, norm.lower, norm.upper, norm.b_min, norm.b_max, norm.clip) == (
+        "percentile",
+        0.1,
+        99.9,
+        0,
+        1,
+        False,
+    )
+    image = torch.arange(1001, dtype=torch.float32).reshape(1, 7, 143)
+    out = norm(image)
+    assert float(torch.quantile(out, 0.001)) == pytest.approx(0.0, abs=1e-3)
+    assert float(torch.quantile(out, 0.999)) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_a_fixed_range_is_inverted_exactly_and_a_percentile_one_is_left_alone():
+    x = torch.linspace(0, 255, 50).reshape(1, 5, 10)
+    rgb = Normalization.from_config({"mode": "range", "a_min": 0.0, "a_max": 255.0})
+    torch.testing.assert_close(rgb.inverse(rgb(x)), x)
+    y = torch.rand(1, 4, 4)
+    assert torch.equal(Normalization().inverse(y), y)
+
+
+def test_constant_channel_does_not_divide_by_zero():
+    norm = Normalization.from_config({"b_min": 0.0})
+    const = np.full((8, 8), 7.0, np.float32)
+    assert np.all(norm.scaler(const)(const) == 0.0)
+
+
+@pytest.mark.parametrize(
+    "config, words",
+    [
+        ({"mode": "zscore"}, "mode"),
+        ({"lower": 99.0, "upper": 1.0}, "percentiles"),
+        ({"mode": "range", "a_min": 5.0, "a_max": 5.0}, "a_max"),
+        ({"b_min": 1.0, "b_max": 0.0}, "b_max"),
+        ({"upperr": 99.0}, "unknown normalization keys"),
+    ],
+)
+def test_bad_settings_are_refused_with_a_clear_error(config, words):
+    with pytest.raises(ValueError, match=words):
+        Normalization.from_config(config)
