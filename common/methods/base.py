@@ -144,8 +144,31 @@ class TranslationMethod(nn.Module):
     def discriminator_modules(self) -> list[nn.Module]:
         raise NotImplementedError
 
-    def generator_step(self, real_a: torch.Tensor, real_b: torch.Tensor, step: int) -> StepOutput:
+    def generator_terms(
+        self, real_a: torch.Tensor, real_b: torch.Tensor, step: int
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """The method's own weighted generator loss terms and its images (``fake_B`` always, ``fake_A`` for
+        two-sided methods, reconstructions...), computed with the discriminators frozen. Each method implements
+        only this; :meth:`generator_step` adds the add-on terms, sums and detaches."""
         raise NotImplementedError
+
+    def generator_step(self, real_a: torch.Tensor, real_b: torch.Tensor, step: int) -> StepOutput:
+        """One generator objective: discriminators frozen, the method's terms plus the add-ons, summed.
+
+        Shapes:
+            ``real_a`` ``(N, C_a, *S)``, ``real_b`` ``(N, C_b, *S)``; the images of the output as produced.
+        """
+        set_requires_grad(self.discriminator_modules(), False)
+        try:
+            terms, images = self.generator_terms(real_a, real_b, step)
+            fake_a = images.get("fake_A")
+            terms.update(
+                self.addon_terms(real_a, images["fake_B"], real_b if fake_a is not None else None, fake_a, step)
+            )
+        finally:
+            set_requires_grad(self.discriminator_modules(), True)
+        loss = torch.stack(list(terms.values())).sum()
+        return StepOutput(loss, {k: v.detach() for k, v in terms.items()}, images)
 
     def discriminator_step(
         self, real_a: torch.Tensor, real_b: torch.Tensor, images: dict[str, torch.Tensor], step: int

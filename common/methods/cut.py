@@ -18,7 +18,7 @@ from torch import nn
 
 from common.losses.adversarial import GANLoss
 from common.losses.patchnce import PatchNCELoss, PatchSampleMLP
-from common.methods.base import StepOutput, TranslationMethod, set_requires_grad
+from common.methods.base import StepOutput, TranslationMethod
 from common.networks.discriminators import patchgan
 from common.networks.resnet_generator import ResnetGenerator
 
@@ -95,8 +95,7 @@ class CUT(TranslationMethod):
         queries, _ = self.mlp(features, ids)
         return self.nce(queries, keys)
 
-    def generator_step(self, real_a: torch.Tensor, real_b: torch.Tensor, step: int) -> StepOutput:
-        set_requires_grad(self.discriminator_modules(), False)
+    def generator_terms(self, real_a: torch.Tensor, real_b: torch.Tensor, step: int) -> tuple[dict, dict]:
         flipped = self.flip_equivariance and bool(torch.rand(()) < 0.5)
         fake_b = self.generator_ab(real_a.flip(-1) if flipped else real_a)
         both = self.nce_idt and self.lambda_nce > 0
@@ -111,10 +110,7 @@ class CUT(TranslationMethod):
             idt_b = self.generator_ab(b_as_a)
             terms["G_nce_idt"] = weight * self._nce(b_as_a, idt_b)
             images["idt_B"] = idt_b
-        terms.update(self.addon_terms(real_a, fake_b, None, None, step))
-        set_requires_grad(self.discriminator_modules(), True)
-        loss = torch.stack(list(terms.values())).sum()
-        return StepOutput(loss, {k: v.detach() for k, v in terms.items()}, images)
+        return terms, images
 
     def discriminator_step(self, real_a, real_b, images, step: int) -> StepOutput:
         fake_b = images["fake_B"].detach()

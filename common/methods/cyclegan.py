@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from common.losses.adversarial import GANLoss
-from common.methods.base import StepOutput, TranslationMethod, set_requires_grad
+from common.methods.base import TranslationMethod
 from common.methods.two_domain import TwoDomainDiscriminators
 from common.networks.discriminators import patchgan
 from common.networks.resnet_generator import ResnetGenerator
@@ -96,8 +96,7 @@ class CycleGAN(TwoDomainDiscriminators, TranslationMethod):
         """Hook for variants (UTOM's saliency term)."""
         return {}
 
-    def generator_step(self, real_a: torch.Tensor, real_b: torch.Tensor, step: int) -> StepOutput:
-        set_requires_grad(self.discriminator_modules(), False)
+    def generator_terms(self, real_a: torch.Tensor, real_b: torch.Tensor, step: int) -> tuple[dict, dict]:
         fake_b = self.generator_ab(real_a)
         rec_a = self.generator_ba(self.low_pass(fake_b))
         fake_a = self.generator_ba(real_b)
@@ -113,11 +112,7 @@ class CycleGAN(TwoDomainDiscriminators, TranslationMethod):
             terms["G_idt_A"] = weight * self.l1(self.generator_ba(real_a), real_a)
             terms["G_idt_B"] = weight * self.l1(self.generator_ab(real_b), real_b)
         terms.update(self.extra_generator_terms(real_a, real_b, fake_a, fake_b, step))
-        terms.update(self.addon_terms(real_a, fake_b, real_b, fake_a, step))
-        set_requires_grad(self.discriminator_modules(), True)
-        loss = torch.stack(list(terms.values())).sum()
-        images = {"fake_B": fake_b, "rec_A": rec_a, "fake_A": fake_a, "rec_B": rec_b}
-        return StepOutput(loss, {k: v.detach() for k, v in terms.items()}, images)
+        return terms, {"fake_B": fake_b, "rec_A": rec_a, "fake_A": fake_a, "rec_B": rec_b}
 
     def hyperparameters(self) -> dict:
         return (

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from common.losses.adversarial import GANLoss
-from common.methods.base import StepOutput, TranslationMethod, set_requires_grad
+from common.methods.base import TranslationMethod
 from common.methods.two_domain import TwoDomainDiscriminators
 from common.networks.discriminators import lsgan_discriminator
 from common.networks.stable_unet import EncoderDecoder, StableUNet, check_norm
@@ -98,8 +98,7 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
     def discriminator_modules(self) -> list[nn.Module]:
         return [self.disc_a, self.disc_b]
 
-    def generator_step(self, real_a: torch.Tensor, real_b: torch.Tensor, step: int) -> StepOutput:
-        set_requires_grad(self.discriminator_modules(), False)
+    def generator_terms(self, real_a: torch.Tensor, real_b: torch.Tensor, step: int) -> tuple[dict, dict]:
         info_a, info_b = self.encoder_a(real_a), self.encoder_b(real_b)
         fake_b, fake_a = self.decoder_b(info_a), self.decoder_a(info_b)
         info_fake_b, info_fake_a = self.encoder_b(fake_b), self.encoder_a(fake_a)
@@ -120,11 +119,7 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
         if self.identity:
             terms["G_idt_A"] = self.lambda_idt * self.l1(self.generator_ba(real_a), real_a)
             terms["G_idt_B"] = self.lambda_idt * self.l1(self.generator_ab(real_b), real_b)
-        terms.update(self.addon_terms(real_a, fake_b, real_b, fake_a, step))
-        set_requires_grad(self.discriminator_modules(), True)
-        loss = torch.stack(list(terms.values())).sum()
-        images = {"fake_B": fake_b, "rec_A": rec_a, "fake_A": fake_a, "rec_B": rec_b}
-        return StepOutput(loss, {k: v.detach() for k, v in terms.items()}, images)
+        return terms, {"fake_B": fake_b, "rec_A": rec_a, "fake_A": fake_a, "rec_B": rec_b}
 
     def hyperparameters(self) -> dict:
         return (

@@ -17,7 +17,7 @@ from torch import nn
 
 from common.losses.adversarial import FAKE, IDENTITY, REAL, GANLoss, stacked_domain_loss
 from common.losses.contrastive import npair_contrastive_loss
-from common.methods.base import StepOutput, TranslationMethod, set_requires_grad
+from common.methods.base import StepOutput, TranslationMethod
 from common.networks.discriminators import stacked_domain_discriminator
 from common.networks.ui2i import ContentDiscriminator, make_ui2i_generators
 from common.ops.image_pool import ImagePool
@@ -96,8 +96,7 @@ class Ui2i(TranslationMethod):
     def discriminator_modules(self) -> list[nn.Module]:
         return [self.disc_domain, self.disc_content]
 
-    def generator_step(self, real_a: torch.Tensor, real_b: torch.Tensor, step: int) -> StepOutput:
-        set_requires_grad(self.discriminator_modules(), False)
+    def generator_terms(self, real_a: torch.Tensor, real_b: torch.Tensor, step: int) -> tuple[dict, dict]:
         fake_b, z_a = self.generator_ab.forward_with_bottleneck(real_a)
         fake_a, z_b = self.generator_ba.forward_with_bottleneck(real_b)
         rec_a, z_fake_b = self.generator_ba.forward_with_bottleneck(self.low_pass(fake_b))
@@ -123,10 +122,7 @@ class Ui2i(TranslationMethod):
             terms["G_id_A"] = self.lambda_id * self.l1(idt_a, real_a)
             terms["G_id_B"] = self.lambda_id * self.l1(idt_b, real_b)
             images.update(idt_A=idt_a, idt_B=idt_b)
-        terms.update(self.addon_terms(real_a, fake_b, real_b, fake_a, step))
-        set_requires_grad(self.discriminator_modules(), True)
-        loss = torch.stack(list(terms.values())).sum()
-        return StepOutput(loss, {k: v.detach() for k, v in terms.items()}, images)
+        return terms, images
 
     def discriminator_step(self, real_a, real_b, images, step: int) -> StepOutput:
         real = torch.cat([real_a, real_b], dim=1)

@@ -118,3 +118,22 @@ def test_fused_adam_by_default_on_cpu_and_the_same_update_as_the_loop():
     real = torch.stack([g.abs() > 1e-5 for g in grads]).all(dim=0)
     assert real.float().mean() > 0.9
     assert torch.allclose(steps[0][real], steps[1][real], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_generator_step_freezes_discriminators_and_always_unfreezes_them(name, monkeypatch):
+    method = make_method(name, 2, 1, 1, TINY[name], {"identity_warmup": 4})
+    real_a, real_b = torch.rand(1, 1, 32, 32), torch.rand(1, 1, 32, 32)
+    out = method.generator_step(real_a, real_b, 0)
+    assert out.loss.requires_grad and "G_warmup" in out.terms  # add-on terms come from the shared template
+    out.loss.backward()
+    assert all(p.grad is None for p in method.discriminator_parameters())  # frozen during the G objective
+    assert all(p.requires_grad for p in method.discriminator_parameters())
+
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(method, "generator_terms", broken)
+    with pytest.raises(RuntimeError, match="boom"):
+        method.generator_step(real_a, real_b, 0)
+    assert all(p.requires_grad for p in method.discriminator_parameters())
