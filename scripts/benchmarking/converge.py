@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -46,6 +47,21 @@ DATASETS: dict[str, dict] = {
         "patch": 64,
         "label": "SPM avg152 T2 -> PD, 5-slice slabs in turn to trainA / trainB / held out (test and validation)",
     },
+    # the same phantoms without valB: model selection by the unsupervised criterion (realism + low-passed cycle)
+    "calcium_unsupervised": {
+        "task": "calcium",
+        "phantom_size": 128,
+        "patch": 96,
+        "unsupervised": True,
+        "label": "phantoms of calcium, 128 px, valB removed: selection by realism + low-passed cycle error",
+    },
+    "denoising_unsupervised": {
+        "task": "denoising",
+        "phantom_size": 128,
+        "patch": 96,
+        "unsupervised": True,
+        "label": "phantoms of denoising, 128 px, valB removed: selection by realism + low-passed cycle error",
+    },
     "cellprofiler": {
         "task": "if_unmixing",
         "prepare": ("cellprofiler_unmixing", "if_cellprofiler_human", {"validation": True}),
@@ -62,7 +78,7 @@ NETWORKS = {
 }
 
 PRESET = {
-    "datasets": list(DATASETS),
+    "datasets": [name for name in DATASETS if not DATASETS[name].get("unsupervised")],
     "iterations": 1000,
     "validations": 6,
     "seeds": {"calcium": [0, 1, 2], "denoising": [0, 1, 2], "w2s": [0, 1, 2]},
@@ -94,6 +110,8 @@ def prepare(name: str, root: Path, shared: Path = SHARED_DATA) -> Path:
         from common.phantoms import make_phantoms
 
         make_phantoms(spec["task"], out, n_train=8, n_test=4, n_val=2, size=spec["phantom_size"], seed=0)
+        if spec.get("unsupervised"):
+            shutil.rmtree(out / "valB")
     return out
 
 
@@ -111,8 +129,19 @@ def input_scores(data: Path) -> dict[str, float]:
     return review_input(data)
 
 
-def run_one(dataset: str, method: str, seed: int, out: str, iterations: int, validations: int, data: str) -> dict:
-    """Train one (data set, method, seed) run with the bundle, then score its models; writes ``result.json``."""
+def run_one(
+    dataset: str,
+    method: str,
+    seed: int,
+    out: str,
+    iterations: int,
+    validations: int,
+    data: str,
+    overrides: dict | None = None,
+) -> dict:
+    """Train one (data set, method, seed) run with the bundle, then score its models; writes ``result.json``.
+    ``overrides``: further bundle overrides (``{"grad_clip": 1.0}``, ``{"hyperparameters#stable#ndf": 16}``)."""
+    extra = dict(overrides or {})
     import torch
     from monai.bundle import ConfigWorkflow
 
@@ -142,7 +171,7 @@ def run_one(dataset: str, method: str, seed: int, out: str, iterations: int, val
         "epoch_length": interval,
         "keep_snapshots": True,
     }
-    overrides |= {f"hyperparameters#{method}#{k}": v for k, v in NETWORKS.get(method, {}).items()}
+    overrides |= {f"hyperparameters#{method}#{k}": v for k, v in NETWORKS.get(method, {}).items()} | extra
     started = time.perf_counter()
     workflow = ConfigWorkflow(config_file=str(configs / "train.json"), workflow_type="train", **overrides)
     workflow.initialize()
@@ -184,6 +213,7 @@ def run_one(dataset: str, method: str, seed: int, out: str, iterations: int, val
         "snapshots": {p.stem.split("=")[1]: scores(p) for p in snapshots},
         "validation": read_validation_log(train / "validation.csv"),
         "networks": NETWORKS.get(method, {}),
+        "overrides": extra,
     }
     (run / "result.json").write_text(json.dumps(result, indent=2))
     return result
