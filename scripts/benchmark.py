@@ -838,7 +838,7 @@ def fidelity(
     _check_flags(amp=amp, small=small, track=track)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     import torch
-    from monai.bundle import ConfigWorkflow
+    from benchmarking.converge import train_bundle
 
     import common
     from common.phantoms import make_phantoms
@@ -883,12 +883,7 @@ def fidelity(
             overrides |= {f"hyperparameters#{name}#{k}": v for k, v in SMALL.get(name, {}).items()}
         if name == "stable":  # the paper ramps the cycle weight over 10k of ~50k iterations: keep that share
             overrides["hyperparameters#stable#cyc_ramp_iterations"] = max(1, iterations // 5)
-        started = time.perf_counter()
-        workflow = ConfigWorkflow(config_file=str(configs / "train.json"), workflow_type="train", **overrides)
-        workflow.initialize()
-        workflow.run()
-        workflow.finalize()
-        seconds = time.perf_counter() - started
+        seconds = train_bundle(configs / "train.json", overrides)
         summary = _evaluate(configs, data, run / "evaluation", uri, checkpoint=run / "train" / "model.pt")
         rows.append({"method": name, "train_s": seconds} | summary)
         print(f"{task} {name}: trained {iterations} iterations in {seconds:.0f} s", flush=True)

@@ -129,6 +129,18 @@ def input_scores(data: Path) -> dict[str, float]:
     return review_input(data)
 
 
+def train_bundle(train_json: Path, overrides: dict) -> float:
+    """Train a bundle's ``train.json`` with ``overrides`` (initialize, run, finalize); the seconds it took."""
+    from monai.bundle import ConfigWorkflow
+
+    started = time.perf_counter()
+    workflow = ConfigWorkflow(config_file=str(train_json), workflow_type="train", **overrides)
+    workflow.initialize()
+    workflow.run()
+    workflow.finalize()
+    return time.perf_counter() - started
+
+
 def run_one(
     dataset: str,
     method: str,
@@ -143,7 +155,6 @@ def run_one(
     ``overrides``: further bundle overrides (``{"grad_clip": 1.0}``, ``{"hyperparameters#stable#ndf": 16}``)."""
     extra = dict(overrides or {})
     import torch
-    from monai.bundle import ConfigWorkflow
 
     from common.data import paired_test_items
     from common.engines import load_model_weights, read_model_spec, read_validation_log
@@ -172,12 +183,7 @@ def run_one(
         "keep_snapshots": True,
     }
     overrides |= {f"hyperparameters#{method}#{k}": v for k, v in NETWORKS.get(method, {}).items()} | extra
-    started = time.perf_counter()
-    workflow = ConfigWorkflow(config_file=str(configs / "train.json"), workflow_type="train", **overrides)
-    workflow.initialize()
-    workflow.run()
-    workflow.finalize()
-    seconds = time.perf_counter() - started
+    seconds = train_bundle(configs / "train.json", overrides)
     train = run / "train"
     inputs = [i.A for i in paired_test_items(data)]
 
