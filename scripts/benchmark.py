@@ -7,6 +7,7 @@ Usage::
     python scripts/benchmark.py fidelity --task calcium [--methods cyclegan,stable] [--iterations 300]
         [--patch 128] [--dataset_dir D] [--out DIR] [--small] [--amp (bf16 autocast)] [--label L]
     python scripts/benchmark.py converge [--out DIR] [--datasets calcium,w2s] [--iterations 1500] [--jobs 2]
+    python scripts/benchmark.py uncertainty [--converge_dir DIR] [--datasets calcium,denoising] [--checkpoints 3]
     python scripts/benchmark.py speed --task calcium [--methods stable,cyclegan] [--iterations 6] [--threads 2]
         [--amp] [--patch 256] [--append BENCHMARKS.md]
 
@@ -1119,10 +1120,13 @@ if __name__ == "__main__":
     import sys
 
     from benchmarking.converge import converge, run_one
+    from benchmarking.uncertainty import score_run, uncertainty
 
     commands = {
         "converge": converge,
         "converge_one": run_one,
+        "uncertainty": uncertainty,
+        "uncertainty_one": score_run,
         "speed": speed,
         "speedups": speedups,
         "precision": precision,

@@ -714,7 +714,7 @@ def train_config(name: str, task: dict) -> dict:
             "max_iterations": "@max_iterations",
             "learning_rate": "$@optimizers[0].param_groups[0]['lr']",
             "lr_decay_start": "@lr_decay_start",
-            "amp": "@amp",
+            "amp": "$common.as_bool(@amp, 'amp')",
             "ema_decay": "@ema_decay",
             "grad_clip": "@grad_clip",
             "data_root": "@data_root",
@@ -762,7 +762,8 @@ def train_config(name: str, task: dict) -> dict:
                     "_target_": "common.engines.ValidationLogger",
                     "path": "$os.path.join(@output_dir, 'validation.csv')",
                     "evaluator": "@validate#evaluator",
-                    "snapshot_dir": "$os.path.join(@output_dir, 'snapshots') if @keep_snapshots else None",
+                    "snapshot_dir": "$os.path.join(@output_dir, 'snapshots') "
+                    "if common.as_bool(@keep_snapshots, 'keep_snapshots') else None",
                 },
                 {
                     "_target_": "common.engines.SampleGridSaver",
@@ -797,9 +798,9 @@ def train_config(name: str, task: dict) -> dict:
                 "epoch_length": "@epoch_length",
                 "sampler": "@train#sampler",
                 "batch_size": "@batch_size",
-                "amp": "@amp",
+                "amp": "$common.as_bool(@amp, 'amp')",
                 "amp_dtype": "@amp_dtype",
-                "compile": "@compile",
+                "compile": "$common.as_bool(@compile, 'compile')",
                 "ema_decay": "@ema_decay",
                 "grad_clip": "@grad_clip",
                 "stop_after": "@stop_after",
@@ -988,13 +989,24 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
         "postprocessing": "$common.inference.postprocessing(@spec['normalization_b'])",
         "output_dtype": task["output_dtype"],
         "overwrite": False,
+        # --uncertainty true: the mean over test-time flips/rotations (and the last checkpoints) is written, with
+        # its per-pixel standard deviation under output_dir/uncertainty
+        "uncertainty": False,
+        "uncertainty_checkpoints": 1,
+        "uncertainty_augment": True,
+        "uncertainty_dir": "$os.path.join(@output_dir, 'uncertainty') "
+        "if common.as_bool(@uncertainty, 'uncertainty') else None",
+        "translator": "$common.inference.ensemble_translator(@network, @spec, @checkpoint, "
+        "@uncertainty_checkpoints, common.as_bool(@uncertainty_augment, 'uncertainty_augment'), @device) "
+        "if @uncertainty_dir else @network",
         "run": [
-            "$common.inference.translate_files(@network, @dataset_dir, @output_dir, "
+            "$common.inference.translate_files(@translator, @dataset_dir, @output_dir, "
             "normalization=@spec['normalization_a'], spatial_dims=@spec['spatial_dims'], "
             "roi_size=@tile_size, sw_batch_size=@sw_batch_size, overlap=@overlap, batch_size=@batch_size, "
-            "device=@device, axes=@spec['axes_a'], output_dtype=@output_dtype, overwrite=@overwrite, "
+            "device=@device, axes=@spec['axes_a'], output_dtype=@output_dtype, "
+            "overwrite=common.as_bool(@overwrite, 'overwrite'), "
             "output_normalization=@spec['normalization_b'], channel_mix=@spec.get('channel_mix_a'), "
-            "channels=@spec['channels_a'])"
+            "channels=@spec['channels_a'], uncertainty_dir=@uncertainty_dir)"
         ],
         "initialize": ["$common.errors.install_cli_error_hook()"],
         "finalize": [],
@@ -1067,7 +1079,8 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
         "run": [
             "$common.evaluation.evaluate(@dataset_dir, @output_dir, network=@network, spec=@spec, "
             "predictions_dir=@predictions_dir, segmenter=@segmenter, device=@device, tracking_uri=@tracking_uri, "
-            "experiment_name=@task, run_name=@run_name, params=@params, overwrite=@overwrite, method=@probe_method)"
+            "experiment_name=@task, run_name=@run_name, params=@params, "
+            "overwrite=common.as_bool(@overwrite, 'overwrite'), method=@probe_method)"
         ],
         "initialize": ["$common.errors.install_cli_error_hook()"],
         "finalize": [],

@@ -117,3 +117,18 @@ class Normalization:
         if self.mode != "range":
             return x
         return (x - self.b_min) / (self.b_max - self.b_min) * (self.a_max - self.a_min) + self.a_min
+
+    def inverse_spread(self, x: torch.Tensor) -> torch.Tensor:
+        """Map a spread (standard deviation, error) of network outputs to the units :meth:`inverse` gives: the
+        scale of the inverse without its offset."""
+        if self.mode != "range":
+            return x
+        return x / (self.b_max - self.b_min) * (self.a_max - self.a_min)
+
+    def spread(self) -> Normalization:
+        """The normalisation whose :meth:`inverse` is this one's :meth:`inverse_spread` (offsets zero)."""
+        if self.mode != "range":
+            return self
+        return Normalization(
+            mode="range", a_min=0.0, a_max=self.a_max - self.a_min, b_min=0.0, b_max=self.b_max - self.b_min
+        )

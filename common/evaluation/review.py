@@ -11,8 +11,9 @@ import numpy as np
 from common.data.layout import paired_test_items
 from common.errors import InputDataError
 from common.metrics.review import review_scores
+from common.metrics.uncertainty import uncertainty_scores
 
-__all__ = ["read_raw", "review_folder", "review_input"]
+__all__ = ["read_raw", "review_folder", "review_input", "review_uncertainty"]
 
 
 def read_raw(path: str | os.PathLike) -> np.ndarray:
@@ -62,3 +63,28 @@ def review_folder(predictions: str | os.PathLike, dataset_dir: str | os.PathLike
 def review_input(dataset_dir: str | os.PathLike) -> dict[str, float]:
     """The untranslated ``testA`` images scored as translations (the baseline to beat)."""
     return review_folder(Path(paired_test_items(dataset_dir)[0].A).parent, dataset_dir)
+
+
+def review_uncertainty(
+    predictions: str | os.PathLike, uncertainty: str | os.PathLike, dataset_dir: str | os.PathLike
+) -> dict[str, float]:
+    """Median :func:`~common.metrics.uncertainty.uncertainty_scores` (``spearman``, ``top_ratio``) of the maps in
+    ``uncertainty`` for the translations in ``predictions`` against ``testB``, with the per-image values.
+
+    Raises:
+        InputDataError: a translation or map is missing, or no test image has a truth.
+    """
+    rows = []
+    for item in paired_test_items(dataset_dir):
+        if item.B is None:
+            continue
+        name = Path(item.A).name
+        files = [Path(predictions) / name, Path(uncertainty) / name]
+        for f in files:
+            if not f.is_file():
+                raise InputDataError(f, "missing (translate with the uncertainty option first)")
+        rows.append(uncertainty_scores(read_raw(files[1]), read_raw(files[0]), read_raw(item.B)))
+    if not rows:
+        raise InputDataError(dataset_dir, "no testA image has an aligned testB truth")
+    summary = {k: float(np.median([r[k] for r in rows])) for k in rows[0]}
+    return summary | {"n": len(rows), "per_image": rows}

@@ -1,11 +1,16 @@
 """Inference: translate whole files (movies, stacks, volumes, large tiles) keeping their geometry."""
 
 from common.inference.bundle_run import translate_with_bundle, volume_to_nifti
+from common.inference.ensemble import EnsembleTranslator, ensemble_checkpoints, ensemble_translator, split_uncertainty
 from common.inference.inferer import FrameInferer
 from common.inference.transforms import postprocessing, preprocessing
 from common.inference.translate import denormalize, output_path, translate_files, translate_image
 
 __all__ = [
+    "EnsembleTranslator",
+    "ensemble_checkpoints",
+    "ensemble_translator",
+    "split_uncertainty",
     "FrameInferer",
     "denormalize",
     "output_path",

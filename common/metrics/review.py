@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 from skimage.metrics import structural_similarity
 
-__all__ = ["review_scores"]
+__all__ = ["fit_intensity", "review_scores"]
 
 
-def _fit(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
+def fit_intensity(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """``a * pred + b`` fitted to ``ref`` by least squares over all values (same shape as ``ref``)."""
     design = np.vstack([pred.ravel(), np.ones(pred.size)]).T
     coef, *_ = np.linalg.lstsq(design, ref.ravel(), rcond=None)
     return (pred * coef[0] + coef[1]).reshape(ref.shape)
@@ -32,7 +33,7 @@ def review_scores(pred, ref) -> dict[str, float]:
         pcc = 0.0
     else:
         pcc = float(np.corrcoef(pred.ravel(), ref.ravel())[0, 1])
-    fitted = _fit(pred, ref)
+    fitted = fit_intensity(pred, ref)
     lo, hi = np.percentile(ref, [0.1, 99.9])
     rng = max(hi - lo, 1e-8)
     p, r = (fitted - lo) / rng, (ref - lo) / rng

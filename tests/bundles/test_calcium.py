@@ -172,6 +172,29 @@ def test_inference_translates_every_frame_and_keeps_geometry(tmp_path, phantoms)
     assert "already exists; refusing to overwrite" in str(error.value.__cause__)
 
 
+def test_uncertainty_option_writes_mean_and_spread_over_augmentations_and_snapshots(tmp_path, phantoms):
+    _train(tmp_path / "train", dataset_dir=phantoms, max_iterations=4, keep_snapshots="true")
+    assert len(list((tmp_path / "train" / "snapshots").glob("*.pt"))) == 2
+    out = tmp_path / "translated"
+    workflow = ConfigWorkflow(
+        config_file=INFER,
+        workflow_type="infer",
+        dataset_dir=os.path.join(phantoms, "testA"),
+        output_dir=str(out),
+        checkpoint=str(tmp_path / "train" / "model.pt"),
+        uncertainty="true",  # as the command line hands it over
+        uncertainty_checkpoints=3,
+    )
+    workflow.initialize()
+    assert workflow.parser.get_parsed_content("translator").passes == 3 * 8
+    workflow.run()
+    for source in sorted(Path(phantoms, "testA").glob("*.tif")):
+        a, u = load_image(source), load_image(out / "uncertainty" / source.name, dtype=None)
+        assert u.shape == a.shape and u.meta["spatial_axes"] == "TYX"
+        assert list(u.meta["spacing"]) == pytest.approx(list(a.meta["spacing"]))
+        assert float(u.min()) >= 0 and float(u.max()) > 0
+
+
 def test_same_seed_and_config_give_the_same_first_20_losses(tmp_path, phantoms):
     first = _train(tmp_path / "one", dataset_dir=phantoms, max_iterations=20, val_interval=100, checkpoint_interval=100)
     _train(tmp_path / "two", dataset_dir=phantoms, max_iterations=20, val_interval=100, checkpoint_interval=100)

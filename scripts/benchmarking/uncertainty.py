@@ -1,0 +1,143 @@
+"""Does the uncertainty of ``inference.json --uncertainty true`` mean something? (issue 17, item 2)
+
+On the runs of the convergence benchmark (``benchmark.py converge``: trained with ``keep_snapshots``, validated on
+``valA``/``valB``), for each data set, method and seed: translate ``testA`` with the selected model
+(``best_model.pt``) as an :class:`~common.inference.ensemble.EnsembleTranslator` - the 8 flips/rotations, alone
+(``tta``) and with the ``checkpoints - 1`` latest snapshots of the run (``tta+ckpt``) - and score each image's
+uncertainty map against the error of its translation to ``testB`` (:mod:`common.metrics.uncertainty`): the
+Spearman correlation over pixels, and the mean error of the 10% most uncertain pixels over the mean error.
+Targets: median Spearman >= 0.3 and ratio >= 2 on each task. One thread per process; ``jobs`` runs at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DATASETS = ("calcium", "denoising", "mri_t2_pd", "ihc_he_translation")
+TARGETS = {"spearman": 0.3, "top_ratio": 2.0}
+
+
+def score_run(run: str, data: str, checkpoints: int = 3) -> dict:
+    """Translate ``data/testA`` with ``run``'s selected model under both ensembles and score the maps; writes
+    ``run/uncertainty.json``."""
+    import torch
+
+    from common.data import paired_test_items
+    from common.engines import load_model_weights, read_model_spec
+    from common.evaluation.review import review_folder, review_uncertainty
+    from common.inference import ensemble_translator, translate_files
+    from common.methods import make_generator
+
+    torch.set_num_threads(1)
+    run_dir, train = Path(run), Path(run) / "train"
+    spec = read_model_spec(train / "model.pt")
+    inputs = [i.A for i in paired_test_items(data)]
+    result = {"run": str(run_dir), "threads": torch.get_num_threads()}
+    for label, count in (("tta", 1), ("tta+ckpt", int(checkpoints))):
+        network = load_model_weights(make_generator(spec), train / "best_model.pt").eval()
+        translator = ensemble_translator(network, spec, train / "best_model.pt", count)
+        out = run_dir / "uncertainty" / label.replace("+", "_")
+        started = time.perf_counter()
+        translate_files(
+            translator,
+            inputs,
+            out / "mean",
+            normalization=spec["normalization_a"],
+            spatial_dims=spec["spatial_dims"],
+            axes=spec.get("axes_a"),
+            output_normalization=spec["normalization_b"],
+            channel_mix=spec.get("channel_mix_a"),
+            overwrite=True,
+            uncertainty_dir=out / "spread",
+        )
+        seconds = time.perf_counter() - started
+        scores = review_uncertainty(out / "mean", out / "spread", data)
+        result[label] = scores | {"passes": translator.passes, "seconds": seconds}
+        result[label]["translation"] = review_folder(out / "mean", data)
+    (run_dir / "uncertainty.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+def uncertainty(
+    converge_dir: str = "converge",
+    datasets: str | tuple | None = None,
+    checkpoints: int = 3,
+    jobs: int = 2,
+    out: str | None = None,
+) -> str:
+    """Score every finished convergence run of ``datasets`` (resumable: runs with ``uncertainty.json`` are kept);
+    print and write the Markdown report (``out``, default ``CONVERGE_DIR/uncertainty.md``)."""
+    root = Path(converge_dir).resolve()
+    chosen = datasets.split(",") if isinstance(datasets, str) else list(datasets or DATASETS)
+    queue = []
+    for name in chosen:
+        for run in sorted((root / "runs" / name).glob("*_seed*")):
+            if (run / "result.json").exists() and not (run / "uncertainty.json").exists():
+                queue.append((run, root / "data" / name))
+    running: list[tuple[subprocess.Popen, Path]] = []
+    env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    while queue or running:
+        while queue and len(running) < int(jobs):
+            run, data = queue.pop(0)
+            command = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "uncertainty_one", str(run), str(data)]
+            command += ["--checkpoints", str(checkpoints)]
+            log = open(run / "uncertainty_log.txt", "w")  # noqa: SIM115 (closed when the process ends)
+            running.append((subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env), run))
+        time.sleep(5)
+        for proc, run in list(running):
+            if proc.poll() is not None:
+                running.remove((proc, run))
+                print(f"{run.parent.name}/{run.name}: {'done' if proc.returncode == 0 else 'FAILED'}", flush=True)
+    text = report(root, chosen, checkpoints)
+    Path(out or root / "uncertainty.md").write_text(text)
+    print(text)
+    return text
+
+
+def report(root: Path, chosen: list[str], checkpoints: int) -> str:
+    """The Markdown table of every scored run under ``root``."""
+    lines = [
+        f"### Uncertainty against error ({date.today().isoformat()})",
+        "",
+        "Selected models of the convergence runs; `tta`: mean and spread over the 8 flips/rotations; `tta+ckpt`: "
+        f"the same over the selected model and the {checkpoints - 1} latest snapshots of its run. Per test image: "
+        "Spearman correlation of uncertainty and absolute error (translation fitted to the truth), and the mean "
+        "error of the 10% most uncertain pixels over the mean error; medians over the images (min-max). PSNR: "
+        "the mean translation, review score. One thread.",
+        "",
+        "| data set | method | seed | ensemble | passes | Spearman | top-10% ratio | PSNR | s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    summary: dict[tuple, list] = {}
+    for name in chosen:
+        for path in sorted((root / "runs" / name).glob("*_seed*/uncertainty.json")):
+            r = json.loads(path.read_text())
+            method, seed = path.parent.name.rsplit("_seed", 1)
+            for label in ("tta", "tta+ckpt"):
+                s = r[label]
+                rho = [x["spearman"] for x in s["per_image"]]
+                ratio = [x["top_ratio"] for x in s["per_image"]]
+                lines.append(
+                    f"| {name} | {method} | {seed} | {label} | {s['passes']} | {s['spearman']:.2f} "
+                    f"({min(rho):.2f}-{max(rho):.2f}) | {s['top_ratio']:.2f} ({min(ratio):.2f}-{max(ratio):.2f}) "
+                    f"| {s['translation']['psnr']:.1f} | {s['seconds']:.0f} |"
+                )
+                summary.setdefault((name, method, label), []).extend(s["per_image"])
+    lines += ["", "| data set | method | ensemble | images | median Spearman | median ratio | targets met |"]
+    lines.append("|---|---|---|---|---|---|---|")
+    for (name, method, label), rows in summary.items():
+        rho = statistics.median(x["spearman"] for x in rows)
+        ratio = statistics.median(x["top_ratio"] for x in rows)
+        met = rho >= TARGETS["spearman"] and ratio >= TARGETS["top_ratio"]
+        lines.append(
+            f"| {name} | {method} | {label} | {len(rows)} | {rho:.2f} | {ratio:.2f} | {'yes' if met else 'no'} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,144 @@
+"""Uncertainty at inference: test-time flips/rotations and checkpoints, their mean and spread, written beside the
+translation with its geometry."""
+
+import numpy as np
+import pytest
+import torch
+
+import common.inference.translate as translate_module
+from common.inference import EnsembleTranslator, ensemble_checkpoints, split_uncertainty, translate_files
+from common.inference.ensemble import dihedral_transforms
+from common.io import load_image, write_nifti, write_tiff
+
+
+@pytest.mark.parametrize("dims, shape", [(2, (2, 1, 5, 7)), (3, (1, 2, 3, 4, 5))])
+def test_each_augmentation_is_undone_by_its_inverse(dims, shape):
+    x = torch.randn(shape)
+    pairs = dihedral_transforms(dims)
+    assert len(pairs) == 8
+    outputs = set()
+    for forward, inverse in pairs:
+        torch.testing.assert_close(inverse(forward(x)), x, rtol=0, atol=0)
+        outputs.add(forward(x).numpy().tobytes())
+    assert len(outputs) == 8  # eight distinct views of a generic image
+    torch.testing.assert_close(pairs[0][0](x), x)  # identity first
+
+
+def test_spread_is_exactly_zero_where_every_pass_agrees():
+    x = torch.rand(2, 1, 12, 9)
+    out = EnsembleTranslator([torch.nn.Identity()], spatial_dims=2)(x)
+    assert out.shape == (2, 2, 12, 9)
+    mean, spread = split_uncertainty(out, channel_dim=1)
+    torch.testing.assert_close(mean, x)
+    assert torch.count_nonzero(spread) == 0
+
+
+class _Ramp(torch.nn.Module):
+    """Output = input + a ramp along x: not flip-equivariant, so the passes disagree by the ramp's asymmetry."""
+
+    def forward(self, x):
+        return x + torch.linspace(0, 1, x.shape[-1]).expand_as(x)
+
+
+def test_mean_and_spread_are_those_of_the_passes():
+    x = torch.rand(1, 1, 6, 6)
+    ensemble = EnsembleTranslator([_Ramp(), torch.nn.Identity()], spatial_dims=2)
+    assert ensemble.passes == 16
+    passes = torch.stack([inv(net(fwd(x))) for net in ensemble.members for fwd, inv in ensemble.transforms])
+    mean, spread = split_uncertainty(ensemble(x), channel_dim=1)
+    torch.testing.assert_close(mean, passes.mean(0))
+    torch.testing.assert_close(spread, passes.std(0, unbiased=False), atol=1e-6, rtol=1e-5)
+    assert spread.min() > 0
+
+
+def test_checkpoints_alone_need_several_members():
+    with pytest.raises(ValueError, match="no spread"):
+        EnsembleTranslator([torch.nn.Identity()], augment=False)
+    with pytest.raises(ValueError, match="at least one"):
+        EnsembleTranslator([])
+    with pytest.raises(ValueError, match="even channel count"):
+        split_uncertainty(torch.zeros(3, 4, 4))
+
+
+def test_ensemble_checkpoints_are_the_model_then_the_latest_snapshots(tmp_path):
+    model = tmp_path / "best_model.pt"
+    model.touch()
+    (tmp_path / "snapshots").mkdir()
+    for step in (10, 200, 30):
+        (tmp_path / "snapshots" / f"model_iteration={step}.pt").touch()
+    names = [p.name for p in ensemble_checkpoints(model, 3)]
+    assert names == ["best_model.pt", "model_iteration=200.pt", "model_iteration=30.pt"]
+    assert len(ensemble_checkpoints(model, 10)) == 4
+    (tmp_path / "bundle").mkdir()  # a model with no snapshots beside it: itself alone
+    assert ensemble_checkpoints(tmp_path / "bundle" / "model.pt", 3) == [tmp_path / "bundle" / "model.pt"]
+    with pytest.raises(ValueError):
+        ensemble_checkpoints(model, 0)
+
+
+def _ensemble():
+    torch.manual_seed(0)
+    return EnsembleTranslator([torch.nn.Conv2d(1, 1, 3, padding=1), torch.nn.Conv2d(1, 1, 3, padding=1)])
+
+
+def test_uncertainty_map_is_written_beside_the_translation_with_its_geometry(tmp_path):
+    rng = np.random.default_rng(0)
+    write_tiff(tmp_path / "in" / "movie.tif", rng.integers(0, 4000, (3, 20, 24), dtype=np.uint16), "TYX",
+               spacing={"X": 0.4, "Y": 0.4, "T": 2.0})  # fmt: skip
+    affine = np.diag([0.8, 0.9, 2.5, 1.0])
+    write_nifti(tmp_path / "in" / "vol.nii.gz", rng.random((16, 18, 3)).astype(np.float32), affine)
+    written = translate_files(_ensemble(), tmp_path / "in", tmp_path / "out", uncertainty_dir=tmp_path / "out" / "u")
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in written) == [
+        "movie.tif", "u/movie.tif", "u/vol.nii.gz", "vol.nii.gz",
+    ]  # fmt: skip
+    for name in ("movie.tif", "vol.nii.gz"):
+        a, t, u = (load_image(p, dtype=None) for p in (tmp_path / "in" / name, tmp_path / "out" / name,
+                                                       tmp_path / "out" / "u" / name))  # fmt: skip
+        assert t.shape == u.shape == a.shape
+        assert u.meta.get("spatial_axes") == a.meta.get("spatial_axes")
+        for key in ("spacing", "affine"):
+            if key in a.meta:
+                np.testing.assert_allclose(u.meta[key], a.meta[key])
+        assert float(u.min()) >= 0 and float(u.max()) > 0
+
+
+def test_uncertainty_option_refuses_what_it_cannot_do(tmp_path):
+    write_tiff(tmp_path / "in" / "a.tif", np.ones((8, 8), np.float32), "YX")
+    with pytest.raises(ValueError, match="EnsembleTranslator"):
+        translate_files(torch.nn.Identity(), tmp_path / "in", tmp_path / "out", uncertainty_dir=tmp_path / "u")
+    with pytest.raises(Exception, match="folder of their own"):
+        translate_files(_ensemble(), tmp_path / "in", tmp_path / "out", uncertainty_dir=tmp_path / "out")
+    (tmp_path / "u").mkdir()
+    (tmp_path / "u" / "a.tif").write_bytes(b"keep")
+    with pytest.raises(FileExistsError):
+        translate_files(_ensemble(), tmp_path / "in", tmp_path / "out", uncertainty_dir=tmp_path / "u")
+    assert (tmp_path / "u" / "a.tif").read_bytes() == b"keep" and not (tmp_path / "out" / "a.tif").exists()
+
+
+def test_streamed_uncertainty_equals_in_memory(tmp_path, monkeypatch):
+    rng = np.random.default_rng(1)
+    write_tiff(tmp_path / "in" / "big.tif", rng.integers(0, 4000, (4, 2, 20, 24), dtype=np.uint16), "TZYX")
+    kwargs = {"normalization": {"mode": "percentile", "lower": 1, "upper": 99}, "batch_size": 3}
+    memory = translate_files(_ensemble(), tmp_path / "in", tmp_path / "m", uncertainty_dir=tmp_path / "mu", **kwargs)
+
+    def refuse(path, *args, **kw):
+        raise AssertionError(f"{path} was loaded whole")
+
+    monkeypatch.setattr(translate_module, "load_image", refuse)
+    streamed = translate_files(
+        _ensemble(), tmp_path / "in", tmp_path / "s", uncertainty_dir=tmp_path / "su", stream_above_bytes=0, **kwargs
+    )
+    monkeypatch.undo()
+    for a, b in zip(memory, streamed, strict=True):
+        torch.testing.assert_close(load_image(b, dtype=None), load_image(a, dtype=None), atol=1e-5, rtol=1e-5)
+
+
+def test_range_normalised_spread_is_scaled_not_shifted(tmp_path):
+    rgb = np.random.default_rng(2).integers(0, 255, (16, 16, 3), dtype=np.uint8)
+    write_tiff(tmp_path / "in" / "he.tif", rgb, "YXS")
+    norm = {"mode": "range", "a_min": 0, "a_max": 255, "b_min": -1, "b_max": 1}
+    ensemble = EnsembleTranslator([torch.nn.Identity()])  # every pass agrees: zero spread in any units
+    translate_files(ensemble, tmp_path / "in", tmp_path / "o", normalization=norm, output_normalization=norm,
+                    uncertainty_dir=tmp_path / "u")  # fmt: skip
+    assert float(load_image(tmp_path / "u" / "he.tif", dtype=None).abs().max()) == 0
+    np.testing.assert_allclose(load_image(tmp_path / "o" / "he.tif", dtype=None).numpy(),
+                               load_image(tmp_path / "in" / "he.tif").numpy(), atol=1e-3)  # fmt: skip

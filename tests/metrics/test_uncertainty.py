@@ -1,0 +1,26 @@
+"""Uncertainty against error: rank correlation and the error share of the most uncertain pixels."""
+
+import numpy as np
+import pytest
+
+from common.metrics.uncertainty import uncertainty_scores
+
+
+def test_a_map_that_ranks_the_errors_scores_high_and_noise_scores_nothing():
+    rng = np.random.default_rng(0)
+    truth = rng.random((64, 64))
+    error = rng.exponential(0.05, truth.shape) * rng.choice([-1, 1], truth.shape)
+    pred = 3.0 * (truth + error) - 1.0  # any intensity scale: the fit removes it
+    good = uncertainty_scores(np.abs(error), pred, truth)
+    assert good["spearman"] > 0.8 and good["top_ratio"] > 2.5
+    noise = uncertainty_scores(rng.random(truth.shape), pred, truth)
+    assert abs(noise["spearman"]) < 0.05 and 0.9 < noise["top_ratio"] < 1.1
+    flat = uncertainty_scores(np.zeros(truth.shape), pred, truth)
+    assert flat["spearman"] == 0.0
+
+
+def test_sizes_and_share_are_checked():
+    with pytest.raises(ValueError, match="sizes differ"):
+        uncertainty_scores(np.zeros(5), np.zeros(4), np.zeros(4))
+    with pytest.raises(ValueError, match="top"):
+        uncertainty_scores(np.zeros(4), np.zeros(4), np.zeros(4), top=1.0)
