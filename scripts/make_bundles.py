@@ -640,6 +640,7 @@ def train_config(name: str, task: dict) -> dict:
             "$import common.methods",
             "$import common.ops",
             "$import common.phantoms",
+            "$import common.segmentation",
         ],
         "task": name,
         "bundle_root": "$os.path.join(common.PROJECT_ROOT, 'bundles', @task)",
@@ -675,6 +676,8 @@ def train_config(name: str, task: dict) -> dict:
         "axes_b": axes_b,
         "patch_size": patch,
         "val_size": patch,
+        # the classical segmenter's settings for the object-count watch at validation (None: no objects)
+        "segmenter_settings": task["segment"],
         "normalization_a": norm_a,
         "normalization_b": norm_b,
         "hyperparameters": hyperparameters(task),
@@ -825,6 +828,18 @@ def train_config(name: str, task: dict) -> dict:
             "metrics": "$common.engines.validation_metrics(@validate#has_ground_truth, @spatial_dims, "
             "@validate#reference, @channels_b)",
             "handlers": [
+                {
+                    "_target_": "common.engines.TranslationWatch",
+                    "method": "@method_def",
+                    "items": "@validate#items",
+                    "spatial_dims": "@spatial_dims",
+                    "segmenter": "$None if @segmenter_settings is None else "
+                    "common.segmentation.ClassicalSegmenter(**@segmenter_settings)",
+                    "segmenter_input": "$None if @segmenter_settings is None else "
+                    "common.segmentation.ClassicalSegmenter(**{k: v for k, v in @segmenter_settings.items() "
+                    "if k != 'channel'})",
+                    "cutoff": "$@method_def.dct_cutoff if @method_def.dct_cutoff < 1 else 0.5",
+                },
                 {"_target_": "StatsHandler", "iteration_log": False},
                 {
                     "_target_": "common.engines.ModelSaver",

@@ -16,6 +16,7 @@ from common.engines.loss_log import LossLogger, read_loss_log
 from common.engines.mlflow_logging import RunLogger, active_mlflow_run, experiment_id, flatten_params
 from common.engines.rank_report import RankReport, parameter_digest
 from common.engines.samples import SampleGridSaver, to_display
+from common.engines.translation_watch import TranslationWatch
 from common.engines.unpaired_trainer import NonFiniteLossError, UnpairedTrainer
 from common.engines.validation import (
     ImageMean,
@@ -43,6 +44,7 @@ __all__ = [
     "SampleGridSaver",
     "SelectionNetwork",
     "UnpairedTrainer",
+    "TranslationWatch",
     "ValidationLogger",
     "active_mlflow_run",
     "deployable_state_dict",

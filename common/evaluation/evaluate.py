@@ -36,7 +36,15 @@ __all__ = ["evaluate"]
 
 PIXEL = ("rmse", "mae", "psnr", "ssim", "ms_ssim", "micro_ms_ssim", "pcc")
 OBJECT = ("n_reference", "n_prediction", "precision", "recall", "f1", "sq", "pq")
-PROBE = ("cycle_mae", "cycle_mae_lowpass", "degradation", "high_frequency_fraction")
+PROBE = (
+    "cycle_mae",
+    "cycle_mae_lowpass",
+    "cycle_mae_noised",
+    "degradation",
+    "lowpass_gain",
+    "noise_gain",
+    "high_frequency_fraction",
+)
 
 
 def _probe(method, path, spec: Mapping, cutoff: float, device) -> dict[str, float]:

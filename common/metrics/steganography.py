@@ -1,40 +1,81 @@
-"""Steganography probe (seed 004; Chu et al. 2017): does the cycle depend on a hidden high-frequency copy of the
-input? The translation is DCT low-pass filtered before the reverse generator; a clean translation cycles about as
-well with or without the filter, a steganographic one fails once its hidden signal is removed. Also reports the
-share of the translation's energy above the cutoff."""
+"""Steganography probe (seed 004; Chu et al. 2017): does the cycle depend on a hidden copy of the input?
+
+A cycle-consistent pair can cheat by hiding the input in a faint, high-frequency signal of the translation that
+the reverse generator decodes. Such a cycle reconstructs its input well, and stops doing so once the translation
+is disturbed in a way that leaves its visible content alone: a DCT low-pass (the fine detail goes) or faint noise
+(``noise`` times the translation's standard deviation). An honest reverse generator changes its output by about as
+much as its input was changed, or less; a decoder of a hidden signal amplifies the faint disturbance many times.
+The probe reports the cycle errors with and without each disturbance and the gains of the reverse generator (mean
+absolute change of the reconstruction over the mean absolute disturbance; gains rather than error growth, because
+a lossy cycle's error hardly moves under a small symmetric disturbance whatever the generator does), and the
+translation's share of energy above the cutoff; :func:`hides_input` is the verdict on the gains.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import torch
 from torch import nn
 
 from common.ops.dct import dct_lowpass, high_frequency_fraction
 
-__all__ = ["steganography_probe"]
+__all__ = ["STEGANOGRAPHY_GAIN", "hides_input", "steganography_probe"]
+
+#: a reconstruction that moves by more than this many times the disturbance of the translation is read as a
+#: cycle decoding a hidden copy of its input
+STEGANOGRAPHY_GAIN = 2.0
 
 
 @torch.no_grad()
 def steganography_probe(
-    generator_ab: nn.Module, generator_ba: nn.Module, real_a: torch.Tensor, cutoff: float = 0.5, spatial_dims: int = 2
+    generator_ab: nn.Module,
+    generator_ba: nn.Module,
+    real_a: torch.Tensor,
+    cutoff: float = 0.5,
+    spatial_dims: int = 2,
+    noise: float = 0.02,
+    seed: int = 0,
 ) -> dict[str, float]:
-    """Cycle errors with and without a low-pass filter on the translation.
+    """Cycle errors of ``real_a`` with the translation plain, low-passed and lightly noised.
 
     Args:
         generator_ab, generator_ba: the two generators (eval mode is the caller's choice).
         real_a: ``(N, C, *S)`` inputs.
         cutoff: DCT cutoff (fraction of frequencies kept per axis).
         spatial_dims: 2 or 3.
+        noise: standard deviation of the added Gaussian noise, relative to each translation's own.
+        seed: of the noise (the probe is deterministic).
 
     Returns:
-        ``cycle_mae``, ``cycle_mae_lowpass``, ``degradation`` (their difference: ~0 for a clean translation) and
-        ``high_frequency_fraction`` of the translation.
+        ``cycle_mae``, ``cycle_mae_lowpass``, ``cycle_mae_noised``, ``degradation`` (low-passed minus plain: ~0 for
+        a clean translation), ``lowpass_gain`` and ``noise_gain`` (change of the reconstruction over the mean
+        absolute disturbance of the translation: <= ~1 for an honest cycle) and ``high_frequency_fraction`` of the
+        translation.
     """
     fake_b = generator_ab(real_a)
-    plain = (generator_ba(fake_b) - real_a).abs().mean()
-    filtered = (generator_ba(dct_lowpass(fake_b, cutoff, spatial_dims)) - real_a).abs().mean()
+    cycled = generator_ba(fake_b)
+    plain = (cycled - real_a).abs().mean()
+    low = dct_lowpass(fake_b, cutoff, spatial_dims)
+    cycled_low = generator_ba(low)
+    filtered = (cycled_low - real_a).abs().mean()
+    scale = fake_b.flatten(1).std(dim=1).clamp_min(1e-8).view(-1, *([1] * (fake_b.ndim - 1)))
+    generator = torch.Generator(device="cpu").manual_seed(int(seed))
+    jitter = torch.randn(fake_b.shape, generator=generator).to(fake_b.device, fake_b.dtype) * scale * float(noise)
+    cycled_noised = generator_ba(fake_b + jitter)
+    noised = (cycled_noised - real_a).abs().mean()
     return {
         "cycle_mae": float(plain),
         "cycle_mae_lowpass": float(filtered),
+        "cycle_mae_noised": float(noised),
         "degradation": float(filtered - plain),
+        "lowpass_gain": float((cycled_low - cycled).abs().mean() / (fake_b - low).abs().mean().clamp_min(1e-8)),
+        "noise_gain": float((cycled_noised - cycled).abs().mean() / jitter.abs().mean().clamp_min(1e-8)),
         "high_frequency_fraction": float(high_frequency_fraction(fake_b, cutoff, spatial_dims).mean()),
     }
+
+
+def hides_input(probe: Mapping[str, float], gain: float = STEGANOGRAPHY_GAIN) -> bool:
+    """Whether a :func:`steganography_probe` result says the cycle decodes a hidden copy of its input: either
+    disturbance moves the reconstruction by more than ``gain`` times its own size."""
+    return max(float(probe["lowpass_gain"]), float(probe["noise_gain"])) > gain

@@ -18,6 +18,7 @@ from common.metrics import (
     steganography_probe,
     trace_correlations,
 )
+from common.metrics.steganography import hides_input
 from common.phantoms import task_sampler
 from common.phantoms.nuclei import random_ellipses
 from common.segmentation import CellposeSegmenter, ClassicalSegmenter, make_segmenter
@@ -129,6 +130,22 @@ def test_steganography_probe_separates_hidden_copies_from_clean_translations():
     clean = steganography_probe(torch.nn.Identity(), torch.nn.Identity(), x)
     assert cheat["cycle_mae"] < 1e-4 and cheat["degradation"] > 0.1 and cheat["high_frequency_fraction"] > 0.5
     assert abs(clean["degradation"]) < 0.02 and clean["high_frequency_fraction"] < 0.2
+    assert cheat["noise_gain"] > 20 and cheat["lowpass_gain"] > 20 and hides_input(cheat)
+    assert clean["noise_gain"] == pytest.approx(1, abs=0.05) and clean["lowpass_gain"] == pytest.approx(1, abs=0.05)
+    assert not hides_input(clean)
+
+
+def test_a_lossy_but_honest_cycle_does_not_trip_the_probe():
+    """Denoising's cycle cannot restore the noise: its plain error is large, and stays so under disturbance."""
+    x = torch.rand(2, 1, 32, 32)
+
+    class Smooth(torch.nn.Module):
+        def forward(self, a):
+            return torch.nn.functional.avg_pool2d(a, 5, 1, 2)
+
+    probe = steganography_probe(Smooth(), torch.nn.Identity(), x)
+    assert probe["cycle_mae"] > 0.1 and probe["noise_gain"] < 1 and not hides_input(probe)
+    assert steganography_probe(Smooth(), torch.nn.Identity(), x) == probe  # deterministic
 
 
 @pytest.mark.parametrize("task, channel", [("mask_to_nuclei", None), ("if_unmixing", 0), ("phase_to_dapi", None)])
