@@ -783,9 +783,18 @@ def train_config(name: str, task: dict) -> dict:
                 },
                 {"_target_": "common.engines.LossLogger", "path": "$os.path.join(@output_dir, 'losses.csv')"},
                 {
+                    "_target_": "common.engines.TrainingReport",
+                    "output_dir": "@output_dir",
+                    "evaluator": "@validate#evaluator",
+                    "items": "@validate#items",
+                    "ground_truth": "@validate#has_ground_truth",
+                    "watch": "@validate#watch",
+                    "spatial_dims": "@spatial_dims",
+                },
+                {
                     "_target_": "common.engines.RunLogger",
                     "params": "@tracking_params",
-                    "artifacts": ["$os.path.join(@output_dir, 'model.pt')"],
+                    "artifacts": "$[os.path.join(@output_dir, 'model.pt')] + common.engines.report_files(@output_dir)",
                     "newest_of": ["$os.path.join(@output_dir, 'config_*.json')"],
                 },
                 {"_target_": "ignite.handlers.ProgressBar", "persist": True},
@@ -827,19 +836,20 @@ def train_config(name: str, task: dict) -> dict:
             "inferer": {"_target_": "SimpleInferer"},
             "metrics": "$common.engines.validation_metrics(@validate#has_ground_truth, @spatial_dims, "
             "@validate#reference, @channels_b)",
+            "watch": {
+                "_target_": "common.engines.TranslationWatch",
+                "method": "@method_def",
+                "items": "@validate#items",
+                "spatial_dims": "@spatial_dims",
+                "segmenter": "$None if @segmenter_settings is None else "
+                "common.segmentation.ClassicalSegmenter(**@segmenter_settings)",
+                "segmenter_input": "$None if @segmenter_settings is None else "
+                "common.segmentation.ClassicalSegmenter(**{k: v for k, v in @segmenter_settings.items() "
+                "if k != 'channel'})",
+                "cutoff": "$@method_def.dct_cutoff if @method_def.dct_cutoff < 1 else 0.5",
+            },
             "handlers": [
-                {
-                    "_target_": "common.engines.TranslationWatch",
-                    "method": "@method_def",
-                    "items": "@validate#items",
-                    "spatial_dims": "@spatial_dims",
-                    "segmenter": "$None if @segmenter_settings is None else "
-                    "common.segmentation.ClassicalSegmenter(**@segmenter_settings)",
-                    "segmenter_input": "$None if @segmenter_settings is None else "
-                    "common.segmentation.ClassicalSegmenter(**{k: v for k, v in @segmenter_settings.items() "
-                    "if k != 'channel'})",
-                    "cutoff": "$@method_def.dct_cutoff if @method_def.dct_cutoff < 1 else 0.5",
-                },
+                "@validate#watch",
                 {"_target_": "StatsHandler", "iteration_log": False},
                 {
                     "_target_": "common.engines.ModelSaver",
@@ -1058,6 +1068,7 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
             "$import common",
             "$import common.engines",
             "$import common.evaluation",
+            "$import common.inference",
             "$import common.methods",
             "$import common.segmentation",
         ],
@@ -1074,8 +1085,18 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
         "spec": "$common.engines.read_model_spec(@checkpoint, @default_spec)",
         "network_def": "$common.methods.make_generator(@spec)",
         "network": "$None if @predictions_dir else common.engines.load_model_weights(@network_def, @checkpoint).to(@device).eval()",
-        "training_checkpoint": None,
+        # the full training checkpoint (both generators) for the steganography probe: by default the latest one
+        # of the run that wrote @checkpoint (none beside a bundle's models/model.pt: no probe)
+        "training_checkpoint": "$common.engines.latest_checkpoint(os.path.join(os.path.dirname(@checkpoint), "
+        "'checkpoints'))",
         "probe_method": "$common.engines.load_method(@spec, @training_checkpoint) if @training_checkpoint else None",
+        # the translation is the mean over the 8 test-time flips/rotations (and the last uncertainty_checkpoints
+        # snapshots), its spread the uncertainty of the report; --uncertainty false: the plain network
+        "uncertainty": True,
+        "uncertainty_checkpoints": 1,
+        "translator": "$common.inference.ensemble_translator(@network, @spec, @checkpoint, "
+        "@uncertainty_checkpoints, True, @device) if @network is not None and common.as_bool(@uncertainty, "
+        "'uncertainty') else @network",
         "cellpose_model": None,
         "segmenter_settings": segment or {},
         "segmenter": segmenter,
@@ -1092,10 +1113,10 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
         },
         "overwrite": False,
         "run": [
-            "$common.evaluation.evaluate(@dataset_dir, @output_dir, network=@network, spec=@spec, "
+            "$common.evaluation.evaluate(@dataset_dir, @output_dir, network=@translator, spec=@spec, "
             "predictions_dir=@predictions_dir, segmenter=@segmenter, device=@device, tracking_uri=@tracking_uri, "
             "experiment_name=@task, run_name=@run_name, params=@params, "
-            "overwrite=common.as_bool(@overwrite, 'overwrite'), method=@probe_method)"
+            "overwrite=common.as_bool(@overwrite, 'overwrite'), method=@probe_method, checkpoint=@checkpoint)"
         ],
         "initialize": ["$common.errors.install_cli_error_hook()"],
         "finalize": [],

@@ -16,6 +16,7 @@ from common.engines.loss_log import LossLogger, read_loss_log
 from common.engines.mlflow_logging import RunLogger, active_mlflow_run, experiment_id, flatten_params
 from common.engines.rank_report import RankReport, parameter_digest
 from common.engines.samples import SampleGridSaver, to_display
+from common.engines.training_report import TrainingReport, report_files
 from common.engines.translation_watch import TranslationWatch
 from common.engines.unpaired_trainer import NonFiniteLossError, UnpairedTrainer
 from common.engines.validation import (
@@ -44,6 +45,7 @@ __all__ = [
     "SampleGridSaver",
     "SelectionNetwork",
     "UnpairedTrainer",
+    "TrainingReport",
     "TranslationWatch",
     "ValidationLogger",
     "active_mlflow_run",
@@ -60,6 +62,7 @@ __all__ = [
     "parameter_digest",
     "read_loss_log",
     "read_model_spec",
+    "report_files",
     "read_validation_log",
     "reference_images",
     "to_display",

@@ -24,17 +24,21 @@ from common.data.normalization import Normalization
 from common.data.slicing import axes_to_slice, take_slice
 from common.errors import InputDataError
 from common.evaluation.figures import box_plot, overlay
+from common.evaluation.report import item_panels, panel_figure, selection_note, write_report
+from common.inference.ensemble import EnsembleTranslator
 from common.inference.translate import translate_files
 from common.io.atomic import atomic_path
 from common.io.load import load_image
 from common.metrics.objects import instance_metrics, nearest_object_analysis
 from common.metrics.pixel import aggregate, pixel_metrics
 from common.metrics.signal import roi_traces, trace_correlations
-from common.metrics.steganography import steganography_probe
+from common.metrics.steganography import hides_input, steganography_probe
+from common.metrics.uncertainty import uncertainty_scores
 
 __all__ = ["evaluate"]
 
 PIXEL = ("rmse", "mae", "psnr", "ssim", "ms_ssim", "micro_ms_ssim", "pcc")
+UNCERTAINTY = ("uncertainty_spearman", "uncertainty_top_ratio")
 OBJECT = ("n_reference", "n_prediction", "precision", "recall", "f1", "sq", "pq")
 PROBE = (
     "cycle_mae",
@@ -111,6 +115,8 @@ def evaluate(
     method=None,
     probe_cutoff: float = 0.5,
     tile_size: int | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    report_images: int = 3,
 ) -> dict:
     """Evaluate translations of ``dataset_dir/testA``.
 
@@ -130,6 +136,13 @@ def evaluate(
         method: the whole two-sided method (e.g. from :func:`~common.engines.load_method`): adds the
             steganography probe (cycle error with and without a DCT low-pass on the translation) per image.
         probe_cutoff: the probe's DCT cutoff.
+        checkpoint: the evaluated model file, named in the report with the validation model selection picked.
+        report_images: images shown in ``report.html`` (the fidelity report: input / translation / uncertainty
+            / error panels, the metrics, the probe's verdict, the selected checkpoint; logged to MLflow too).
+
+    A ``network`` that is an :class:`~common.inference.ensemble.EnsembleTranslator` translates with its mean and
+    writes the per-pixel uncertainty under ``output_dir/uncertainty``; with a truth, the uncertainty is scored
+    against the error (``uncertainty_spearman``, ``uncertainty_top_ratio``).
 
     Returns:
         the summary (metric -> median, plus IQRs and the segmenter used).
@@ -137,6 +150,8 @@ def evaluate(
     spec = dict(spec or {})
     out = Path(output_dir)
     items = paired_test_items(dataset_dir)
+    ensemble = isinstance(network, EnsembleTranslator) and predictions_dir is None
+    uncertainty_dir = out / "uncertainty" if ensemble else None
     if predictions_dir is None:
         if network is None:
             raise ValueError("give a network (with its spec) or a folder of predictions")
@@ -153,17 +168,22 @@ def evaluate(
             output_normalization=spec.get("normalization_b"),
             channel_mix=spec.get("channel_mix_a"),
             channels=spec.get("channels_a"),
+            uncertainty_dir=uncertainty_dir,
         )
     predictions = {image_stem(p): p for p in list_images(predictions_dir)}
     norm_b = spec.get("normalization_b")
     per_image, per_object = [], []
     first_overlay = None
+    panels = []
     for item in items:
         stem = image_stem(item.A)
         if stem not in predictions:
             raise InputDataError(predictions_dir, f"no prediction for {Path(item.A).name}")
         pred = _normalised(predictions[stem], norm_b)
         row: dict = {"image": Path(item.A).name}
+        ref = spread = None
+        if uncertainty_dir is not None:
+            spread = load_image(uncertainty_dir / Path(predictions[stem]).name, dtype=None)
         if item.B is not None:
             ref = _normalised(item.B, norm_b)
             if tuple(ref.shape) != tuple(pred.shape):
@@ -175,6 +195,12 @@ def evaluate(
                 for p, r in zip(_frames(pred), _frames(ref), strict=True)
             ]
             row |= {k: float(np.mean([f[k] for f in frames])) for k in PIXEL}
+            if spread is not None:
+                scores = uncertainty_scores(spread.numpy(), pred.numpy(), ref.numpy())
+                row |= {"uncertainty_spearman": scores["spearman"], "uncertainty_top_ratio": scores["top_ratio"]}
+        if len(panels) < int(report_images):
+            source_image = _normalised(item.A, spec.get("normalization_a"))
+            panels.append((row["image"], item_panels(source_image, pred, ref, spread)))
         if segmenter is not None:
             pred_labels = segmenter(_object_image(pred))
             if item.B_labels is not None:
@@ -214,7 +240,7 @@ def evaluate(
         "n_images": len(per_image),
         "n_objects": len(per_object),
     }
-    for key in (*PIXEL, *OBJECT, *PROBE):
+    for key in (*PIXEL, *UNCERTAINTY, *OBJECT, *PROBE):
         values = [r[key] for r in per_image if key in r]
         if values:
             agg = aggregate(values)
@@ -231,6 +257,7 @@ def evaluate(
         figures.append(box_plot(per_object, ("distance", "iou", "trace_pcc"), out / "objects_boxplot.png", overwrite))
     if first_overlay is not None:
         figures.append(overlay(*first_overlay, out / "overlay.png", overwrite))
+    figures += _report(out, panels, summary, checkpoint, uncertainty_dir is not None, overwrite)
     if tracking_uri:
         _log_mlflow(
             tracking_uri,
@@ -241,6 +268,38 @@ def evaluate(
             [out / "per_image.csv", out / "summary.json", *figures] + ([out / "per_object.csv"] if per_object else []),
         )
     return summary
+
+
+def _report(out: Path, panels: list, summary: Mapping, checkpoint, uncertainty: bool, overwrite: bool) -> list[Path]:
+    """``report.html`` and its panel figures (returned for MLflow, page first)."""
+    page = out / "report.html"
+    if page.exists() and not overwrite:
+        raise FileExistsError(f"{page}: already exists; refusing to overwrite")
+    figures = [panel_figure(p, name, out / f"report_{i}.png") for i, (name, p) in enumerate(panels)]
+    warnings, notes = [], [selection_note(checkpoint)]
+    if "lowpass_gain" in summary:
+        verdict = hides_input(summary)
+        text = (
+            f"Steganography probe: the reverse generator moves {summary['lowpass_gain']:.2f}x (low-pass) and "
+            f"{summary['noise_gain']:.2f}x (noise) the disturbance of the translation (median over images)"
+        )
+        (warnings if verdict else notes).append(
+            text + (": the cycle decodes a hidden copy of its input; do not trust it." if verdict else ": honest.")
+        )
+    else:
+        notes.append("Steganography probe: not run (needs the training checkpoint with both generators).")
+    if "watch tripped" in notes[0]:
+        warnings.append(notes[0])
+    if not uncertainty:
+        notes.append("Uncertainty: not computed (evaluate with --uncertainty true).")
+    else:
+        notes.append(
+            "Translation: the mean over test-time flips/rotations (and checkpoints); uncertainty: their standard "
+            "deviation per pixel."
+        )
+    metrics = {k: v for k, v in summary.items() if not k.endswith("_iqr")}
+    write_report(page, f"Fidelity report: {out.name}", figures, metrics, notes, warnings)
+    return [page, *figures]
 
 
 def _log_mlflow(

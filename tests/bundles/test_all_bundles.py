@@ -264,6 +264,13 @@ def test_evaluate_config_writes_reports(trained, tmp_path, name):
     summary = json.loads((tmp_path / "eval" / "summary.json").read_text())
     assert summary["n_images"] == 2 and "psnr" in summary and (tmp_path / "eval" / "per_image.csv").exists()
     assert ("f1" in summary) == (name != "mri_t2_pd")  # MRI labels are tissue classes: no object metrics
+    # the fidelity report: panels per image, the uncertainty scored against the error, the probe from the run's
+    # latest full checkpoint (found beside model.pt), the validation model selection picked
+    assert {"uncertainty_spearman", "uncertainty_top_ratio", "lowpass_gain", "noise_gain"} <= set(summary)
+    assert (tmp_path / "eval" / "report_0.png").stat().st_size > 1000
+    page = (tmp_path / "eval" / "report.html").read_text()
+    assert 'src="report_0.png"' in page and "Model selection picked iteration 2" in page
+    assert "Steganography probe: the reverse generator moves" in page
 
 
 def test_evaluate_contract_and_compare_runs_across_methods(tmp_path):

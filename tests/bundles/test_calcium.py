@@ -110,6 +110,14 @@ def test_validation_logs_metrics(tmp_path, phantoms):
     assert set(metrics) >= {"val_psnr", "val_pcc"} and metrics["val_psnr"] > 0  # fitted PSNR on valA/valB
     assert (tmp_path / "validation.csv").exists()
     assert (tmp_path / "best_model.pt").exists()
+    # the steganography and object-count watch, in the metrics and in the CSV log
+    watch = {"val_probe_lowpass_gain", "val_probe_noise_gain", "val_hides_input", "val_count_ratio"}
+    assert watch <= set(metrics) and metrics["val_probe_noise_gain"] >= 0
+    assert watch <= set((tmp_path / "validation.csv").read_text().splitlines()[0].split(","))
+    # the fidelity report of the end of training
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert 'src="report_0.png"' in page and "Model selection picked iteration 2" in page
+    assert "Steganography watch: " in page and (tmp_path / "report" / "report_1.png").stat().st_size > 1000
 
 
 @pytest.mark.parametrize("tracking", ["mlflow", str(ROOT / "mlflow" / "tracking.json")])
@@ -135,6 +143,7 @@ def test_mlflow_run_holds_params_metrics_and_artifacts(tmp_path, phantoms, track
     assert {"patch_size", "seed", "data_root", "max_iterations"} <= set(params)
     assert params["environment.torch"].startswith("2.") and "environment.git_commit" in params
     assert {"loss_G", "loss_D", "G_info_A", "G_cyc_A", "G_adv_B", "D_A", "lr_G", "lr_D", "val_psnr"} <= set(metrics)
+    assert {"val_probe_noise_gain", "val_probe_lowpass_gain", "val_hides_input", "val_count_ratio"} <= set(metrics)
     history = client.get_metric_history(found.info.run_id, "loss_G")
     assert [m.step for m in history] == [1, 2, 3, 4]
 
@@ -146,6 +155,7 @@ def test_mlflow_run_holds_params_metrics_and_artifacts(tmp_path, phantoms, track
 
     artifacts = walk()
     assert "model.pt" in artifacts and any(a.startswith("samples/") for a in artifacts)
+    assert {"report.html", "report_0.png"} <= set(artifacts)
     assert any(a.startswith("config_") and a.endswith(".json") for a in artifacts)
 
 
