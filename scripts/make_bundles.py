@@ -846,7 +846,6 @@ def train_config(name: str, task: dict) -> dict:
                 "segmenter_input": "$None if @segmenter_settings is None else "
                 "common.segmentation.ClassicalSegmenter(**{k: v for k, v in @segmenter_settings.items() "
                 "if k != 'channel'})",
-                "cutoff": "$@method_def.dct_cutoff if @method_def.dct_cutoff < 1 else 0.5",
             },
             "handlers": [
                 "@validate#watch",

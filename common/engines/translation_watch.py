@@ -42,7 +42,7 @@ class TranslationWatch:
         segmenter: instance segmenter of translations (``None``: the task has no objects).
         segmenter_input: segmenter of inputs (default ``segmenter``).
         max_items: at most this many items are probed and counted.
-        cutoff: the probe's DCT cutoff.
+        cutoff: the probe's DCT cutoff (a share of the band the method's own cycle low-pass lets through).
         gain: the probe's verdict threshold.
         count_range: plausible ``(low, high)`` ratios of translation to input object counts.
 
@@ -89,7 +89,12 @@ class TranslationWatch:
                 fake = self.method.generator_ab(x)
             if self.method.generator_ba is not None:
                 probe = steganography_probe(
-                    self.method.generator_ab, self.method.generator_ba, x, self.cutoff, self.spatial_dims
+                    self.method.generator_ab,
+                    self.method.generator_ba,
+                    x,
+                    self.cutoff,
+                    self.spatial_dims,
+                    cycle_cutoff=float(getattr(self.method, "dct_cutoff", 1.0)),
                 )
                 hides = hides_input(probe, self.gain)
                 metrics |= {

@@ -60,7 +60,8 @@ def _probe(method, path, spec: Mapping, cutoff: float, device) -> dict[str, floa
     picks = [frames[i] for i in np.unique(np.linspace(0, len(frames) - 1, min(4, len(frames))).round().astype(int))]
     batch = torch.stack([torch.as_tensor(f).float() for f in picks]).to(device)
     method = method.to(device).eval()
-    return steganography_probe(method.generator_ab, method.generator_ba, batch, cutoff, 2)
+    cycle_cutoff = float(getattr(method, "dct_cutoff", 1.0))
+    return steganography_probe(method.generator_ab, method.generator_ba, batch, cutoff, 2, cycle_cutoff=cycle_cutoff)
 
 
 def _normalised(path, normalization: Mapping | None) -> torch.Tensor:

@@ -36,6 +36,7 @@ def steganography_probe(
     spatial_dims: int = 2,
     noise: float = 0.02,
     seed: int = 0,
+    cycle_cutoff: float = 1.0,
 ) -> dict[str, float]:
     """Cycle errors of ``real_a`` with the translation plain, low-passed and lightly noised.
 
@@ -46,6 +47,10 @@ def steganography_probe(
         spatial_dims: 2 or 3.
         noise: standard deviation of the added Gaussian noise, relative to each translation's own.
         seed: of the noise (the probe is deterministic).
+        cycle_cutoff: the DCT low-pass the method itself puts on the cycle path in training (``dct_cutoff``; 1:
+            none). The probe then looks at the cycle as trained: every translation goes through that filter
+            before the reverse generator, the disturbances are measured after it, and the probe's own low-pass
+            keeps ``cutoff`` of the band that filter lets through.
 
     Returns:
         ``cycle_mae``, ``cycle_mae_lowpass``, ``cycle_mae_noised``, ``degradation`` (low-passed minus plain: ~0 for
@@ -54,23 +59,29 @@ def steganography_probe(
         translation.
     """
     fake_b = generator_ab(real_a)
-    cycled = generator_ba(fake_b)
+
+    def seen(x: torch.Tensor) -> torch.Tensor:  # what the reverse generator receives on the trained cycle path
+        return dct_lowpass(x, cycle_cutoff, spatial_dims) if cycle_cutoff < 1 else x
+
+    base = seen(fake_b)
+    cycled = generator_ba(base)
     plain = (cycled - real_a).abs().mean()
-    low = dct_lowpass(fake_b, cutoff, spatial_dims)
+    low = seen(dct_lowpass(fake_b, cutoff * min(1.0, cycle_cutoff), spatial_dims))
     cycled_low = generator_ba(low)
     filtered = (cycled_low - real_a).abs().mean()
     scale = fake_b.flatten(1).std(dim=1).clamp_min(1e-8).view(-1, *([1] * (fake_b.ndim - 1)))
     generator = torch.Generator(device="cpu").manual_seed(int(seed))
     jitter = torch.randn(fake_b.shape, generator=generator).to(fake_b.device, fake_b.dtype) * scale * float(noise)
-    cycled_noised = generator_ba(fake_b + jitter)
+    noisy = seen(fake_b + jitter)
+    cycled_noised = generator_ba(noisy)
     noised = (cycled_noised - real_a).abs().mean()
     return {
         "cycle_mae": float(plain),
         "cycle_mae_lowpass": float(filtered),
         "cycle_mae_noised": float(noised),
         "degradation": float(filtered - plain),
-        "lowpass_gain": float((cycled_low - cycled).abs().mean() / (fake_b - low).abs().mean().clamp_min(1e-8)),
-        "noise_gain": float((cycled_noised - cycled).abs().mean() / jitter.abs().mean().clamp_min(1e-8)),
+        "lowpass_gain": float((cycled_low - cycled).abs().mean() / (base - low).abs().mean().clamp_min(1e-8)),
+        "noise_gain": float((cycled_noised - cycled).abs().mean() / (noisy - base).abs().mean().clamp_min(1e-8)),
         "high_frequency_fraction": float(high_frequency_fraction(fake_b, cutoff, spatial_dims).mean()),
     }
 

@@ -6,7 +6,9 @@ On the runs of the convergence benchmark (``benchmark.py converge``: trained wit
 (``tta``) and with the ``checkpoints - 1`` latest snapshots of the run (``tta+ckpt``) - and score each image's
 uncertainty map against the error of its translation to ``testB`` (:mod:`common.metrics.uncertainty`): the
 Spearman correlation over pixels, and the mean error of the 10% most uncertain pixels over the mean error.
-Targets: median Spearman >= 0.3 and ratio >= 2 on each task. One thread per process; ``jobs`` runs at a time.
+Targets: median Spearman >= 0.3 and ratio >= 2 on each task. A control scores the translation's own intensity as
+if it were the uncertainty map: an uncertainty that only tracks brightness (errors are larger where the signal is)
+scores no better than it. One thread per process; ``jobs`` runs at a time.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ def score_run(run: str, data: str, checkpoints: int = 3) -> dict:
         scores = review_uncertainty(out / "mean", out / "spread", data)
         result[label] = scores | {"passes": translator.passes, "seconds": seconds}
         result[label]["translation"] = review_folder(out / "mean", data)
+        result[label]["control"] = review_uncertainty(out / "mean", out / "mean", data)  # brightness as "uncertainty"
     (run_dir / "uncertainty.json").write_text(json.dumps(result, indent=2))
     return result
 
@@ -109,14 +112,18 @@ def report(root: Path, chosen: list[str], checkpoints: int) -> str:
         "",
         "Selected models of the convergence runs; `tta`: mean and spread over the 8 flips/rotations; `tta+ckpt`: "
         f"the same over the selected model and the {checkpoints - 1} latest snapshots of its run. Per test image: "
-        "Spearman correlation of uncertainty and absolute error (translation fitted to the truth), and the mean "
-        "error of the 10% most uncertain pixels over the mean error; medians over the images (min-max). PSNR: "
-        "the mean translation, review score. One thread.",
+        "Spearman correlation of uncertainty and absolute error (translation fitted to the truth), the mean "
+        "error of the 10% most uncertain pixels over the mean error, and the partial Spearman correlation given "
+        "the translation's brightness; medians over the images (min-max). Control: the translation's own "
+        "intensity scored as if it were the uncertainty (errors grow with signal). PSNR: the mean translation, "
+        "review score. One thread.",
         "",
-        "| data set | method | seed | ensemble | passes | Spearman | top-10% ratio | PSNR | s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| data set | method | seed | ensemble | passes | Spearman | top-10% ratio | partial Spearman "
+        "| control Spearman / ratio | PSNR | s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     summary: dict[tuple, list] = {}
+    controls: dict[tuple, list] = {}
     for name in chosen:
         for path in sorted((root / "runs" / name).glob("*_seed*/uncertainty.json")):
             r = json.loads(path.read_text())
@@ -128,16 +135,26 @@ def report(root: Path, chosen: list[str], checkpoints: int) -> str:
                 lines.append(
                     f"| {name} | {method} | {seed} | {label} | {s['passes']} | {s['spearman']:.2f} "
                     f"({min(rho):.2f}-{max(rho):.2f}) | {s['top_ratio']:.2f} ({min(ratio):.2f}-{max(ratio):.2f}) "
+                    f"| {s['partial_spearman']:.2f} | {s['control']['spearman']:.2f} / {s['control']['top_ratio']:.2f} "
                     f"| {s['translation']['psnr']:.1f} | {s['seconds']:.0f} |"
                 )
                 summary.setdefault((name, method, label), []).extend(s["per_image"])
-    lines += ["", "| data set | method | ensemble | images | median Spearman | median ratio | targets met |"]
-    lines.append("|---|---|---|---|---|---|---|")
+                controls.setdefault((name, method, label), []).extend(s["control"]["per_image"])
+    lines += [
+        "",
+        "| data set | method | ensemble | images | median Spearman | median ratio | median partial Spearman "
+        "| control Spearman / ratio | targets met |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for (name, method, label), rows in summary.items():
         rho = statistics.median(x["spearman"] for x in rows)
         ratio = statistics.median(x["top_ratio"] for x in rows)
         met = rho >= TARGETS["spearman"] and ratio >= TARGETS["top_ratio"]
+        c_rho = statistics.median(x["spearman"] for x in controls[(name, method, label)])
+        c_ratio = statistics.median(x["top_ratio"] for x in controls[(name, method, label)])
         lines.append(
-            f"| {name} | {method} | {label} | {len(rows)} | {rho:.2f} | {ratio:.2f} | {'yes' if met else 'no'} |"
+            f"| {name} | {method} | {label} | {len(rows)} | {rho:.2f} | {ratio:.2f} "
+            f"| {statistics.median(x['partial_spearman'] for x in rows):.2f} | {c_rho:.2f} / {c_ratio:.2f} "
+            f"| {'yes' if met else 'no'} |"
         )
     return "\n".join(lines) + "\n"

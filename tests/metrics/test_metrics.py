@@ -144,8 +144,25 @@ def test_a_lossy_but_honest_cycle_does_not_trip_the_probe():
             return torch.nn.functional.avg_pool2d(a, 5, 1, 2)
 
     probe = steganography_probe(Smooth(), torch.nn.Identity(), x)
-    assert probe["cycle_mae"] > 0.1 and probe["noise_gain"] < 1 and not hides_input(probe)
+    assert probe["cycle_mae"] > 0.1 and probe["noise_gain"] == pytest.approx(1, abs=1e-3) and not hides_input(probe)
     assert steganography_probe(Smooth(), torch.nn.Identity(), x) == probe  # deterministic
+
+
+def test_the_probe_looks_at_the_cycle_as_trained_through_the_methods_low_pass():
+    """A reverse generator that would amplify the top half of the band, trained behind a DCT low-pass at 0.5 that
+    never lets that band through: not steganographic on its cycle, which the probe sees only when told."""
+    from common.ops.dct import dct_lowpass
+
+    x = torch.nn.functional.avg_pool2d(torch.rand(2, 1, 32, 32), 3, 1, 1)
+
+    class Amplify(torch.nn.Module):
+        def forward(self, b):
+            return b + 50 * (b - dct_lowpass(b, 0.5, 2))
+
+    naive = steganography_probe(torch.nn.Identity(), Amplify(), x)
+    trained = steganography_probe(torch.nn.Identity(), Amplify(), x, cycle_cutoff=0.5)
+    assert hides_input(naive) and not hides_input(trained)
+    assert trained["noise_gain"] == pytest.approx(1, abs=0.05) and trained["lowpass_gain"] == pytest.approx(1, abs=0.05)
 
 
 @pytest.mark.parametrize("task, channel", [("mask_to_nuclei", None), ("if_unmixing", 0), ("phase_to_dapi", None)])
