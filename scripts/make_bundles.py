@@ -345,7 +345,12 @@ truth it keeps the lowest `val_selection` = realism of the translations against 
 `trainB`) + the cycle error through a DCT low-pass (two-sided methods), which steganographic, near-identity,
 inverted and flat outputs fail. Without `valA`, training A images are validated with that unsupervised criterion.
 Every validation is recorded in `O/validation.csv` (`--keep_snapshots true` also keeps each validated generator in
-`O/snapshots/`). Input: {input} Without `--dataset_dir` the bundle trains on phantoms it writes to
+`O/snapshots/`), with the watch of `validate#watch`: the steganography probe (`val_probe_lowpass_gain`,
+`val_probe_noise_gain`: how far the cycle's reconstruction moves per unit of a DCT low-pass or of faint noise on the
+translation, about 1 or less for an honest cycle; `val_hides_input` 1 and a warning in the log above 2) and, where
+the task has objects, classical-segmenter counts in translations and inputs (`val_count_ratio`, warning outside
+0.5-2). At the end, `O/report/report.html` shows input / translation / uncertainty / error panels of validation
+images, the last metrics, the watch's verdicts and the validation model selection picked (logged to MLflow too). Input: {input} Without `--dataset_dir` the bundle trains on phantoms it writes to
 `OUTPUT/phantoms` (`common.phantoms.{name}`, with ground truth and a validation split).
 
 ## Preprocessing
@@ -394,6 +399,14 @@ ones in Gaussian-blended tiles of that size with overlap 0.5 (tiles of the train
 networks see farther than such a tile's margin); any size down to one pixel works; stacks, movies and volumes
 go slice by slice in batches. Output: {units} Existing outputs are never overwritten.
 
+`--uncertainty true` writes, beside each translation, a per-pixel uncertainty map in `OUT/uncertainty/` (same name,
+type, geometry and units): the standard deviation of the translation over the 8 test-time flips/rotations of the
+input (undone before combining; the 8 axis flips in 3D) and, with `--uncertainty_checkpoints K`, over the model and
+the K-1 latest snapshots of its run (`O/snapshots/`, written with `--keep_snapshots true`). The translation written
+with the option is the mean over those passes, not the single network's output. It costs 8 (x K) forward passes;
+streamed files are translated twice (once per output). How well it ranks the errors is measured per task in
+`BENCHMARKS.md` ("Uncertainty against error").
+
 Export to TorchScript:
 ```bash
 python -m monai.bundle ckpt_export network_def --filepath bundles/{name}/models/model.ts \\
@@ -428,12 +441,17 @@ Label server was not run.
 python -m monai.bundle run --config_file bundles/{name}/configs/evaluate.json \\
     --dataset_dir D --output_dir O [--checkpoint C | --predictions_dir P] [--tracking_uri sqlite:///PATH/mlruns.db]
 ```
-Translates `D/testA` (or takes translations from `P`), then writes `O/per_image.csv`, `O/per_object.csv`,
-`O/summary.json` (metric -> median and IQR) and figures (`objects_boxplot.png`, `overlay.png`), and logs them as an
-MLflow run (`--tracking_uri None` to skip). With `--training_checkpoint O/checkpoints/FILE.pt` (a full checkpoint
-holding both generators) it adds the steganography probe per image: the cycle error with and without a DCT
-low-pass filter on the translation (`degradation` near 0 for an honest translation) and the translation's share of
-high-frequency energy. Pixel metrics (RMSE, MAE, PSNR, SSIM, MS-SSIM, MicroMS-SSIM, PCC)
+Translates `D/testA` (or takes translations from `P`) with the test-time ensemble of `--uncertainty true` (the
+default here; `--uncertainty false` for the plain network), then writes `O/per_image.csv`, `O/per_object.csv`,
+`O/summary.json` (metric -> median and IQR; `uncertainty_spearman` and `uncertainty_top_ratio` score the
+uncertainty against the error where `D/testB` exists), figures (`objects_boxplot.png`, `overlay.png`) and the
+fidelity report `O/report.html` (input / translation / uncertainty / error panels of the first images, the metrics,
+the probe's verdict, the checkpoint and the validation model selection picked, read from `validation.csv` beside
+it), and logs them as an MLflow run (`--tracking_uri None` to skip). With a full training checkpoint holding both
+generators (by default the latest of `checkpoints/` beside `--checkpoint`; `--training_checkpoint FILE` to choose)
+it adds the steganography probe per image: the cycle error with and without a DCT low-pass filter or faint noise
+on the translation, the reverse generator's gains under each (`lowpass_gain`, `noise_gain`: a report warning above
+2) and the translation's share of high-frequency energy. Pixel metrics (RMSE, MAE, PSNR, SSIM, MS-SSIM, MicroMS-SSIM, PCC)
 against `D/testB`, frame by frame; {objects}
 
 ## Performance

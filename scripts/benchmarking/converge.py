@@ -35,6 +35,7 @@ DATASETS: dict[str, dict] = {
     "mri_t2_pd": {"task": "mri_t2_pd", "phantom_size": 96, "patch": 64},
     "if_unmixing": {"task": "if_unmixing", "phantom_size": 128, "patch": 96},
     "ihc_he_translation": {"task": "ihc_he_translation", "phantom_size": 128, "patch": 96},
+    "mask_to_nuclei": {"task": "mask_to_nuclei", "phantom_size": 128, "patch": 96},
     "w2s": {
         "task": "denoising",
         "prepare": ("w2s", "denoise_w2s", {"n_test": 10, "n_val": 2}),
