@@ -79,7 +79,8 @@ class TranslationWatch:
     def __call__(self, engine: Engine) -> None:
         generators = [g for g in (self.method.generator_ab, self.method.generator_ba) if g is not None]
         modes = [g.training for g in generators]
-        device = next(self.method.generator_ab.parameters()).device
+        weight = next(iter(self.method.generator_ab.parameters()), None)
+        device = weight.device if weight is not None else torch.device("cpu")
         x = self.images.to(device)
         metrics: dict[str, float] = {}
         try:
