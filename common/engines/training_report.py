@@ -77,7 +77,10 @@ class TrainingReport:
         finally:
             generator.train(mode)
         metrics = {"iteration": int(engine.state.iteration)} | dict(self.evaluator.state.metrics or {})
-        notes = [selection_note(self.folder.parent / "best_model.pt")]
+        notes = [
+            f"Panels: the generator at the end of training (iteration {engine.state.iteration}).",
+            selection_note(self.folder.parent / "best_model.pt", "Selected model"),
+        ]
         warnings = []
         tripped = [h for h in getattr(self.watch, "history", []) if h.get("val_hides_input")]
         if self.watch is not None and self.watch.history:

@@ -71,13 +71,13 @@ def panel_figure(panels: Mapping[str, np.ndarray | None], title: str, path: str 
     return Path(path)
 
 
-def selection_note(checkpoint: str | os.PathLike | None) -> str:
-    """Which checkpoint was evaluated and, from the run's ``validation.csv`` beside it, which validation model
-    selection picked (the best ``val_psnr``, else the lowest ``val_selection``)."""
+def selection_note(checkpoint: str | os.PathLike | None, what: str = "Evaluated checkpoint") -> str:
+    """Which checkpoint was evaluated (``what`` names its role) and, from the run's ``validation.csv`` beside it,
+    which validation model selection picked (the best ``val_psnr``, else the lowest ``val_selection``)."""
     if checkpoint is None:
         return "No checkpoint (translations given as files)."
     path = Path(checkpoint)
-    note = f"Evaluated checkpoint: {path.name} ({path.parent})."
+    note = f"{what}: {path.name} ({path.parent})."
     log = path.parent / "validation.csv"
     if not log.is_file():
         return note + " No validation log beside it."
