@@ -16,14 +16,14 @@ best snapshot on the test set, which only this report looks at) and the targets.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from datetime import date
 from pathlib import Path
+
+from benchmarking.processes import run_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -263,23 +263,12 @@ def converge(
 
 
 def _run_queue(queue: list, iterations: int, jobs: int) -> None:
-    running: list[tuple[subprocess.Popen, Path, float]] = []
-    env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    while queue or running:
-        while queue and len(running) < jobs:
-            name, method, seed, run, data = queue.pop(0)
-            run.mkdir(parents=True, exist_ok=True)
-            log = open(run / "log.txt", "w")  # noqa: SIM115 (closed when the process ends)
-            command = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "converge_one", name, method, str(seed)]
-            command += [str(run), str(iterations), str(PRESET["validations"]), str(data)]
-            running.append((subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env), run, time.time()))
-            print(f"started {name} {method} seed {seed}", flush=True)
-        time.sleep(5)
-        for proc, run, began in list(running):
-            if proc.poll() is not None:
-                running.remove((proc, run, began))
-                state = "done" if proc.returncode == 0 else f"FAILED (exit {proc.returncode}, see {run / 'log.txt'})"
-                print(f"{run.parent.name}/{run.name}: {state} after {time.time() - began:.0f} s", flush=True)
+    commands = []
+    for name, method, seed, run, data in queue:
+        command = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "converge_one", name, method, str(seed)]
+        command += [str(run), str(iterations), str(PRESET["validations"]), str(data)]
+        commands.append((command, run / "log.txt", f"{name}/{method}_seed{seed}"))
+    run_jobs(commands, jobs)
 
 
 def _fmt(x: float) -> str:

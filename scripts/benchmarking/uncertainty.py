@@ -14,13 +14,13 @@ scores no better than it. One thread per process; ``jobs`` runs at a time.
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from datetime import date
 from pathlib import Path
+
+from benchmarking.processes import run_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ("calcium", "denoising", "mri_t2_pd", "ihc_he_translation")
@@ -85,20 +85,12 @@ def uncertainty(
         for run in sorted((root / "runs" / name).glob("*_seed*")):
             if (run / "result.json").exists() and not (run / "uncertainty.json").exists():
                 queue.append((run, root / "data" / name))
-    running: list[tuple[subprocess.Popen, Path]] = []
-    env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    while queue or running:
-        while queue and len(running) < int(jobs):
-            run, data = queue.pop(0)
-            command = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "uncertainty_one", str(run), str(data)]
-            command += ["--checkpoints", str(checkpoints)]
-            log = open(run / "uncertainty_log.txt", "w")  # noqa: SIM115 (closed when the process ends)
-            running.append((subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env), run))
-        time.sleep(5)
-        for proc, run in list(running):
-            if proc.poll() is not None:
-                running.remove((proc, run))
-                print(f"{run.parent.name}/{run.name}: {'done' if proc.returncode == 0 else 'FAILED'}", flush=True)
+    commands = []
+    for run, data in queue:
+        command = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "uncertainty_one", str(run), str(data)]
+        command += ["--checkpoints", str(checkpoints)]
+        commands.append((command, run / "uncertainty_log.txt", f"{run.parent.name}/{run.name}"))
+    run_jobs(commands, jobs)
     text = report(root, chosen, checkpoints)
     Path(out or root / "uncertainty.md").write_text(text)
     print(text)
