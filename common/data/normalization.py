@@ -118,15 +118,9 @@ class Normalization:
             return x
         return (x - self.b_min) / (self.b_max - self.b_min) * (self.a_max - self.a_min) + self.a_min
 
-    def inverse_spread(self, x: torch.Tensor) -> torch.Tensor:
-        """Map a spread (standard deviation, error) of network outputs to the units :meth:`inverse` gives: the
-        scale of the inverse without its offset."""
-        if self.mode != "range":
-            return x
-        return x / (self.b_max - self.b_min) * (self.a_max - self.a_min)
-
     def spread(self) -> Normalization:
-        """The normalisation whose :meth:`inverse` is this one's :meth:`inverse_spread` (offsets zero)."""
+        """The normalisation of a spread (standard deviation, error) of network outputs: its :meth:`inverse` maps
+        the spread to the units this one's :meth:`inverse` gives (the scale of the inverse, without its offset)."""
         if self.mode != "range":
             return self
         return Normalization(

@@ -256,12 +256,12 @@ def translate_files(
     written: list[Path] = []
     spread_written: list[Path] = []
     output_norm = Normalization.from_config(output_normalization)
+    spread_norm = output_norm.spread()
     try:
         for source, target, spread_target in zip(files, targets, spread_targets, strict=True):
             if source in stream and (image_kind(source) == "tiff" or channel_mix is None):
                 passes = [(network, target, output_norm)]
                 if ensemble:
-                    spread_norm = output_norm.spread()
                     passes = [(_Half(network, 0), target, output_norm), (_Half(network, 1), spread_target, spread_norm)]
                 for net, path, norm in passes:
                     _translate_streaming(
@@ -276,7 +276,7 @@ def translate_files(
             result = translate_image(network, image, spatial_dims, inferer, batch_size, device, slice_axis)
             if ensemble:
                 mean, spread = split_uncertainty(result)
-                outputs = [(target, output_norm.inverse(mean)), (spread_target, output_norm.inverse_spread(spread))]
+                outputs = [(target, output_norm.inverse(mean)), (spread_target, spread_norm.inverse(spread))]
             else:
                 outputs = [(target, output_norm.inverse(result))]
             for path, data in outputs:
