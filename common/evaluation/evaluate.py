@@ -24,7 +24,7 @@ from common.data.normalization import Normalization
 from common.data.slicing import axes_to_slice, take_slice
 from common.errors import InputDataError
 from common.evaluation.figures import box_plot, overlay
-from common.evaluation.report import item_panels, panel_figure, selection_note, write_report
+from common.evaluation.report import item_panels, panel_figure, selection_note, watch_trips, write_report
 from common.inference.ensemble import EnsembleTranslator
 from common.inference.translate import translate_files
 from common.io.atomic import atomic_path
@@ -289,8 +289,8 @@ def _report(out: Path, panels: list, summary: Mapping, checkpoint, uncertainty: 
         )
     else:
         notes.append("Steganography probe: not run (needs the training checkpoint with both generators).")
-    if "watch tripped" in notes[0]:
-        warnings.append(notes[0])
+    if watch_trips(checkpoint):  # the selection note names them; shown as a warning
+        warnings.append(notes.pop(0))
     if not uncertainty:
         notes.append("Uncertainty: not computed (evaluate with --uncertainty true).")
     else:

@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 
 from common.io.atomic import atomic_path  # noqa: E402
 
-__all__ = ["display_image", "panel_figure", "selection_note", "write_report"]
+__all__ = ["display_image", "item_panels", "panel_figure", "selection_note", "watch_trips", "write_report"]
 
 
 def display_image(image) -> np.ndarray:
@@ -38,8 +38,8 @@ def display_image(image) -> np.ndarray:
     return x if channels == 3 else x.mean(axis=-1)
 
 
-def _scaled(x: np.ndarray, zero_based: bool = False) -> np.ndarray:
-    lo, hi = (0.0, float(np.percentile(x, 99.5))) if zero_based else tuple(np.percentile(x, [0.5, 99.5]))
+def _scaled(x: np.ndarray) -> np.ndarray:
+    lo, hi = np.percentile(x, [0.5, 99.5])
     return np.clip((x - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
 
 
@@ -71,6 +71,21 @@ def panel_figure(panels: Mapping[str, np.ndarray | None], title: str, path: str 
     return Path(path)
 
 
+def _validation_rows(checkpoint: str | os.PathLike) -> list[dict[str, str]] | None:
+    log = Path(checkpoint).parent / "validation.csv"
+    if not log.is_file():
+        return None
+    with open(log, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def watch_trips(checkpoint: str | os.PathLike | None) -> list[int]:
+    """The iterations at which the steganography watch tripped, from the run's ``validation.csv`` beside
+    ``checkpoint`` (empty without a log)."""
+    rows = _validation_rows(checkpoint) if checkpoint is not None else None
+    return [int(float(r["iteration"])) for r in rows or [] if r.get("val_hides_input") in ("1.0", "1")]
+
+
 def selection_note(checkpoint: str | os.PathLike | None, what: str = "Evaluated checkpoint") -> str:
     """Which checkpoint was evaluated (``what`` names its role) and, from the run's ``validation.csv`` beside it,
     which validation model selection picked (the best ``val_psnr``, else the lowest ``val_selection``)."""
@@ -78,17 +93,15 @@ def selection_note(checkpoint: str | os.PathLike | None, what: str = "Evaluated 
         return "No checkpoint (translations given as files)."
     path = Path(checkpoint)
     note = f"{what}: {path.name} ({path.parent})."
-    log = path.parent / "validation.csv"
-    if not log.is_file():
+    rows = _validation_rows(path)
+    if rows is None:
         return note + " No validation log beside it."
-    with open(log, newline="") as fh:
-        rows = list(csv.DictReader(fh))
     key = next((k for k in ("val_psnr", "val_selection") if rows and rows[0].get(k) not in (None, "")), None)
     if key is None:
         return note + " Its validation log has no selection metric."
     values = [(float(r[key]), int(float(r["iteration"]))) for r in rows if r.get(key) not in (None, "")]
     value, iteration = max(values) if key == "val_psnr" else min(values)
-    hidden = [int(float(r["iteration"])) for r in rows if r.get("val_hides_input") in ("1.0", "1")]
+    hidden = watch_trips(path)
     text = f" Model selection picked iteration {iteration} ({key} {value:.4g}, {len(values)} validations)."
     if hidden:
         text += f" The steganography watch tripped during training at iteration(s) {hidden}."
