@@ -96,6 +96,7 @@ class TranslationWatch:
                     self.cutoff,
                     self.spatial_dims,
                     cycle_cutoff=float(getattr(self.method, "dct_cutoff", 1.0)),
+                    fake_b=fake,
                 )
                 hides = hides_input(probe, self.gain)
                 metrics |= {

@@ -37,6 +37,7 @@ def steganography_probe(
     noise: float = 0.02,
     seed: int = 0,
     cycle_cutoff: float = 1.0,
+    fake_b: torch.Tensor | None = None,
 ) -> dict[str, float]:
     """Cycle errors of ``real_a`` with the translation plain, low-passed and lightly noised.
 
@@ -51,6 +52,7 @@ def steganography_probe(
             none). The probe then looks at the cycle as trained: every translation goes through that filter
             before the reverse generator, the disturbances are measured after it, and the probe's own low-pass
             keeps ``cutoff`` of the band that filter lets through.
+        fake_b: ``generator_ab(real_a)`` when the caller has it already (not computed again).
 
     Returns:
         ``cycle_mae``, ``cycle_mae_lowpass``, ``cycle_mae_noised``, ``degradation`` (low-passed minus plain: ~0 for
@@ -58,7 +60,7 @@ def steganography_probe(
         absolute disturbance of the translation: <= ~1 for an honest cycle) and ``high_frequency_fraction`` of the
         translation.
     """
-    fake_b = generator_ab(real_a)
+    fake_b = generator_ab(real_a) if fake_b is None else fake_b
 
     def seen(x: torch.Tensor) -> torch.Tensor:  # what the reverse generator receives on the trained cycle path
         return dct_lowpass(x, cycle_cutoff, spatial_dims) if cycle_cutoff < 1 else x
