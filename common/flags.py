@@ -2,16 +2,18 @@
 
 ``python -m monai.bundle run ... --amp false`` hands the config the string ``"false"`` (Python Fire parses only
 ``True``/``False`` as booleans), which is truthy: every boolean id of the bundles goes through :func:`as_bool`
-where it is used, so ``true``/``false`` (any case), ``yes``/``no``, ``on``/``off`` and ``1``/``0`` all mean what
-they say and anything else is refused with the option's name.
+where it is used, so MONAI's ``str2bool`` spellings (``true``/``false``, ``yes``/``no``, ``1``/``0``, any case) and
+``on``/``off`` all mean what they say and anything else is refused with the option's name.
 """
 
 from __future__ import annotations
 
+from monai.utils import str2bool
+
 __all__ = ["as_bool"]
 
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0", "none", ""}
+#: spellings beyond those of MONAI's ``str2bool`` (yes/no, true/false, t/f, y/n, 1/0)
+_EXTRA = {"on": True, "off": False, "none": False, "": False}
 
 
 def as_bool(value: object, name: str = "flag") -> bool:
@@ -26,6 +28,12 @@ def as_bool(value: object, name: str = "flag") -> bool:
         return False
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _EXTRA:
+            return _EXTRA[word]
+        try:
+            return str2bool(word)
+        except ValueError:
+            pass
     raise ValueError(f"--{name}: expected true or false, got {value!r}")
