@@ -7,6 +7,10 @@ transform on each output, and returns the mean and the standard deviation over a
 ``(B, 2 C, *S)``, mean first. It is a plain ``nn.Module``, so whole-image, tiled and streamed inference use it as
 they use the generator (each tile gets its own augmentations).
 
+MONAI's ``TestTimeAugmentation`` draws random invertible transforms of a data dictionary and runs the model on them
+through a data loader, outside the inferer; here the passes must happen inside whole-image, tiled and streamed
+inference alike and be the same every time, so the ensemble is a module with fixed symmetries.
+
 The augmentations are the 8 symmetries of the square in 2D (4 rotations by 90 degrees, each with and without a
 flip) and the 8 flips of the three axes in 3D (rotations would swap anisotropic axes).
 """

@@ -159,17 +159,24 @@ def test_mlflow_run_holds_params_metrics_and_artifacts(tmp_path, phantoms, track
     assert any(a.startswith("config_") and a.endswith(".json") for a in artifacts)
 
 
-def test_inference_translates_every_frame_and_keeps_geometry(tmp_path, phantoms):
-    _train(tmp_path / "train", dataset_dir=phantoms, max_iterations=2)
-    out = tmp_path / "translated"
+def _inference(phantoms, tmp_path, **overrides):
+    """The bundle's inference of the phantoms' testA with the model trained into ``tmp_path/train``, initialised."""
     workflow = ConfigWorkflow(
         config_file=INFER,
         workflow_type="infer",
         dataset_dir=os.path.join(phantoms, "testA"),
-        output_dir=str(out),
+        output_dir=str(tmp_path / "translated"),
         checkpoint=str(tmp_path / "train" / "model.pt"),
+        **overrides,
     )
     workflow.initialize()
+    return workflow
+
+
+def test_inference_translates_every_frame_and_keeps_geometry(tmp_path, phantoms):
+    _train(tmp_path / "train", dataset_dir=phantoms, max_iterations=2)
+    out = tmp_path / "translated"
+    workflow = _inference(phantoms, tmp_path)
     workflow.run()
     for source in sorted(Path(phantoms, "testA").glob("*.tif")):
         a, b = load_image(source), load_image(out / source.name, dtype=None)
@@ -186,16 +193,7 @@ def test_uncertainty_option_writes_mean_and_spread_over_augmentations_and_snapsh
     _train(tmp_path / "train", dataset_dir=phantoms, max_iterations=4, keep_snapshots="true")
     assert len(list((tmp_path / "train" / "snapshots").glob("*.pt"))) == 2
     out = tmp_path / "translated"
-    workflow = ConfigWorkflow(
-        config_file=INFER,
-        workflow_type="infer",
-        dataset_dir=os.path.join(phantoms, "testA"),
-        output_dir=str(out),
-        checkpoint=str(tmp_path / "train" / "model.pt"),
-        uncertainty="true",  # as the command line hands it over
-        uncertainty_checkpoints=3,
-    )
-    workflow.initialize()
+    workflow = _inference(phantoms, tmp_path, uncertainty="true", uncertainty_checkpoints=3)  # as the CLI hands it
     assert workflow.parser.get_parsed_content("translator").passes == 3 * 8
     workflow.run()
     for source in sorted(Path(phantoms, "testA").glob("*.tif")):
