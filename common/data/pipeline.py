@@ -29,7 +29,7 @@ from common.data.layout import list_images, resolve_files
 from common.data.normalization import NORMALIZATIONS, Normalization
 from common.data.slicing import RandSliced
 from common.data.unpaired import UnpairedDataset
-from common.errors import InputDataError
+from common.errors import InputDataError, find_input_error
 from common.io.load import LoadImageFiled
 
 __all__ = ["NORMALIZATIONS", "domain_transforms", "normalization_transform", "make_unpaired_dataset"]
@@ -204,14 +204,5 @@ def _cached_domain(files: list[str], transform: Compose, cache_rate: float, num_
     try:
         dataset = CacheDataset(data, transform, cache_rate=cache_rate, num_workers=num_workers, progress=False)
     except Exception as e:  # MONAI wraps transform errors in RuntimeError; surface the InputDataError inside
-        raise _input_error_in(e) from None
+        raise (find_input_error(e) or e) from None
     return dataset
-
-
-def _input_error_in(e: BaseException) -> BaseException:
-    seen = e
-    while seen is not None:
-        if isinstance(seen, InputDataError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return e

@@ -26,7 +26,7 @@ from common.errors import InputDataError
 from common.evaluation.figures import box_plot, overlay
 from common.evaluation.report import item_panels, panel_figure, selection_note, watch_trips, write_report
 from common.inference.ensemble import EnsembleTranslator
-from common.inference.translate import translate_files
+from common.inference.files import translate_files
 from common.io.atomic import atomic_path
 from common.io.load import load_image
 from common.metrics.objects import instance_metrics, nearest_object_analysis

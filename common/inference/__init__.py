@@ -2,9 +2,10 @@
 
 from common.inference.bundle_run import translate_with_bundle, volume_to_nifti
 from common.inference.ensemble import EnsembleTranslator, ensemble_checkpoints, ensemble_translator, split_uncertainty
+from common.inference.files import translate_files
 from common.inference.inferer import FrameInferer
 from common.inference.transforms import postprocessing, preprocessing
-from common.inference.translate import denormalize, output_path, translate_files, translate_image
+from common.inference.translate import denormalize, output_path, translate_image
 
 __all__ = [
     "EnsembleTranslator",

@@ -35,7 +35,7 @@ class FrameInferer(Inferer):
     def __init__(
         self,
         spatial_dims: int = 2,
-        roi_size: Sequence[int] | None = None,
+        roi_size: Sequence[int] | int | None = None,
         sw_batch_size: int = 4,
         overlap: float = 0.5,
         batch_size: int = 8,
@@ -44,6 +44,8 @@ class FrameInferer(Inferer):
         super().__init__()
         if spatial_dims not in (2, 3):
             raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims}")
+        if isinstance(roi_size, (int, float)):
+            roi_size = [int(roi_size)] * spatial_dims
         if roi_size is not None and len(roi_size) != spatial_dims:
             raise ValueError(f"roi_size must have {spatial_dims} values, got {roi_size}")
         if batch_size < 1:

@@ -1,7 +1,7 @@
 """Translate TIFF movies and stacks too large for memory: pages are read one frame at a time and the output is
 written page by page, so memory holds a batch of frames, not the file.
 
-Used by :func:`~common.inference.translate.translate_files` for TIFF inputs whose pixel data exceed a size
+Used by :func:`~common.inference.files.translate_files` for TIFF inputs whose pixel data exceed a size
 threshold (2D networks, files whose stored axes end in ``Y X`` without RGB samples). Percentile normalisation is
 estimated from up to ``sample_frames`` evenly spaced frames per channel (exact when the file has no more frames
 than that); the result otherwise equals the in-memory path.

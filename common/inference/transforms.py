@@ -1,5 +1,5 @@
 """The pre- and post-processing of a translation as MONAI transform chains: the bundles' ``preprocessing`` and
-``postprocessing`` config ids, read by MONAI Label and MONAI Deploy (``translate_files`` applies the same steps)."""
+``postprocessing`` config ids, read by MONAI Label and MONAI Deploy, and applied by ``translate_files``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from monai.transforms import Compose, Lambdad
 
 from common.data.channels import MixChannelsd
 from common.data.normalization import Normalization
-from common.io.load import image_loaderd
+from common.io.load import LoadImageFiled
 
 __all__ = ["preprocessing", "postprocessing"]
 
@@ -21,9 +21,9 @@ def preprocessing(
     keys: str = "image",
 ) -> Compose:
     """``{"image": path}`` -> normalised channel-first ``MetaTensor``: a MONAI ``LoadImaged`` with the project's
-    readers (MONAI Label swaps it for its own loader wrapper), the A-domain normalisation of training and its
-    optional channel mixing."""
-    steps = [image_loaderd(keys, axes=axes), Normalization.from_config(normalization).transform(keys)]
+    readers and one-line errors naming a bad file (MONAI Label swaps it for its own loader wrapper), the A-domain
+    normalisation of training and its optional channel mixing."""
+    steps = [LoadImageFiled(keys, axes=axes), Normalization.from_config(normalization).transform(keys)]
     if channel_mix is not None:
         steps.append(MixChannelsd(keys, channel_mix))
     return Compose(steps)

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import torch
 from monai.data import MetaTensor
-from monai.transforms import LoadImage, LoadImaged, MapTransform
+from monai.transforms import LoadImage, LoadImaged
 
 from common.errors import InputDataError
 from common.io.header import SUPPORTED_SUFFIXES, image_kind
@@ -87,9 +87,10 @@ def _first_line(e: Exception) -> str:
     return text[0] if text else ""
 
 
-class LoadImageFiled(MapTransform):
-    """Dictionary transform around :func:`load_image`: MONAI ``LoadImage`` with this project's readers, plus
-    one-line :class:`InputDataError`s naming the file (damaged file, NaN/Inf values).
+class LoadImageFiled(LoadImaged):
+    """Dictionary transform around :func:`load_image`: MONAI ``LoadImaged`` with this project's readers, plus
+    one-line :class:`InputDataError`s naming the file (damaged file, NaN/Inf values). A ``LoadImaged``, so that
+    MONAI Label finds (and swaps) the loader of a bundle's ``preprocessing``.
 
     Args:
         keys: keys holding file paths.
@@ -106,10 +107,13 @@ class LoadImageFiled(MapTransform):
         check_finite: bool = True,
         allow_missing_keys: bool = False,
     ):
-        super().__init__(keys, allow_missing_keys)
+        super().__init__(
+            keys, dtype=dtype, image_only=True, ensure_channel_first=True, allow_missing_keys=allow_missing_keys
+        )
+        _register(self, axes)
         self.axes, self.dtype, self.check_finite = axes, dtype, check_finite
 
-    def __call__(self, data):
+    def __call__(self, data, reader=None):
         d = dict(data)
         for key in self.key_iterator(d):
             d[key] = load_image(d[key], axes=self.axes, dtype=self.dtype, check_finite=self.check_finite)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-import common.inference.translate as translate_module
+import common.io.load as load_module
 from common.inference import EnsembleTranslator, ensemble_checkpoints, split_uncertainty, translate_files
 from common.inference.ensemble import dihedral_transforms
 from common.io import load_image, write_nifti, write_tiff
@@ -123,7 +123,7 @@ def test_streamed_uncertainty_equals_in_memory(tmp_path, monkeypatch):
     def refuse(path, *args, **kw):
         raise AssertionError(f"{path} was loaded whole")
 
-    monkeypatch.setattr(translate_module, "load_image", refuse)
+    monkeypatch.setattr(load_module, "load_image", refuse)
     streamed = translate_files(
         _ensemble(), tmp_path / "in", tmp_path / "s", uncertainty_dir=tmp_path / "su", stream_above_bytes=0, **kwargs
     )

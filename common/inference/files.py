@@ -1,0 +1,214 @@
+"""Translate whole files with a trained A -> B generator, keeping their geometry.
+
+One pipeline, three MONAI pieces, as a bundle's ``inference.json`` declares them (``preprocessing``,
+``inferer``, ``postprocessing``, the ids MONAI Label and MONAI Deploy read): each input is loaded with the
+project's readers and normalised as in training (:func:`~common.inference.transforms.preprocessing`), translated
+frame by frame / slice by slice, whole or in Gaussian-blended tiles (:class:`~common.inference.inferer.FrameInferer`),
+and mapped back to B's units (:func:`~common.inference.transforms.postprocessing`). The result is written next to
+no input: into ``output_dir``, with the input's base name, format and geometry (TIFF axes and pixel size, NIfTI
+affine), never over an existing file, and no file of a failed call is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import torch
+from monai.inferers import Inferer
+from torch import nn
+
+from common.data.layout import resolve_files
+from common.data.normalization import Normalization
+from common.errors import InputDataError, find_input_error
+from common.inference.ensemble import EnsembleTranslator, split_uncertainty
+from common.inference.inferer import FrameInferer
+from common.inference.streaming import can_stream, translate_nifti_streaming, translate_tiff_streaming
+from common.inference.transforms import postprocessing as make_postprocessing
+from common.inference.transforms import preprocessing as make_preprocessing
+from common.inference.translate import blended_window, output_path
+from common.io.header import image_kind, read_header
+from common.io.write import write_image
+
+__all__ = ["translate_files"]
+
+
+def translate_files(
+    network: nn.Module,
+    inputs: str | os.PathLike | Sequence[str],
+    output_dir: str | os.PathLike,
+    *,
+    preprocessing: Callable[[dict], dict] | None = None,
+    inferer: Inferer | None = None,
+    postprocessing: Callable[[dict], dict] | None = None,
+    normalization: Mapping | None = None,
+    spatial_dims: int = 2,
+    roi_size: Sequence[int] | int | None = None,
+    sw_batch_size: int = 4,
+    overlap: float = 0.5,
+    batch_size: int = 8,
+    device: torch.device | str = "cpu",
+    axes: str | None = None,
+    output_dtype: str | None = "float32",
+    slice_axis: int | None = None,
+    overwrite: bool = False,
+    output_normalization: Mapping | None = None,
+    channel_mix: Sequence[Sequence[float]] | None = None,
+    channels: int | None = None,
+    stream_above_bytes: int = 2 * 1024**3,
+    uncertainty_dir: str | os.PathLike | None = None,
+) -> list[Path]:
+    """Translate every image of ``inputs`` (folder, glob or list) into ``output_dir``.
+
+    Args:
+        network: the A -> B generator (moved to ``device`` and set to eval mode here).
+        inputs: image files.
+        output_dir: destination folder; must not be an input's folder.
+        preprocessing: ``{"image": path}`` -> ``{"image": (C, *S) MetaTensor}``, normalised as in training
+            (default: :func:`~common.inference.transforms.preprocessing` of ``normalization``, ``axes``,
+            ``channel_mix``); a bundle passes its ``preprocessing`` id.
+        inferer: ``inferer(batch, network)`` on ``(1, C, *S)`` (default: a
+            :class:`~common.inference.inferer.FrameInferer` of ``spatial_dims``, ``roi_size``, ``sw_batch_size``,
+            ``overlap``, ``batch_size``, ``slice_axis``); a bundle passes its ``inferer`` id.
+        postprocessing: ``{"pred": (C_out, *S)}`` -> the same in B's units (default:
+            :func:`~common.inference.transforms.postprocessing` of ``output_normalization``: RGB outputs come back
+            as 0..255); a bundle passes its ``postprocessing`` id.
+        normalization: the A-domain normalisation used in training (also that of streamed inputs).
+        spatial_dims: network dimensionality.
+        roi_size: tile size: images up to this size per axis are translated whole, larger ones in tiles of it
+            (default :data:`~common.inference.translate.DEFAULT_TILE`).
+        sw_batch_size: tiles per forward pass; ``overlap``: tile overlap (Gaussian-blended).
+        batch_size: frames/slices per batch.
+        device: where the network runs.
+        axes: TIFF axes override of the inputs.
+        output_dtype: stored dtype (default float32; the translation is in normalised units); ``None``: the
+            network's output dtype.
+        slice_axis: NIfTI slice axis for 2D networks.
+        overwrite: replace existing outputs.
+        output_normalization: the B-domain normalisation of training, inverted where possible.
+        channel_mix: the A-domain channel mixing of training.
+        channels: the network's input channels; inputs with another count are refused before anything is written.
+        stream_above_bytes: TIFF movies/stacks and NIfTI volumes (2D networks) whose pixel data exceed this are
+            translated page by page / slice by slice (:mod:`common.inference.streaming`) instead of loaded whole.
+        uncertainty_dir: with an :class:`~common.inference.ensemble.EnsembleTranslator` as ``network``: the mean
+            over its passes goes to ``output_dir`` and the per-pixel spread (standard deviation over passes, in
+            the translation's units, format and geometry) to this folder under the same name. Streamed inputs
+            are translated twice (once per output), so they take twice the time.
+
+    Returns:
+        the written files (translations, then uncertainty maps).
+
+    Raises:
+        InputDataError: an unreadable input, or ``output_dir`` being an input's folder.
+        FileExistsError: an output exists and ``overwrite`` is False (checked before anything is written).
+    """
+    files = resolve_files(inputs, name="inputs")
+    ensemble = uncertainty_dir is not None
+    if ensemble and not isinstance(network, EnsembleTranslator):
+        raise ValueError("uncertainty_dir needs an EnsembleTranslator as network (mean and spread of its passes)")
+    expected = len(channel_mix[0]) if channel_mix is not None else channels
+    stream = set()
+    for f in files:  # every input readable, with the right channels, before anything is written
+        header = read_header(f, axes=axes)
+        if spatial_dims == 2 and header.nbytes > stream_above_bytes and slice_axis in (None, 2, -1):
+            if (header.kind == "tiff" and can_stream(f, axes)) or header.kind == "nifti":
+                stream.add(f)
+        if expected is not None and header.channels != int(expected):
+            raise InputDataError(f, f"image has {header.channels} channel(s), the model takes {int(expected)}")
+    out_dir = Path(output_dir).resolve()
+    spread_dir = Path(uncertainty_dir).resolve() if ensemble else None
+    for f in files:
+        for folder in (out_dir, spread_dir):
+            if folder is not None and Path(f).resolve().parent == folder:
+                raise InputDataError(folder, "the output folder holds the inputs; choose another one")
+    if spread_dir == out_dir:
+        raise InputDataError(out_dir, "the uncertainty maps need a folder of their own (same names as translations)")
+    targets = [output_path(f, out_dir) for f in files]
+    spread_targets = [output_path(f, spread_dir) for f in files] if ensemble else [None] * len(files)
+    if not overwrite:
+        existing = [t for t in targets + spread_targets if t is not None and t.exists()]
+        if existing:
+            raise FileExistsError(f"{existing[0]}: already exists; refusing to overwrite ({len(existing)} such)")
+    preprocessing = preprocessing or make_preprocessing(normalization, axes=axes, channel_mix=channel_mix)
+    inferer = inferer or FrameInferer(spatial_dims, roi_size, sw_batch_size, overlap, batch_size, slice_axis)
+    postprocessing = postprocessing or make_postprocessing(output_normalization)
+    window = inferer.window if isinstance(inferer, FrameInferer) else blended_window(spatial_dims, roi_size)
+    network = network.to(device).eval()
+    written: list[Path] = []
+    spread_written: list[Path] = []
+    output_norm = Normalization.from_config(output_normalization)
+    spread_norm = output_norm.spread()
+    try:
+        for source, target, spread_target in zip(files, targets, spread_targets, strict=True):
+            if source in stream and (image_kind(source) == "tiff" or channel_mix is None):
+                passes = [(network, target, output_norm)]
+                if ensemble:
+                    passes = [(_Half(network, 0), target, output_norm), (_Half(network, 1), spread_target, spread_norm)]
+                for net, path, norm in passes:
+                    _translate_streaming(
+                        net, source, path, normalization, window, batch_size, device, axes, output_dtype,
+                        norm.as_dict(), channel_mix, overwrite,
+                    )  # fmt: skip
+                    (spread_written if path == spread_target else written).append(path)
+                continue
+            image = _preprocess(preprocessing, source)
+            with torch.no_grad():
+                result = inferer(image[None].to(device), network)[0].cpu()
+            if ensemble:
+                mean, spread = split_uncertainty(result)
+                mean = postprocessing({"pred": mean})["pred"]
+                outputs = [(target, mean), (spread_target, spread_norm.inverse(spread))]
+            else:
+                outputs = [(target, postprocessing({"pred": result})["pred"])]
+            for path, data in outputs:
+                dtype = output_dtype
+                if image_kind(path) == "plain":  # PNG holds 8 bits
+                    if output_norm.mode != "range":  # 0..1 to 8 bits
+                        data = data.clamp(0, 1) * 255
+                    dtype = "uint8"
+                write_image(path, torch.as_tensor(data), meta=dict(image.meta), dtype=dtype, overwrite=overwrite)
+                (spread_written if path == spread_target else written).append(path)
+    except BaseException:
+        for path in written + spread_written:  # no partial output: this call's files go, the folder is as it was
+            path.unlink(missing_ok=True)
+        raise
+    return written + spread_written
+
+
+def _preprocess(preprocessing: Callable[[dict], dict], source: str) -> torch.Tensor:
+    """``preprocessing`` of one file, raising the loader's one-line error (MONAI's ``Compose`` wraps it)."""
+    try:
+        return preprocessing({"image": os.fspath(source)})["image"]
+    except Exception as e:
+        found = find_input_error(e)
+        if found is None:
+            raise
+        raise found from None
+
+
+class _Half(nn.Module):
+    """One half (0: mean, 1: spread) of an ensemble's output, for the streamed paths that write one file."""
+
+    def __init__(self, ensemble: nn.Module, half: int):
+        super().__init__()
+        self.ensemble, self.half = ensemble, int(half)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return split_uncertainty(self.ensemble(x), channel_dim=1)[self.half]
+
+
+def _translate_streaming(
+    network, source, target, normalization, inferer, batch_size, device, axes, output_dtype, output_norm,
+    channel_mix, overwrite,
+) -> None:  # fmt: skip
+    if image_kind(source) == "nifti":
+        translate_nifti_streaming(
+            network, source, target, normalization, inferer, batch_size, device, output_dtype or "float32",
+            output_norm, overwrite=overwrite,
+        )  # fmt: skip
+    else:
+        translate_tiff_streaming(
+            network, source, target, normalization, inferer, batch_size, device, axes, output_dtype or "float32",
+            output_norm, channel_mix, overwrite=overwrite,
+        )  # fmt: skip
