@@ -15,7 +15,6 @@ never written here.
 from __future__ import annotations
 
 import difflib
-import inspect
 import json
 import re
 import sys
@@ -24,9 +23,14 @@ from pathlib import Path
 import fire
 
 from common import PROJECT_ROOT
-from common.methods import METHODS
+from common.methods import METHODS, method_defaults
 
 ROOT = Path(PROJECT_ROOT)
+#: the Python package every bundle's configs need (name and version from pyproject.toml)
+PACKAGE = {
+    key: re.search(rf'^{key} = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+    for key in ("name", "version")
+}
 
 #: the authors' README recipe (their calcium settings), which denoised W2S by 7-8 dB at 1,530 CPU iterations where
 #: the paper's 4-level batch-norm networks (run with the authors' code) scored below the input (BENCHMARKS.md)
@@ -329,10 +333,13 @@ DOCS = """# {title}
 Unpaired image-to-image translation of {a} into {b}. {about}
 
 Default method: **{method}** ({paper}). Every other method runs by one switch on the command line:
-`--method cyclegan|ui2i|stable|cut|fastcut|utom`. Each method's hyper-parameters (the papers' defaults, with this
-task's settings) are listed under `hyperparameters` in `configs/train.json` and can be overridden, e.g.
-`--hyperparameters#{method}#pool_size 0`; add-ons for every method are under `addons` (`dct_cutoff`,
-`lambda_fsesim`, `identity_warmup`, `lambda_polarity`, `polarity`).
+`--method cyclegan|ui2i|stable|cut|fastcut|utom`. The default method's hyper-parameters (the paper's, with this
+task's settings) are listed in full under `hyperparameters#{method}` in `configs/train.json`; the other methods'
+entries hold only this task's departures from their papers' defaults (listed under "Configuration" below), and
+`--method M` fills in the rest. Any of them can be overridden, e.g. `--hyperparameters#{method}#pool_size 0` or
+`--hyperparameters#cyclegan#lambda_cyc 5`; add-ons for every method are under `addons` (`dct_cutoff`,
+`lambda_fsesim`, `identity_warmup`, `lambda_polarity`, `polarity`). A model's `model.json` stores every
+hyper-parameter it was trained with.
 
 ### What the defaults do, and why
 {defaults}
@@ -413,6 +420,35 @@ python -m monai.bundle ckpt_export network_def --filepath bundles/{name}/models/
     --ckpt_file O/model.pt --key_in_ckpt model --checkpoint O/model.pt \\
     --meta_file bundles/{name}/configs/metadata.json --config_file bundles/{name}/configs/inference.json
 ```
+
+## Configuration
+The configs are MONAI bundle components (`_target_` plus arguments), so any piece can be overridden from the
+command line by its id (`--train#dataset#cache_rate 0.5`, `--lr_scheduler_g#lr_lambda#decay_start 500`):
+- `bundle_root`: the bundle folder, found from `--config_file` (else the working directory when it is a bundle, else
+  this project's copy): a copy of the folder trains and infers on its own, with the package of `metadata.json`'s
+  `required_packages_version` installed; `--bundle_root` sets it.
+- `method_def` (`common.methods.make_method`): the method object owning the networks and losses of `@method` with
+  `hyperparameters#@method` and `addons`; `network_def` / `network` are its A -> B generator.
+- `optimizer_g`, `optimizer_d`: the generators' and discriminators' optimisers with the paper's settings
+  (`learning_rate` overrides); `lr_scheduler_g`, `lr_scheduler_d`: constant, then linear decay to 0 from
+  `lr_decay_start` (`common.ops.LinearDecay`).
+- `train#dataset` (`common.data.make_unpaired_dataset`): cached, normalised A and B images, drawn independently as
+  random patches of `patch_size`; `train#sampler` (`common.data.StreamSampler`) numbers the stream so a resumed run
+  draws the same samples; `train#dataloader`; `train#trainer` (`common.engines.UnpairedTrainer`, Ignite) with
+  `train#handlers` (LR steps, validation every `val_interval`, `validation.csv`, sample grids, `model.pt`,
+  `losses.csv`, the report, MLflow, progress bar).
+- `validate#items` (`common.engines.validation_items`): fixed validation crops of `val_size`; `validate#metrics`,
+  `validate#watch` (steganography probe and object counts), `validate#handlers` (selection into `best_model.pt`),
+  `validate#evaluator` (MONAI `SupervisedEvaluator`).
+- `checkpoint_saver` / `checkpoint_loader` on `checkpoint_dict` (method, optimisers, schedules, trainer, RNG):
+  rerunning the command resumes from the latest checkpoint in `checkpoint_dir`.
+- `multi_gpu_train.json` overrides ids only: `device`, `train#dataset#length`, `train#sampler#rank`, ...
+- `inference.json`: `spec` (the checkpoint's `model.json`), `network_def`, `network`, `preprocessing`, `inferer`,
+  `postprocessing`, `translator` (the network, or the test-time ensemble with `--uncertainty true`) and
+  `translate` (`common.inference.translate_files` over those pieces), which `run` calls.
+
+Paper defaults of the methods whose hyper-parameters `train.json` does not list in full:
+{other_defaults}
 
 ## Real data: reproducing the paper
 {reproduce}
@@ -530,6 +566,20 @@ def defaults_text(name: str, task: dict) -> str:
     return "\n\n".join(parts)
 
 
+def other_defaults_text(task: dict) -> str:
+    """One line per method other than the task's default: its paper defaults (read from its code) and the task's
+    departures from them (what its ``hyperparameters`` entry in ``train.json`` holds)."""
+    lines = []
+    given = hyperparameters(task)
+    for method in METHODS:
+        if method == task["method"]:
+            continue
+        values = ", ".join(f"`{k}` {json.dumps(v)}" for k, v in method_defaults(method).items())
+        here = ", ".join(f"`{k}` {json.dumps(v)}" for k, v in given[method].items())
+        lines.append(f"- `{method}`: {values}" + (f"; this task sets {here}." if here else "."))
+    return "\n".join(lines)
+
+
 def docs(name: str, task: dict) -> str:
     extra = DOCS_EXTRA[name]
     performance = extra.get(
@@ -551,6 +601,7 @@ def docs(name: str, task: dict) -> str:
         norm_b=norm_text(task["normalization"][1]),
         performance=performance,
         defaults=defaults_text(name, task),
+        other_defaults=other_defaults_text(task),
         reproduce=reproduce_text(name),
         objects=(
             "no object metrics (the labels of this task are tissue classes, not instances)."
@@ -569,34 +620,6 @@ def docs(name: str, task: dict) -> str:
     )
 
 
-def method_defaults(name: str) -> dict:
-    """A method's keyword defaults (paper settings), without the task geometry and add-ons."""
-    skip = {"self", "spatial_dims", "channels_a", "channels_b", "args", "kwargs", "addons"}
-    out = {}
-    for cls in inspect.getmro(METHODS[name]):
-        if "__init__" not in cls.__dict__:
-            continue
-        for p in inspect.signature(cls.__init__).parameters.values():
-            if p.name in skip or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name in out:
-                continue
-            if p.default is not inspect.Parameter.empty:
-                value = p.default
-                out[p.name] = list(value) if isinstance(value, tuple) else value
-        if cls.__name__ in ("TranslationMethod",):
-            break
-    return {k: v for k, v in out.items() if k not in ADDON_KEYS}
-
-
-#: add-on keywords every method takes (``addons`` in the configs), with the bundles' defaults
-ADDON_KEYS = (
-    "lambda_fsesim",
-    "fsesim_window",
-    "dct_cutoff",
-    "identity_warmup",
-    "lambda_warmup",
-    "lambda_polarity",
-    "polarity",
-)
 ADDONS = {
     "lambda_fsesim": 0.0,
     "fsesim_window": 7,
@@ -630,10 +653,19 @@ RUN_RELATIVE = {"stable": {"cyc_ramp_iterations": "$@max_iterations"}}
 
 
 def hyperparameters(task: dict, run_relative: bool = True) -> dict:
-    """Each method's hyper-parameters for a task; ``run_relative=False`` for configs without a run (inference,
-    evaluation), where only the networks matter."""
+    """Each method's hyper-parameters for a task: all of them for the task's default method (what a reader of
+    ``train.json`` sees), only the task's departures from the paper defaults for the others (their defaults live
+    in their code and the bundle docs; ``--method M`` fills them in). ``run_relative=False`` for configs without a
+    run (inference, evaluation), where only the networks matter."""
     relative = RUN_RELATIVE if run_relative else {}
-    return {name: method_defaults(name) | relative.get(name, {}) | task["overrides"].get(name, {}) for name in METHODS}
+    given = {name: relative.get(name, {}) | task["overrides"].get(name, {}) for name in METHODS}
+    default = task["method"]
+    return {default: method_defaults(default) | given[default]} | {n: g for n, g in given.items() if n != default}
+
+
+#: a bundle finds its own folder (that of the --config_file it runs, else the working directory or this project's
+#: copy); MONAI Label, Deploy and a user set it with --bundle_root
+BUNDLE_ROOT = "$common.find_bundle_root(@task)"
 
 
 def train_config(name: str, task: dict) -> dict:
@@ -641,27 +673,15 @@ def train_config(name: str, task: dict) -> dict:
     axes_a, axes_b = task["axes"]
     norm_a, norm_b = task["normalization"]
     patch = [task["patch"], task["patch"]]
-    dataset = (
-        "$common.data.make_unpaired_dataset(@data_root, patch_size=@patch_size, spatial_dims=@spatial_dims, "
-        "channels_a=@channels_a, channels_b=@channels_b, normalization_a=@normalization_a, "
-        "normalization_b=@normalization_b, axes_a=@axes_a, axes_b=@axes_b, length=@max_iterations * @batch_size, "
-        "seed=@seed, channel_mix_a=@channel_mix_a)"
-    )
     return {
         "imports": [
             "$import os",
             "$import torch",
             "$import monai",
             "$import common",
-            "$import common.data",
-            "$import common.engines",
-            "$import common.methods",
-            "$import common.ops",
-            "$import common.phantoms",
-            "$import common.segmentation",
         ],
         "task": name,
-        "bundle_root": "$os.path.join(common.PROJECT_ROOT, 'bundles', @task)",
+        "bundle_root": BUNDLE_ROOT,
         "output_dir": "$os.path.join(@bundle_root, 'output')",
         "dataset_dir": None,
         "phantom_size": task["phantom_size"],
@@ -700,11 +720,35 @@ def train_config(name: str, task: dict) -> dict:
         "normalization_b": norm_b,
         "hyperparameters": hyperparameters(task),
         "addons": addons(name, task),
-        "method_def": "$common.methods.make_method(@method, @spatial_dims, @channels_a if @channel_mix_a is None "
-        "else len(@channel_mix_a), @channels_b, @hyperparameters.get(@method), @addons)",
+        # the network's input channels: those of A, or the count after channel_mix_a
+        "in_channels": "$@channels_a if @channel_mix_a is None else len(@channel_mix_a)",
+        "method_def": {
+            "_target_": "common.methods.make_method",
+            "name": "@method",
+            "spatial_dims": "@spatial_dims",
+            "channels_a": "@in_channels",
+            "channels_b": "@channels_b",
+            "hyperparameters": "$@hyperparameters.get(@method)",
+            "addons": "@addons",
+        },
         "network_def": "$@method_def.generator_ab",
         "network": "$@network_def.to(@device)",
+        # generators' and discriminators' optimisers with the method's paper settings (learning_rate overrides)
         "optimizers": "$@method_def.make_optimizers(lr=@learning_rate)",
+        "optimizer_g": "$@optimizers[0]",
+        "optimizer_d": "$@optimizers[1]",
+        **{
+            f"lr_scheduler_{k}": {
+                "_target_": "torch.optim.lr_scheduler.LambdaLR",
+                "optimizer": f"@optimizer_{k}",
+                "lr_lambda": {
+                    "_target_": "common.ops.LinearDecay",
+                    "total": "@max_iterations",
+                    "decay_start": "@lr_decay_start",
+                },
+            }
+            for k in ("g", "d")
+        },
         "checkpoint_dir": "$os.path.join(@output_dir, 'checkpoints')",
         "resume_from": "$common.engines.latest_checkpoint(@checkpoint_dir)",
         "tracking_uri": "$'sqlite:///' + os.path.join(common.PROJECT_ROOT, 'mlflow', 'mlruns.db')",
@@ -714,9 +758,9 @@ def train_config(name: str, task: dict) -> dict:
             "task": "@task",
             "method": "@method",
             "spatial_dims": "@spatial_dims",
-            "channels_a": "$@channels_a if @channel_mix_a is None else len(@channel_mix_a)",
+            "channels_a": "@in_channels",
             "channels_b": "@channels_b",
-            "hyperparameters": "$@hyperparameters.get(@method, {})",
+            "hyperparameters": "$common.methods.resolve_hyperparameters(@method, @hyperparameters.get(@method))",
             "addons": "@addons",
             "normalization_a": "@normalization_a",
             "normalization_b": "@normalization_b",
@@ -733,7 +777,7 @@ def train_config(name: str, task: dict) -> dict:
             "batch_size": "@batch_size",
             "seed": "@seed",
             "max_iterations": "@max_iterations",
-            "learning_rate": "$@optimizers[0].param_groups[0]['lr']",
+            "learning_rate": "$@optimizer_g.param_groups[0]['lr']",
             "lr_decay_start": "@lr_decay_start",
             "amp": "$common.as_bool(@amp, 'amp')",
             "ema_decay": "@ema_decay",
@@ -746,7 +790,21 @@ def train_config(name: str, task: dict) -> dict:
             "environment": "$common.engines.environment_info()",
         },
         "train": {
-            "dataset": dataset,
+            "dataset": {
+                "_target_": "common.data.make_unpaired_dataset",
+                "dataset_dir": "@data_root",
+                "patch_size": "@patch_size",
+                "spatial_dims": "@spatial_dims",
+                "channels_a": "@channels_a",
+                "channels_b": "@channels_b",
+                "normalization_a": "@normalization_a",
+                "normalization_b": "@normalization_b",
+                "axes_a": "@axes_a",
+                "axes_b": "@axes_b",
+                "channel_mix_a": "@channel_mix_a",
+                "length": "$@max_iterations * @batch_size",
+                "seed": "@seed",
+            },
             "sampler": {"_target_": "common.data.StreamSampler", "length": "$@max_iterations * @batch_size"},
             "dataloader": {
                 "_target_": "DataLoader",
@@ -755,21 +813,16 @@ def train_config(name: str, task: dict) -> dict:
                 "sampler": "@train#sampler",
                 "num_workers": "@num_workers",
             },
-            "lr_schedulers": [
-                f"$torch.optim.lr_scheduler.LambdaLR(@optimizers[{i}], common.ops.LinearDecay(@max_iterations, "
-                "@lr_decay_start))"
-                for i in (0, 1)
-            ],
             "handlers": [
                 {
                     "_target_": "LrScheduleHandler",
-                    "lr_scheduler": "@train#lr_schedulers#0",
+                    "lr_scheduler": "@lr_scheduler_g",
                     "epoch_level": False,
                     "print_lr": False,
                 },
                 {
                     "_target_": "LrScheduleHandler",
-                    "lr_scheduler": "@train#lr_schedulers#1",
+                    "lr_scheduler": "@lr_scheduler_d",
                     "epoch_level": False,
                     "print_lr": False,
                 },
@@ -823,8 +876,8 @@ def train_config(name: str, task: dict) -> dict:
                 "max_iterations": "@max_iterations",
                 "train_data_loader": "@train#dataloader",
                 "method": "@method_def",
-                "optimizer_g": "$@optimizers[0]",
-                "optimizer_d": "$@optimizers[1]",
+                "optimizer_g": "@optimizer_g",
+                "optimizer_d": "@optimizer_d",
                 "epoch_length": "@epoch_length",
                 "sampler": "@train#sampler",
                 "batch_size": "@batch_size",
@@ -838,8 +891,15 @@ def train_config(name: str, task: dict) -> dict:
             },
         },
         "validate": {
-            "items": "$common.engines.validation_items(@data_root, @spatial_dims, size=@val_size, "
-            "normalization_a=@normalization_a, normalization_b=@normalization_b, channel_mix_a=@channel_mix_a)",
+            "items": {
+                "_target_": "common.engines.validation_items",
+                "dataset_dir": "@data_root",
+                "spatial_dims": "@spatial_dims",
+                "size": "@val_size",
+                "normalization_a": "@normalization_a",
+                "normalization_b": "@normalization_b",
+                "channel_mix_a": "@channel_mix_a",
+            },
             "has_ground_truth": "$common.engines.has_ground_truth(@data_root)",
             "reference": "$None if @validate#has_ground_truth else common.engines.reference_images(@data_root, "
             "@spatial_dims, size=@val_size, normalization_b=@normalization_b)",
@@ -892,10 +952,10 @@ def train_config(name: str, task: dict) -> dict:
         },
         "checkpoint_dict": {
             "method": "@method_def",
-            "optimizer_g": "$@optimizers[0]",
-            "optimizer_d": "$@optimizers[1]",
-            "scheduler_g": "@train#lr_schedulers#0",
-            "scheduler_d": "@train#lr_schedulers#1",
+            "optimizer_g": "@optimizer_g",
+            "optimizer_d": "@optimizer_d",
+            "scheduler_g": "@lr_scheduler_g",
+            "scheduler_d": "@lr_scheduler_d",
             "trainer": "@train#trainer",
             "rng": "$common.engines.RNGState()",
         },
@@ -936,14 +996,11 @@ def multi_gpu_config(train: dict) -> dict:
     n_all_rank = 3
     targets = [h["_target_"] for h in train["train"]["handlers"][:n_all_rank]]
     assert targets == ["LrScheduleHandler", "LrScheduleHandler", "ValidationHandler"], targets
-    dataset = train["train"]["dataset"].replace(
-        "length=@max_iterations * @batch_size", "length=@max_iterations * @batch_size * dist.get_world_size()"
-    )
-    assert dataset != train["train"]["dataset"]
     return {
-        "imports": [*train["imports"], "$import torch.distributed as dist", "$import common.distributed"],
+        "imports": [*train["imports"], "$import torch.distributed as dist"],
         "device": "$torch.device(f'cuda:{os.environ[\"LOCAL_RANK\"]}' if torch.cuda.is_available() else 'cpu')",
-        "train#dataset": dataset,
+        # each rank draws its share of one stream of max_iterations * batch_size * world_size samples
+        "train#dataset#length": "$@max_iterations * @batch_size * dist.get_world_size()",
         "train#sampler#num_replicas": "$dist.get_world_size()",
         "train#sampler#rank": "$dist.get_rank()",
         "train#trainer#distributed": True,
@@ -991,12 +1048,9 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
             "$import os",
             "$import torch",
             "$import common",
-            "$import common.engines",
-            "$import common.inference",
-            "$import common.methods",
         ],
         "task": name,
-        "bundle_root": "$os.path.join(common.PROJECT_ROOT, 'bundles', @task)",
+        "bundle_root": BUNDLE_ROOT,
         "dataset_dir": "$os.path.join(@bundle_root, 'output', 'phantoms', 'testA')",
         "output_dir": "$os.path.join(@bundle_root, 'output', 'translated')",
         "checkpoint": "$os.path.join(@bundle_root, 'models', 'model.pt')",
@@ -1008,8 +1062,9 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
         "addons": addons(name, task, run_relative=False),
     }
     config |= {
+        # what a checkpoint without its model.json is taken to be (a model.pt of this project carries its spec)
         "default_spec": {k: f"@{k}" for k in keep if k != "hyperparameters"}
-        | {"hyperparameters": "$@hyperparameters.get(@method, {})"},
+        | {"hyperparameters": "$common.methods.resolve_hyperparameters(@method, @hyperparameters.get(@method))"},
         "spec": "$common.engines.read_model_spec(@checkpoint, @default_spec)",
         "network_def": "$common.methods.make_generator(@spec)",
         "network": "$common.engines.load_model_weights(@network_def, @checkpoint).to(@device).eval()",
@@ -1017,9 +1072,13 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
         "tile_size": None,
         "sw_batch_size": 4,
         "overlap": 0.5,
-        # the MONAI Label / MONAI Deploy view of the same inference (image -> pred)
-        "preprocessing": "$common.inference.preprocessing(@spec['normalization_a'], axes=@spec['axes_a'], "
-        "channel_mix=@spec.get('channel_mix_a'))",
+        # the three steps of the translation (image -> pred), run by "run" and read by MONAI Label and Deploy
+        "preprocessing": {
+            "_target_": "common.inference.preprocessing",
+            "normalization": "$@spec['normalization_a']",
+            "axes": "$@spec['axes_a']",
+            "channel_mix": "$@spec.get('channel_mix_a')",
+        },
         "inferer": {
             "_target_": "common.inference.FrameInferer",
             "spatial_dims": "$@spec['spatial_dims']",
@@ -1028,7 +1087,7 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
             "overlap": "@overlap",
             "batch_size": "@batch_size",
         },
-        "postprocessing": "$common.inference.postprocessing(@spec['normalization_b'])",
+        "postprocessing": {"_target_": "common.inference.postprocessing", "normalization": "$@spec['normalization_b']"},
         "output_dtype": task["output_dtype"],
         "overwrite": False,
         # --uncertainty true: the mean over test-time flips/rotations (and the last checkpoints) is written, with
@@ -1041,15 +1100,29 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
         "translator": "$common.inference.ensemble_translator(@network, @spec, @checkpoint, "
         "@uncertainty_checkpoints, common.as_bool(@uncertainty_augment, 'uncertainty_augment'), @device) "
         "if @uncertainty_dir else @network",
-        "run": [
-            "$common.inference.translate_files(@translator, @dataset_dir, @output_dir, "
-            "normalization=@spec['normalization_a'], spatial_dims=@spec['spatial_dims'], "
-            "roi_size=@tile_size, sw_batch_size=@sw_batch_size, overlap=@overlap, batch_size=@batch_size, "
-            "device=@device, axes=@spec['axes_a'], output_dtype=@output_dtype, "
-            "overwrite=common.as_bool(@overwrite, 'overwrite'), "
-            "output_normalization=@spec['normalization_b'], channel_mix=@spec.get('channel_mix_a'), "
-            "channels=@spec['channels_a'], uncertainty_dir=@uncertainty_dir)"
-        ],
+        # every file of dataset_dir through preprocessing, inferer and postprocessing into output_dir (inputs
+        # checked first; the spec's normalisation, axes and channels also serve files streamed page by page)
+        "translate": {
+            "_target_": "common.inference.translate_files",
+            "_mode_": "callable",
+            "network": "@translator",
+            "inputs": "@dataset_dir",
+            "output_dir": "@output_dir",
+            "preprocessing": "@preprocessing",
+            "inferer": "@inferer",
+            "postprocessing": "@postprocessing",
+            "normalization": "$@spec['normalization_a']",
+            "axes": "$@spec['axes_a']",
+            "channel_mix": "$@spec.get('channel_mix_a')",
+            "channels": "$@spec['channels_a']",
+            "spatial_dims": "$@spec['spatial_dims']",
+            "output_normalization": "$@spec['normalization_b']",
+            "output_dtype": "@output_dtype",
+            "device": "@device",
+            "overwrite": "$common.as_bool(@overwrite, 'overwrite')",
+            "uncertainty_dir": "@uncertainty_dir",
+        },
+        "run": ["$@translate()"],
         "initialize": ["$common.errors.install_cli_error_hook()"],
         "finalize": [],
     }
@@ -1083,14 +1156,9 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
             "$import os",
             "$import torch",
             "$import common",
-            "$import common.engines",
-            "$import common.evaluation",
-            "$import common.inference",
-            "$import common.methods",
-            "$import common.segmentation",
         ],
         "task": name,
-        "bundle_root": "$os.path.join(common.PROJECT_ROOT, 'bundles', @task)",
+        "bundle_root": BUNDLE_ROOT,
         "dataset_dir": "$os.path.join(@bundle_root, 'output', 'phantoms')",
         "output_dir": "$os.path.join(@bundle_root, 'output', 'evaluation')",
         "checkpoint": "$os.path.join(@bundle_root, 'models', 'model.pt')",
@@ -1168,6 +1236,8 @@ def metadata(name: str, task: dict) -> dict:
         "pytorch_version": "2.13.0",
         "numpy_version": "2.0",
         "required_packages_version": {
+            # this project's component library (common/), installed by `pip install -e .` at the project root
+            PACKAGE["name"]: PACKAGE["version"],
             "pytorch-ignite": "0.5.5",
             "tifffile": "2026.3.3",
             "mlflow": "3.17.2",
@@ -1227,16 +1297,34 @@ MODELS_README = """Trained weights are not stored in git. Train the bundle (see 
 """
 
 
+def compact_json(value, indent: int = 4, width: int = 120, level: int = 0) -> str:
+    """JSON as a reader takes it in: a list or object goes on one line where that line fits in ``width``
+    characters, else one entry per line (``json.dumps(indent=4)`` spreads even ``[256, 256]`` over four lines)."""
+    flat = json.dumps(value)
+    pad = " " * (indent * level)
+    if not isinstance(value, (list, dict)) or not value or len(pad) + len(flat) <= width:
+        return flat
+    inner = " " * (indent * (level + 1))
+    if isinstance(value, list):
+        rows = [inner + compact_json(v, indent, width, level + 1) for v in value]
+        return "[\n" + ",\n".join(rows) + "\n" + pad + "]"
+    rows = [
+        inner + json.dumps(k) + ": " + compact_json(v, indent, width - len(json.dumps(k)) - 2, level + 1)
+        for k, v in value.items()
+    ]
+    return "{\n" + ",\n".join(rows) + "\n" + pad + "}"
+
+
 def files(name: str, task: dict) -> dict[str, str]:
     """Every generated file of one bundle, relative to the bundle folder, with its text."""
     train = train_config(name, task)
     inference = inference_config(name, task, train)
     out = {
-        "configs/train.json": json.dumps(train, indent=4) + "\n",
-        "configs/multi_gpu_train.json": json.dumps(multi_gpu_config(train), indent=4) + "\n",
-        "configs/inference.json": json.dumps(inference, indent=4) + "\n",
-        "configs/evaluate.json": json.dumps(evaluate_config(name, task, inference), indent=4) + "\n",
-        "configs/metadata.json": json.dumps(metadata(name, task), indent=4) + "\n",
+        "configs/train.json": compact_json(train) + "\n",
+        "configs/multi_gpu_train.json": compact_json(multi_gpu_config(train)) + "\n",
+        "configs/inference.json": compact_json(inference) + "\n",
+        "configs/evaluate.json": compact_json(evaluate_config(name, task, inference)) + "\n",
+        "configs/metadata.json": compact_json(metadata(name, task)) + "\n",
         "configs/logging.conf": LOGGING,
         "models/README.md": MODELS_README,
         "docs/README.md": docs(name, task),

@@ -4,12 +4,21 @@ FastCUT and UTOM, with add-ons (FSeSim, DCT low-pass on the cycle path) usable b
 from common.methods.base import StepOutput, TranslationMethod
 from common.methods.cut import CUT, FastCUT
 from common.methods.cyclegan import CycleGAN
-from common.methods.registry import METHODS, make_generator, make_method, method_from_spec
+from common.methods.registry import (
+    ADDON_KEYS,
+    METHODS,
+    make_generator,
+    make_method,
+    method_defaults,
+    method_from_spec,
+    resolve_hyperparameters,
+)
 from common.methods.stable import STABLE
 from common.methods.ui2i import Ui2i
 from common.methods.utom import UTOM
 
 __all__ = [
+    "ADDON_KEYS",
     "CUT",
     "METHODS",
     "STABLE",
@@ -21,5 +30,7 @@ __all__ = [
     "Ui2i",
     "make_generator",
     "make_method",
+    "method_defaults",
     "method_from_spec",
+    "resolve_hyperparameters",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 
 from torch import nn
@@ -14,7 +15,15 @@ from common.methods.ui2i import Ui2i
 from common.methods.utom import UTOM
 from common.networks.absn import remove_absn
 
-__all__ = ["METHODS", "make_generator", "make_method", "method_from_spec"]
+__all__ = [
+    "ADDON_KEYS",
+    "METHODS",
+    "make_generator",
+    "make_method",
+    "method_defaults",
+    "method_from_spec",
+    "resolve_hyperparameters",
+]
 
 METHODS: dict[str, type[TranslationMethod]] = {
     "cyclegan": CycleGAN,
@@ -24,6 +33,58 @@ METHODS: dict[str, type[TranslationMethod]] = {
     "fastcut": FastCUT,
     "utom": UTOM,
 }
+
+
+#: add-on keywords every method takes (``addons`` in the configs), kept apart from a method's own hyper-parameters
+ADDON_KEYS = (
+    "lambda_fsesim",
+    "fsesim_window",
+    "dct_cutoff",
+    "identity_warmup",
+    "lambda_warmup",
+    "lambda_polarity",
+    "polarity",
+)
+_GEOMETRY = ("self", "spatial_dims", "channels_a", "channels_b", "addons")
+
+
+def method_defaults(name: str) -> dict:
+    """The keyword defaults (paper settings) of method ``name``, without the task geometry and the add-ons: what
+    a bundle's ``hyperparameters#<name>`` starts from.
+
+    Raises:
+        ValueError: unknown method.
+    """
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
+    out: dict = {}
+    for cls in inspect.getmro(METHODS[name]):
+        if "__init__" not in cls.__dict__:
+            continue
+        for p in inspect.signature(cls.__init__).parameters.values():
+            if p.name in _GEOMETRY or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name in out:
+                continue
+            if p.default is not inspect.Parameter.empty:
+                out[p.name] = list(p.default) if isinstance(p.default, tuple) else p.default
+        if cls is TranslationMethod:
+            break
+    return {k: v for k, v in out.items() if k not in ADDON_KEYS}
+
+
+def resolve_hyperparameters(name: str, hyperparameters: Mapping | None = None) -> dict:
+    """Every hyper-parameter of method ``name``: its paper defaults (:func:`method_defaults`) updated with
+    ``hyperparameters``, as a model spec stores them, so that a model is rebuilt the same even if a default
+    changes later.
+
+    Raises:
+        ValueError: unknown method, or a keyword the method does not take.
+    """
+    defaults = method_defaults(name)
+    given = dict(hyperparameters or {})
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise ValueError(f"method {name!r} takes no hyper-parameter {', '.join(map(repr, unknown))}")
+    return defaults | given
 
 
 def make_method(
