@@ -115,7 +115,8 @@ def test_traces_scaled_copies_correlate_perfectly_and_dff(rng):
 
 
 def test_steganography_probe_separates_hidden_copies_from_clean_translations():
-    x = torch.nn.functional.avg_pool2d(torch.rand(2, 1, 32, 32), 5, 1, 2)  # a smooth input
+    noise = torch.rand(2, 1, 32, 32, generator=torch.Generator().manual_seed(3))  # seeded: the bound is not a coin
+    x = torch.nn.functional.avg_pool2d(noise, 5, 1, 2)  # a smooth input
     checker = ((torch.arange(32)[:, None] + torch.arange(32)[None]) % 2 * 2 - 1).float()
 
     class Hide(torch.nn.Module):  # looks flat, hides the input in a checkerboard
@@ -129,7 +130,9 @@ def test_steganography_probe_separates_hidden_copies_from_clean_translations():
     cheat = steganography_probe(Hide(), Reveal(), x)
     clean = steganography_probe(torch.nn.Identity(), torch.nn.Identity(), x)
     assert cheat["cycle_mae"] < 1e-4 and cheat["degradation"] > 0.1 and cheat["high_frequency_fraction"] > 0.5
-    assert abs(clean["degradation"]) < 0.02 and clean["high_frequency_fraction"] < 0.2
+    # an honest cycle loses only what the low-pass removes from the input (~0.018 over seeds), the cheat 5x more
+    assert abs(clean["degradation"]) < 0.025 and clean["degradation"] < cheat["degradation"] / 5
+    assert clean["high_frequency_fraction"] < 0.2
     assert cheat["noise_gain"] > 20 and cheat["lowpass_gain"] > 20 and hides_input(cheat)
     assert clean["noise_gain"] == pytest.approx(1, abs=0.05) and clean["lowpass_gain"] == pytest.approx(1, abs=0.05)
     assert not hides_input(clean)
