@@ -1,0 +1,1 @@
+"""The bundle generator behind ``scripts/make_bundles.py``."""

@@ -1,0 +1,143 @@
+"""A bundle's ``docs/README.md``: the template ``scripts/bundle_templates/docs.md`` filled with the task's settings
+and its prose (``scripts/bundle_templates/tasks/<task>.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from bundlegen.tasks import POLARITY, hyperparameters
+from common.methods import METHODS, method_defaults
+
+#: the docs template and each task's prose
+TEMPLATES = Path(__file__).resolve().parents[1] / "bundle_templates"
+DOCS = (TEMPLATES / "docs.md").read_text()
+
+
+def task_prose(name: str) -> dict[str, str]:
+    """The hand-written prose of a bundle's docs, from ``bundle_templates/tasks/<name>.md``: its ``## key`` sections
+    (``about``, ``input``, ``units``, ``performance``, ``reproduce``) as ``{key: text}``."""
+    text = (TEMPLATES / "tasks" / f"{name}.md").read_text()
+    parts = re.split(r"^## (\w+)\n", text, flags=re.M)[1:]
+    return {key: body.strip() for key, body in zip(parts[::2], parts[1::2], strict=True)}
+
+
+def norm_text(norm: dict) -> str:
+    if norm["mode"] == "percentile":
+        return f"{norm['lower']} / {norm['upper']} percentiles per channel to 0 / 1" + (
+            "" if norm["clip"] else ", not clipped"
+        )
+    if norm["mode"] == "range":
+        return f"fixed range {norm['a_min']:g}..{norm['a_max']:g} to 0 / 1" + (", clipped" if norm["clip"] else "")
+    return "none"
+
+
+def reproduce_text(name: str) -> str:
+    """The bundle's real-data commands: the evaluation uses the training command's data set and output folder."""
+    text = task_prose(name)["reproduce"]
+    data = re.search(r"--dataset_dir (\S+)", text)
+    run = re.search(r"--output_dir (\S+)", text)
+    evaluate = ""
+    if data and run:
+        evaluate = (
+            f"python -m monai.bundle run --config_file bundles/{name}/configs/evaluate.json --dataset_dir "
+            f"{data.group(1)} --checkpoint {run.group(1)}/model.pt --output_dir {run.group(1)}/evaluation"
+        )
+    train = f"python -m monai.bundle run training --config_file bundles/{name}/configs/train.json"
+    return text.format(train=train, evaluate=evaluate)
+
+
+POLARITY_TEXT = {
+    1: "keeps the brightness relation of the two modalities (`polarity` 1)",
+    -1: "reverses the brightness relation of the two modalities (`polarity` -1)",
+    0: "has no fixed brightness relation, so the polarity term is off (`polarity` 0)",
+}
+
+
+def defaults_text(name: str, task: dict) -> str:
+    """The paragraph of a bundle's docs that says what its training defaults do and why (measured in
+    BENCHMARKS.md)."""
+    same = task["channels"][0] == task["channels"][1]
+    parts = [
+        "Every method trains with two add-ons against the failures measured on the convergence benchmark "
+        "(`BENCHMARKS.md`): the unpaired game can settle on an inverted translation (dark where the target is "
+        "bright) as easily as on the right one, and STABLE's reference code did so on 2 of 3 seeds of real "
+        "denoising data."
+        + (
+            " An identity warm-up pulls each translation towards its own input during the first 10% of the run "
+            "(`identity_warmup`, weight falling from `lambda_warmup` 5 to 0), so training starts in the basin "
+            "where bright stays bright."
+            if same
+            else " (The identity warm-up needs the same channel count in both domains and is inactive here.)"
+        )
+        + f" A polarity hinge (`lambda_polarity` 1) penalises only a wrong sign of the correlation between the "
+        f"8-pixel block means of input and translation: this task {POLARITY_TEXT[POLARITY[name]]}.",
+    ]
+    if task["method"] == "stable":
+        parts.append(
+            "STABLE follows the authors' code: static demodulated convolutions without biases (the generator "
+            "scales its output with its input), an LSGAN discriminator of three stride-2 levels (0.66 M "
+            "parameters), information consistency with the reference's stop-gradients, no image pool, a constant "
+            "learning rate, and the cycle weight ramped along a sigmoid over the whole run (`cyc_ramp_iterations` "
+            "= `max_iterations`)."
+        )
+    return "\n\n".join(parts)
+
+
+def other_defaults_text(task: dict) -> str:
+    """One line per method other than the task's default: its paper defaults (read from its code) and the task's
+    departures from them (what its ``hyperparameters`` entry in ``train.json`` holds)."""
+    lines = []
+    given = hyperparameters(task)
+    for method in METHODS:
+        if method == task["method"]:
+            continue
+        values = ", ".join(f"`{k}` {json.dumps(v)}" for k, v in method_defaults(method).items())
+        here = ", ".join(f"`{k}` {json.dumps(v)}" for k, v in given[method].items())
+        lines.append(f"- `{method}`: {values}" + (f"; this task sets {here}." if here else "."))
+    return "\n".join(lines)
+
+
+def docs(name: str, task: dict) -> str:
+    extra = task_prose(name)
+    performance = extra.get(
+        "performance",
+        "Training speed at these defaults has not been measured yet "
+        f"(`python scripts/benchmark.py speed --task {name}`).",
+    )
+    return DOCS.format(
+        name=name,
+        title=task["title"],
+        a=task["a"],
+        b=task["b"],
+        method=task["method"],
+        paper=task["paper"],
+        about=extra["about"],
+        input=extra["input"],
+        units=extra["units"],
+        patch=task["patch"],
+        norm_a=norm_text(task["normalization"][0]),
+        norm_b=norm_text(task["normalization"][1]),
+        performance=performance,
+        defaults=defaults_text(name, task),
+        other_defaults=other_defaults_text(task),
+        reproduce=reproduce_text(name),
+        objects=(
+            "no object metrics (the labels of this task are tissue classes, not instances)."
+            if task["segment"] is None
+            else "object metrics from segmenting translations - with a Cellpose model given by `--cellpose_model PATH` "
+            "(train one from labels with `scripts/train_cellpose.py`), else the classical fallback (Otsu + watershed); "
+            "the segmenter is named in every report: counts, precision, recall, F1, segmentation and panoptic quality "
+            "against "
+            "`D/testB_labels`, and for every input object (`D/testA_labels`) the distance to the nearest translated "
+            "object's centroid and their IoU (STABLE Fig. 2D/E)"
+            + (
+                "; for movies, the correlation of each input ROI's activity trace with its nearest translated ROI's "
+                "(STABLE Fig. 2F)."
+                if name == "calcium"
+                else "."
+            )
+        ),
+    )

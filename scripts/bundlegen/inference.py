@@ -1,0 +1,186 @@
+"""The ``inference.json`` and ``evaluate.json`` of a bundle."""
+
+from __future__ import annotations
+
+from bundlegen.tasks import BUNDLE_ROOT, addons, hyperparameters
+
+
+def inference_config(name: str, task: dict, train: dict) -> dict:
+    keep = (
+        "method",
+        "spatial_dims",
+        "channels_a",
+        "channels_b",
+        "channel_mix_a",
+        "hyperparameters",
+        "addons",
+        "normalization_a",
+        "normalization_b",
+        "axes_a",
+        "patch_size",
+    )
+    config = {
+        "imports": [
+            "$import os",
+            "$import torch",
+            "$import common",
+        ],
+        "task": name,
+        "bundle_root": BUNDLE_ROOT,
+        "dataset_dir": "$os.path.join(@bundle_root, 'output', 'phantoms', 'testA')",
+        "output_dir": "$os.path.join(@bundle_root, 'output', 'translated')",
+        "checkpoint": "$os.path.join(@bundle_root, 'models', 'model.pt')",
+        "device": "$torch.device('cuda:0' if torch.cuda.is_available() else 'cpu')",
+    }
+    config |= {k: train[k] for k in keep}
+    config |= {
+        "hyperparameters": hyperparameters(task, run_relative=False),
+        "addons": addons(name, task, run_relative=False),
+    }
+    config |= {
+        # what a checkpoint without its model.json is taken to be (a model.pt of this project carries its spec)
+        "default_spec": {k: f"@{k}" for k in keep if k != "hyperparameters"}
+        | {"hyperparameters": "$common.methods.resolve_hyperparameters(@method, @hyperparameters.get(@method))"},
+        "spec": "$common.engines.read_model_spec(@checkpoint, @default_spec)",
+        "network_def": "$common.methods.make_generator(@spec)",
+        "network": "$common.engines.load_model_weights(@network_def, @checkpoint).to(@device).eval()",
+        "batch_size": 8,
+        "tile_size": None,
+        "sw_batch_size": 4,
+        "overlap": 0.5,
+        # the three steps of the translation (image -> pred), run by "run" and read by MONAI Label and Deploy
+        "preprocessing": {
+            "_target_": "common.inference.preprocessing",
+            "normalization": "$@spec['normalization_a']",
+            "axes": "$@spec['axes_a']",
+            "channel_mix": "$@spec.get('channel_mix_a')",
+        },
+        "inferer": {
+            "_target_": "common.inference.FrameInferer",
+            "spatial_dims": "$@spec['spatial_dims']",
+            "roi_size": "@tile_size",
+            "sw_batch_size": "@sw_batch_size",
+            "overlap": "@overlap",
+            "batch_size": "@batch_size",
+        },
+        "postprocessing": {"_target_": "common.inference.postprocessing", "normalization": "$@spec['normalization_b']"},
+        "output_dtype": task["output_dtype"],
+        "overwrite": False,
+        # --uncertainty true: the mean over test-time flips/rotations (and the last checkpoints) is written, with
+        # its per-pixel standard deviation under output_dir/uncertainty
+        "uncertainty": False,
+        "uncertainty_checkpoints": 1,
+        "uncertainty_augment": True,
+        "uncertainty_dir": "$os.path.join(@output_dir, 'uncertainty') "
+        "if common.as_bool(@uncertainty, 'uncertainty') else None",
+        "translator": "$common.inference.ensemble_translator(@network, @spec, @checkpoint, "
+        "@uncertainty_checkpoints, common.as_bool(@uncertainty_augment, 'uncertainty_augment'), @device) "
+        "if @uncertainty_dir else @network",
+        # every file of dataset_dir through preprocessing, inferer and postprocessing into output_dir (inputs
+        # checked first; the spec's normalisation, axes and channels also serve files streamed page by page)
+        "translate": {
+            "_target_": "common.inference.translate_files",
+            "_mode_": "callable",
+            "network": "@translator",
+            "inputs": "@dataset_dir",
+            "output_dir": "@output_dir",
+            "preprocessing": "@preprocessing",
+            "inferer": "@inferer",
+            "postprocessing": "@postprocessing",
+            "normalization": "$@spec['normalization_a']",
+            "axes": "$@spec['axes_a']",
+            "channel_mix": "$@spec.get('channel_mix_a')",
+            "channels": "$@spec['channels_a']",
+            "spatial_dims": "$@spec['spatial_dims']",
+            "output_normalization": "$@spec['normalization_b']",
+            "output_dtype": "@output_dtype",
+            "device": "@device",
+            "overwrite": "$common.as_bool(@overwrite, 'overwrite')",
+            "uncertainty_dir": "@uncertainty_dir",
+        },
+        "run": ["$@translate()"],
+        "initialize": ["$common.errors.install_cli_error_hook()"],
+        "finalize": [],
+    }
+    return config
+
+
+def evaluate_config(name: str, task: dict, inference: dict) -> dict:
+    keep = (
+        "method",
+        "spatial_dims",
+        "channels_a",
+        "channels_b",
+        "channel_mix_a",
+        "hyperparameters",
+        "addons",
+        "normalization_a",
+        "normalization_b",
+        "axes_a",
+        "patch_size",
+        "default_spec",
+    )
+    segment = task["segment"]
+    segmenter = (
+        None
+        if segment is None
+        else "$common.segmentation.CellposeSegmenter(@cellpose_model, channel=@segmenter_settings.get('channel')) "
+        "if @cellpose_model else common.segmentation.ClassicalSegmenter(**@segmenter_settings)"
+    )
+    config = {
+        "imports": [
+            "$import os",
+            "$import torch",
+            "$import common",
+        ],
+        "task": name,
+        "bundle_root": BUNDLE_ROOT,
+        "dataset_dir": "$os.path.join(@bundle_root, 'output', 'phantoms')",
+        "output_dir": "$os.path.join(@bundle_root, 'output', 'evaluation')",
+        "checkpoint": "$os.path.join(@bundle_root, 'models', 'model.pt')",
+        "predictions_dir": None,
+        "device": "$torch.device('cuda:0' if torch.cuda.is_available() else 'cpu')",
+    }
+    config |= {k: inference[k] for k in keep}
+    config |= {
+        "spec": "$common.engines.read_model_spec(@checkpoint, @default_spec)",
+        "network_def": "$common.methods.make_generator(@spec)",
+        "network": "$None if @predictions_dir else common.engines.load_model_weights(@network_def, @checkpoint)"
+        ".to(@device).eval()",
+        # the full training checkpoint (both generators) for the steganography probe: by default the latest one
+        # of the run that wrote @checkpoint (none beside a bundle's models/model.pt: no probe)
+        "training_checkpoint": "$common.engines.latest_checkpoint(os.path.join(os.path.dirname(@checkpoint), "
+        "'checkpoints'))",
+        "probe_method": "$common.engines.load_method(@spec, @training_checkpoint) if @training_checkpoint else None",
+        # the translation is the mean over the 8 test-time flips/rotations (and the last uncertainty_checkpoints
+        # snapshots), its spread the uncertainty of the report; --uncertainty false: the plain network
+        "uncertainty": True,
+        "uncertainty_checkpoints": 1,
+        "translator": "$common.inference.ensemble_translator(@network, @spec, @checkpoint, "
+        "@uncertainty_checkpoints, True, @device) if @network is not None and common.as_bool(@uncertainty, "
+        "'uncertainty') else @network",
+        "cellpose_model": None,
+        "segmenter_settings": segment or {},
+        "segmenter": segmenter,
+        "tracking_uri": "$'sqlite:///' + os.path.join(common.PROJECT_ROOT, 'mlflow', 'mlruns.db')",
+        "run_name": "$'evaluate-' + @spec['method'] + '-' + os.path.basename(os.path.abspath(@output_dir))",
+        "params": {
+            "task": "@task",
+            "method": "$@spec['method']",
+            "checkpoint": "@checkpoint",
+            "predictions_dir": "@predictions_dir",
+            "dataset_dir": "@dataset_dir",
+            "segmenter": "$getattr(@segmenter, 'name', None)",
+            "stage": "evaluation",
+        },
+        "overwrite": False,
+        "run": [
+            "$common.evaluation.evaluate(@dataset_dir, @output_dir, network=@translator, spec=@spec, "
+            "predictions_dir=@predictions_dir, segmenter=@segmenter, device=@device, tracking_uri=@tracking_uri, "
+            "experiment_name=@task, run_name=@run_name, params=@params, "
+            "overwrite=common.as_bool(@overwrite, 'overwrite'), method=@probe_method, checkpoint=@checkpoint)"
+        ],
+        "initialize": ["$common.errors.install_cli_error_hook()"],
+        "finalize": [],
+    }
+    return config

@@ -1,0 +1,218 @@
+"""Each bundle's task settings (channels, axes, normalisation, default method and its overrides, phantoms) and the
+hyper-parameters and add-ons its configs list.
+"""
+
+from __future__ import annotations
+
+from common.methods import METHODS, method_defaults
+
+#: the authors' README recipe (their calcium settings), which denoised W2S by 7-8 dB at 1,530 CPU iterations where
+#: the paper's 4-level batch-norm networks (run with the authors' code) scored below the input (BENCHMARKS.md)
+STABLE_3_LEVELS = {"n_info": 8, "channels": [8, 16, 32], "norm": None}
+
+
+#: the paper's 4-level networks; instance norm in place of its batch norm: at batch 1 batch norm normalises each
+#: image by itself in training and by running statistics in inference, which changed the output (11.5 against
+#: 14.9 dB on denoising phantoms); instance norm does the former in both
+STABLE_4_LEVELS = {"n_info": 3, "channels": [32, 64, 128, 256], "norm": "instance"}
+
+
+PCT = {"mode": "percentile", "lower": 0.1, "upper": 99.9, "b_min": 0.0, "b_max": 1.0, "clip": False}
+
+
+RGB = {"mode": "range", "a_min": 0.0, "a_max": 255.0, "b_min": 0.0, "b_max": 1.0, "clip": True}
+
+
+TASKS: dict[str, dict] = {
+    "calcium": {
+        "segment": {},
+        "title": "Calcium imaging translation (cytosolic to nuclear GCaMP)",
+        "a": "cytosolic GCaMP fluorescence",
+        "b": "nuclear-localised GCaMP fluorescence",
+        "modality": "fluorescence microscopy",
+        "data_type": "tiff",
+        "channels": (1, 1),
+        "axes": ("TYX", "TYX"),
+        "method": "stable",
+        # as the reference: 0 / 99th percentile, clipped to [0, 1]
+        "normalization": (PCT | {"lower": 0.0, "upper": 99.0, "clip": True},) * 2,
+        "patch": 256,
+        "phantom_size": 256,
+        "overrides": {"stable": STABLE_3_LEVELS},
+        "output_dtype": "float32",
+        "paper": "STABLE (You et al., Cell Reports Methods 2025), calcium experiment",
+    },
+    "if_unmixing": {
+        "segment": {"channel": 0},
+        "title": "Immunofluorescence signal unmixing (one channel, two markers -> two channels)",
+        "a": "one immunofluorescence channel holding a nuclear and a membrane marker",
+        "b": "the two markers in separate channels (0 nuclear, 1 membrane)",
+        "modality": "fluorescence microscopy",
+        "data_type": "tiff",
+        "channels": (1, 2),
+        "axes": (None, None),
+        "method": "ui2i",
+        "normalization": (PCT, PCT),
+        "patch": 256,
+        "phantom_size": 256,
+        "overrides": {},
+        "output_dtype": "float32",
+        "paper": "Ui2i (NeurIPS 2025), IF unmixing experiment",
+    },
+    "denoising": {
+        "segment": {},
+        "title": "Fluorescence denoising (low SNR -> high SNR)",
+        "a": "low-SNR fluorescence (2D images or z-stacks)",
+        "b": "high-SNR fluorescence of the same kind of sample",
+        "modality": "fluorescence microscopy",
+        "data_type": "tiff",
+        "channels": (1, 1),
+        "axes": (None, None),
+        "method": "stable",
+        "normalization": (PCT, PCT),
+        "patch": 256,
+        "phantom_size": 256,
+        "overrides": {"stable": STABLE_3_LEVELS},
+        "output_dtype": "float32",
+        "paper": "STABLE, denoising experiments (penicillium, planaria)",
+    },
+    "ihc_he_translation": {
+        "segment": {"invert": True},
+        "title": "IHC (hematoxylin + DAB) to H&E translation",
+        "a": "brightfield IHC tile (hematoxylin + DAB), 8-bit RGB",
+        "b": "brightfield H&E tile, 8-bit RGB",
+        "modality": "brightfield histology",
+        "data_type": "png",
+        "channels": (3, 3),
+        "axes": (None, None),
+        "method": "ui2i",
+        "normalization": (RGB, RGB),
+        "patch": 256,
+        "phantom_size": 256,
+        "overrides": {},
+        "output_dtype": "uint8",
+        "paper": "Ui2i (NeurIPS 2025), IHC -> H&E for nucleus segmentation",
+    },
+    "mri_t2_pd": {
+        "segment": None,
+        "title": "MRI modality transfer (T2-weighted -> PD-weighted)",
+        "a": "T2-weighted MRI volume",
+        "b": "PD-weighted MRI volume",
+        "modality": "MR",
+        "data_type": "nibabel",
+        "channels": (1, 1),
+        "axes": (None, None),
+        "method": "stable",
+        "normalization": (PCT, PCT),
+        "patch": 128,
+        "phantom_size": 128,
+        "overrides": {"stable": STABLE_3_LEVELS},
+        "output_dtype": "float32",
+        "paper": "STABLE, MRI modality transfer (IXI T2 -> PD)",
+    },
+    "virtual_he_staining": {
+        "segment": {"invert": True},
+        "title": "Virtual H&E staining of fluorescence images",
+        "a": "two-channel fluorescence (nuclear stain, autofluorescence / eosin-like)",
+        "b": "brightfield H&E, 8-bit RGB",
+        "modality": "fluorescence microscopy -> brightfield histology",
+        "data_type": "tiff",
+        "channels": (2, 3),
+        "axes": (None, None),
+        "method": "cyclegan",
+        "normalization": (PCT, RGB),
+        "patch": 256,
+        "phantom_size": 256,
+        "overrides": {"stable": STABLE_4_LEVELS},
+        "output_dtype": "uint8",
+        "paper": "CycleGAN light-sheet virtual H&E (seed 002); STABLE virtual staining as the recommended alternative",
+    },
+    "phase_to_dapi": {
+        "segment": {},
+        "title": "Label-free to nuclear stain (DIC / phase / brightfield -> DAPI)",
+        "a": "label-free transmitted-light image (DIC, phase or brightfield)",
+        "b": "nuclear stain fluorescence (DAPI / Hoechst)",
+        "modality": "light microscopy",
+        "data_type": "tiff",
+        "channels": (1, 1),
+        "axes": (None, None),
+        "method": "stable",
+        "normalization": (PCT | {"upper": 99.0}, PCT | {"upper": 99.0}),
+        "patch": 256,
+        "phantom_size": 256,
+        "overrides": {"stable": STABLE_4_LEVELS | {"n_info": 8}},
+        "output_dtype": "float32",
+        "paper": "STABLE, virtual DAPI labelling (in-silico labelling data)",
+    },
+    "mask_to_nuclei": {
+        "segment": {},
+        "title": "Nucleus masks to synthetic microscopy (training data for segmenters)",
+        "a": "nucleus instance or binary mask (any label image; foreground > 0)",
+        "b": "fluorescence image of nuclei",
+        "modality": "fluorescence microscopy",
+        "data_type": "tiff",
+        "channels": (1, 1),
+        "axes": (None, None),
+        "method": "cyclegan",
+        "normalization": (
+            {"mode": "range", "a_min": 0.0, "a_max": 1.0, "b_min": 0.0, "b_max": 1.0, "clip": True},
+            PCT,
+        ),
+        "patch": 256,
+        "phantom_size": 256,
+        "overrides": {},
+        "addons": {"dct_cutoff": 0.5},
+        "output_dtype": "float32",
+        "paper": "CycleGAN with a DCT low-pass filter against steganography (seed 004)",
+    },
+}
+
+
+ADDONS = {
+    "lambda_fsesim": 0.0,
+    "fsesim_window": 7,
+    "dct_cutoff": 1.0,
+    "identity_warmup": "$@max_iterations // 10",
+    "lambda_warmup": 5.0,
+    "lambda_polarity": 1.0,
+}
+
+
+#: the brightness relation of each task's modalities (+1 kept, -1 reversed, 0 none: DIC/phase shows edges)
+POLARITY = {
+    "calcium": 1,
+    "if_unmixing": 1,
+    "denoising": 1,
+    "ihc_he_translation": 1,
+    "mri_t2_pd": 1,
+    "virtual_he_staining": -1,
+    "phase_to_dapi": 0,
+    "mask_to_nuclei": 1,
+}
+
+
+def addons(name: str, task: dict, run_relative: bool = True) -> dict:
+    """The add-ons of a task; without a run (inference, evaluation) the warm-up, a training-only term, is 0."""
+    out = ADDONS | {"polarity": POLARITY[name]} | task.get("addons", {})
+    return out if run_relative else out | {"identity_warmup": 0}
+
+
+#: settings that follow the run instead of a fixed number: STABLE's cycle-weight ramp spans the whole run, as in the
+#: reference README's recipe (a fixed 10,000-iteration ramp left the weight near 0 in a 2,000-iteration run)
+RUN_RELATIVE = {"stable": {"cyc_ramp_iterations": "$@max_iterations"}}
+
+
+def hyperparameters(task: dict, run_relative: bool = True) -> dict:
+    """Each method's hyper-parameters for a task: all of them for the task's default method (what a reader of
+    ``train.json`` sees), only the task's departures from the paper defaults for the others (their defaults live
+    in their code and the bundle docs; ``--method M`` fills them in). ``run_relative=False`` for configs without a
+    run (inference, evaluation), where only the networks matter."""
+    relative = RUN_RELATIVE if run_relative else {}
+    given = {name: relative.get(name, {}) | task["overrides"].get(name, {}) for name in METHODS}
+    default = task["method"]
+    return {default: method_defaults(default) | given[default]} | {n: g for n, g in given.items() if n != default}
+
+
+#: a bundle finds its own folder (that of the --config_file it runs, else the working directory or this project's
+#: copy); MONAI Label, Deploy and a user set it with --bundle_root
+BUNDLE_ROOT = "$common.find_bundle_root(@task)"

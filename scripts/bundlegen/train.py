@@ -1,0 +1,369 @@
+"""The ``train.json`` of a bundle (MONAI bundle components with standard ids) and its ``multi_gpu_train.json``
+overlay.
+"""
+
+from __future__ import annotations
+
+from bundlegen.tasks import BUNDLE_ROOT, addons, hyperparameters
+
+
+def train_config(name: str, task: dict) -> dict:
+    channels_a, channels_b = task["channels"]
+    axes_a, axes_b = task["axes"]
+    norm_a, norm_b = task["normalization"]
+    patch = [task["patch"], task["patch"]]
+    return {
+        "imports": [
+            "$import os",
+            "$import torch",
+            "$import monai",
+            "$import common",
+        ],
+        "task": name,
+        "bundle_root": BUNDLE_ROOT,
+        "output_dir": "$os.path.join(@bundle_root, 'output')",
+        "dataset_dir": None,
+        "phantom_size": task["phantom_size"],
+        "data_root": "$common.phantoms.ensure_phantoms(@task, os.path.join(@output_dir, 'phantoms'), n_train=8, "
+        "n_test=2, size=@phantom_size, seed=@seed) if not @dataset_dir else @dataset_dir",
+        "device": "$torch.device('cuda:0' if torch.cuda.is_available() else 'cpu')",
+        "seed": 0,
+        "method": task["method"],
+        "max_iterations": 2000,
+        "stop_after": None,
+        "epoch_length": 100,
+        "val_interval": 250,
+        "checkpoint_interval": 250,
+        "sample_interval": 250,
+        "keep_snapshots": False,
+        "batch_size": 1,
+        "num_workers": 0,
+        "learning_rate": None,
+        "lr_decay_start": "$@method_def.lr_decay_start(@max_iterations)",
+        "amp": False,
+        "amp_dtype": "bfloat16",
+        "compile": False,
+        "ema_decay": None,
+        "grad_clip": None,
+        "spatial_dims": 2,
+        "channels_a": channels_a,
+        "channels_b": channels_b,
+        "channel_mix_a": None,
+        "axes_a": axes_a,
+        "axes_b": axes_b,
+        "patch_size": patch,
+        "val_size": patch,
+        # the classical segmenter's settings for the object-count watch at validation (None: no objects)
+        "segmenter_settings": task["segment"],
+        "normalization_a": norm_a,
+        "normalization_b": norm_b,
+        "hyperparameters": hyperparameters(task),
+        "addons": addons(name, task),
+        # the network's input channels: those of A, or the count after channel_mix_a
+        "in_channels": "$@channels_a if @channel_mix_a is None else len(@channel_mix_a)",
+        "method_def": {
+            "_target_": "common.methods.make_method",
+            "name": "@method",
+            "spatial_dims": "@spatial_dims",
+            "channels_a": "@in_channels",
+            "channels_b": "@channels_b",
+            "hyperparameters": "$@hyperparameters.get(@method)",
+            "addons": "@addons",
+        },
+        "network_def": "$@method_def.generator_ab",
+        "network": "$@network_def.to(@device)",
+        # generators' and discriminators' optimisers with the method's paper settings (learning_rate overrides)
+        "optimizers": "$@method_def.make_optimizers(lr=@learning_rate)",
+        "optimizer_g": "$@optimizers[0]",
+        "optimizer_d": "$@optimizers[1]",
+        **{
+            f"lr_scheduler_{k}": {
+                "_target_": "torch.optim.lr_scheduler.LambdaLR",
+                "optimizer": f"@optimizer_{k}",
+                "lr_lambda": {
+                    "_target_": "common.ops.LinearDecay",
+                    "total": "@max_iterations",
+                    "decay_start": "@lr_decay_start",
+                },
+            }
+            for k in ("g", "d")
+        },
+        "checkpoint_dir": "$os.path.join(@output_dir, 'checkpoints')",
+        "resume_from": "$common.engines.latest_checkpoint(@checkpoint_dir)",
+        "tracking_uri": "$'sqlite:///' + os.path.join(common.PROJECT_ROOT, 'mlflow', 'mlruns.db')",
+        "experiment_name": "@task",
+        "run_name": "$@method + '-' + os.path.basename(os.path.abspath(@output_dir))",
+        "model_spec": {
+            "task": "@task",
+            "method": "@method",
+            "spatial_dims": "@spatial_dims",
+            "channels_a": "@in_channels",
+            "channels_b": "@channels_b",
+            "hyperparameters": "$common.methods.resolve_hyperparameters(@method, @hyperparameters.get(@method))",
+            "addons": "@addons",
+            "normalization_a": "@normalization_a",
+            "normalization_b": "@normalization_b",
+            "axes_a": "@axes_a",
+            "channel_mix_a": "@channel_mix_a",
+            "patch_size": "@patch_size",
+        },
+        "tracking_params": {
+            "task": "@task",
+            "method": "@method",
+            "hyperparameters": "$@method_def.hyperparameters()",
+            "addons": "@addons",
+            "patch_size": "@patch_size",
+            "batch_size": "@batch_size",
+            "seed": "@seed",
+            "max_iterations": "@max_iterations",
+            "learning_rate": "$@optimizer_g.param_groups[0]['lr']",
+            "lr_decay_start": "@lr_decay_start",
+            "amp": "$common.as_bool(@amp, 'amp')",
+            "ema_decay": "@ema_decay",
+            "grad_clip": "@grad_clip",
+            "data_root": "@data_root",
+            "normalization_a": "@normalization_a",
+            "normalization_b": "@normalization_b",
+            "channel_mix_a": "@channel_mix_a",
+            "output_dir": "@output_dir",
+            "environment": "$common.engines.environment_info()",
+        },
+        "train": {
+            "dataset": {
+                "_target_": "common.data.make_unpaired_dataset",
+                "dataset_dir": "@data_root",
+                "patch_size": "@patch_size",
+                "spatial_dims": "@spatial_dims",
+                "channels_a": "@channels_a",
+                "channels_b": "@channels_b",
+                "normalization_a": "@normalization_a",
+                "normalization_b": "@normalization_b",
+                "axes_a": "@axes_a",
+                "axes_b": "@axes_b",
+                "channel_mix_a": "@channel_mix_a",
+                "length": "$@max_iterations * @batch_size",
+                "seed": "@seed",
+            },
+            "sampler": {"_target_": "common.data.StreamSampler", "length": "$@max_iterations * @batch_size"},
+            "dataloader": {
+                "_target_": "DataLoader",
+                "dataset": "@train#dataset",
+                "batch_size": "@batch_size",
+                "sampler": "@train#sampler",
+                "num_workers": "@num_workers",
+            },
+            "handlers": [
+                {
+                    "_target_": "LrScheduleHandler",
+                    "lr_scheduler": "@lr_scheduler_g",
+                    "epoch_level": False,
+                    "print_lr": False,
+                },
+                {
+                    "_target_": "LrScheduleHandler",
+                    "lr_scheduler": "@lr_scheduler_d",
+                    "epoch_level": False,
+                    "print_lr": False,
+                },
+                {
+                    "_target_": "ValidationHandler",
+                    "validator": "@validate#evaluator",
+                    "interval": "@val_interval",
+                    "epoch_level": False,
+                },
+                {
+                    "_target_": "common.engines.ValidationLogger",
+                    "path": "$os.path.join(@output_dir, 'validation.csv')",
+                    "evaluator": "@validate#evaluator",
+                    "snapshot_dir": "$os.path.join(@output_dir, 'snapshots') "
+                    "if common.as_bool(@keep_snapshots, 'keep_snapshots') else None",
+                },
+                {
+                    "_target_": "common.engines.SampleGridSaver",
+                    "output_dir": "@output_dir",
+                    "method": "@method_def",
+                    "samples": "$torch.stack([x['image'] for x in @validate#items[:2]])",
+                    "interval": "@sample_interval",
+                },
+                {
+                    "_target_": "common.engines.ModelSaver",
+                    "path": "$os.path.join(@output_dir, 'model.pt')",
+                    "interval": "@checkpoint_interval",
+                    "spec": "@model_spec",
+                },
+                {"_target_": "common.engines.LossLogger", "path": "$os.path.join(@output_dir, 'losses.csv')"},
+                {
+                    "_target_": "common.engines.TrainingReport",
+                    "output_dir": "@output_dir",
+                    "evaluator": "@validate#evaluator",
+                    "items": "@validate#items",
+                    "ground_truth": "@validate#has_ground_truth",
+                    "watch": "@validate#watch",
+                    "spatial_dims": "@spatial_dims",
+                },
+                {
+                    "_target_": "common.engines.RunLogger",
+                    "params": "@tracking_params",
+                    "artifacts": "$[os.path.join(@output_dir, 'model.pt')] + common.engines.report_files(@output_dir)",
+                    "newest_of": ["$os.path.join(@output_dir, 'config_*.json')"],
+                },
+                {"_target_": "ignite.handlers.ProgressBar", "persist": True},
+            ],
+            "trainer": {
+                "_target_": "common.engines.UnpairedTrainer",
+                "device": "@device",
+                "max_iterations": "@max_iterations",
+                "train_data_loader": "@train#dataloader",
+                "method": "@method_def",
+                "optimizer_g": "@optimizer_g",
+                "optimizer_d": "@optimizer_d",
+                "epoch_length": "@epoch_length",
+                "sampler": "@train#sampler",
+                "batch_size": "@batch_size",
+                "amp": "$common.as_bool(@amp, 'amp')",
+                "amp_dtype": "@amp_dtype",
+                "compile": "$common.as_bool(@compile, 'compile')",
+                "ema_decay": "@ema_decay",
+                "grad_clip": "@grad_clip",
+                "stop_after": "@stop_after",
+                "train_handlers": "@train#handlers",
+            },
+        },
+        "validate": {
+            "items": {
+                "_target_": "common.engines.validation_items",
+                "dataset_dir": "@data_root",
+                "spatial_dims": "@spatial_dims",
+                "size": "@val_size",
+                "normalization_a": "@normalization_a",
+                "normalization_b": "@normalization_b",
+                "channel_mix_a": "@channel_mix_a",
+            },
+            "has_ground_truth": "$common.engines.has_ground_truth(@data_root)",
+            "reference": "$None if @validate#has_ground_truth else common.engines.reference_images(@data_root, "
+            "@spatial_dims, size=@val_size, normalization_b=@normalization_b)",
+            "dataloader": {
+                "_target_": "DataLoader",
+                "dataset": "$monai.data.Dataset(@validate#items)",
+                "batch_size": 4,
+                "shuffle": False,
+                "num_workers": 0,
+            },
+            "network": "$common.engines.validation_network(@method_def, @validate#has_ground_truth)",
+            "inferer": {"_target_": "SimpleInferer"},
+            "metrics": "$common.engines.validation_metrics(@validate#has_ground_truth, @spatial_dims, "
+            "@validate#reference, @channels_b)",
+            "watch": {
+                "_target_": "common.engines.TranslationWatch",
+                "method": "@method_def",
+                "items": "@validate#items",
+                "spatial_dims": "@spatial_dims",
+                "segmenter": "$None if @segmenter_settings is None else "
+                "common.segmentation.ClassicalSegmenter(**@segmenter_settings)",
+                "segmenter_input": "$None if @segmenter_settings is None else "
+                "common.segmentation.ClassicalSegmenter(**{k: v for k, v in @segmenter_settings.items() "
+                "if k != 'channel'})",
+            },
+            "handlers": [
+                "@validate#watch",
+                {"_target_": "StatsHandler", "iteration_log": False},
+                {
+                    "_target_": "common.engines.ModelSaver",
+                    "path": "$os.path.join(@output_dir, 'best_model.pt')",
+                    "get_network": "$lambda: @method_def.generator_ab",
+                    "spec": "@model_spec",
+                    "key_metric": "$next(iter(@validate#metrics[0]))",
+                    "higher_is_better": "@validate#has_ground_truth",
+                },
+            ],
+            "evaluator": {
+                "_target_": "SupervisedEvaluator",
+                "device": "@device",
+                "val_data_loader": "@validate#dataloader",
+                "network": "@validate#network",
+                "inferer": "@validate#inferer",
+                "key_val_metric": "$@validate#metrics[0]",
+                "additional_metrics": "$@validate#metrics[1]",
+                "metric_cmp_fn": "$(lambda current, best: current > best) if @validate#has_ground_truth else "
+                "common.engines.lower_is_better",
+                "val_handlers": "@validate#handlers",
+            },
+        },
+        "checkpoint_dict": {
+            "method": "@method_def",
+            "optimizer_g": "@optimizer_g",
+            "optimizer_d": "@optimizer_d",
+            "scheduler_g": "@lr_scheduler_g",
+            "scheduler_d": "@lr_scheduler_d",
+            "trainer": "@train#trainer",
+            "rng": "$common.engines.RNGState()",
+        },
+        "checkpoint_loader": {
+            "_target_": "CheckpointLoader",
+            "_disabled_": "$@resume_from is None",
+            "load_path": "@resume_from",
+            "load_dict": "@checkpoint_dict",
+            "map_location": "@device",
+            "strict": True,
+        },
+        "checkpoint_saver": {
+            "_target_": "common.engines.AtomicCheckpointSaver",
+            "save_dir": "@checkpoint_dir",
+            "save_dict": "@checkpoint_dict",
+            "save_interval": "@checkpoint_interval",
+            "n_saved": 2,
+            "save_final": True,
+        },
+        "initialize": [
+            "$common.errors.install_cli_error_hook()",
+            "$monai.utils.set_determinism(seed=@seed)",
+            "$@checkpoint_saver.attach(@train#trainer)",
+            "$@checkpoint_loader.attach(@train#trainer) if @checkpoint_loader is not None else None",
+        ],
+        "run": ["$@train#trainer.run()"],
+        "training": ["$@train#trainer.run()"],
+        "finalize": [],
+    }
+
+
+def multi_gpu_config(train: dict) -> dict:
+    """The ``torchrun`` overlay of ``train.json`` (MONAI's ``multi_gpu_train.json`` convention): process group in
+    ``initialize``, device from ``LOCAL_RANK``, a disjoint share of the data stream per rank, each network in its own
+    DDP, and rank-0-only handlers (validation, samples, model files, loss log, MLflow, progress, checkpoints)."""
+    # every rank steps the two LR schedulers and validates its share of the validation set (MONAI's metrics gather
+    # across ranks); the handlers after them run on rank 0 only
+    n_all_rank = 3
+    targets = [h["_target_"] for h in train["train"]["handlers"][:n_all_rank]]
+    assert targets == ["LrScheduleHandler", "LrScheduleHandler", "ValidationHandler"], targets
+    return {
+        "imports": [*train["imports"], "$import torch.distributed as dist"],
+        "device": "$torch.device(f'cuda:{os.environ[\"LOCAL_RANK\"]}' if torch.cuda.is_available() else 'cpu')",
+        # each rank draws its share of one stream of max_iterations * batch_size * world_size samples
+        "train#dataset#length": "$@max_iterations * @batch_size * dist.get_world_size()",
+        "train#sampler#num_replicas": "$dist.get_world_size()",
+        "train#sampler#rank": "$dist.get_rank()",
+        "train#trainer#distributed": True,
+        "validate#sampler": {
+            "_target_": "monai.data.DistributedSampler",
+            "dataset": "@validate#dataloader#dataset",
+            "even_divisible": False,
+            "shuffle": False,
+        },
+        "validate#dataloader#sampler": "@validate#sampler",
+        "validate#evaluator#val_handlers": "$@validate#handlers if dist.get_rank() == 0 else None",
+        "rank_report": {
+            "_target_": "common.engines.RankReport",
+            "directory": "$os.path.join(@output_dir, 'ranks')",
+            "method": "@method_def",
+        },
+        "train#trainer#train_handlers": f"$[@rank_report] + @train#handlers[: {n_all_rank} "
+        "if dist.get_rank() > 0 else None]",
+        "initialize": [
+            "$common.errors.install_cli_error_hook()",
+            "$common.distributed.init_distributed()",
+            "$monai.utils.set_determinism(seed=@seed + dist.get_rank())",
+            "$@checkpoint_saver.attach(@train#trainer) if dist.get_rank() == 0 else None",
+            "$@checkpoint_loader.attach(@train#trainer) if @checkpoint_loader is not None else None",
+        ],
+        "finalize": ["$common.distributed.cleanup_distributed()"],
+    }
