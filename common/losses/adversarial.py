@@ -11,9 +11,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from common.networks.options import GanMode, choose
+
 __all__ = ["GANLoss", "GAN_MODES", "stacked_domain_loss", "REAL", "FAKE", "IDENTITY"]
 
-GAN_MODES = ("lsgan", "vanilla", "hinge")
+GAN_MODES = tuple(m.value for m in GanMode)
 REAL, FAKE, IDENTITY = 0, 1, 2
 
 
@@ -39,8 +41,7 @@ class GANLoss(nn.Module):
 
     def __init__(self, mode: str = "lsgan"):
         super().__init__()
-        if mode not in GAN_MODES:
-            raise ValueError(f"mode must be one of {GAN_MODES}, got {mode!r}")
+        mode = choose(mode, GanMode, "gan_mode").value
         self.mode = mode
 
     def forward(self, outputs, target_is_real: bool = True, for_discriminator: bool = True) -> torch.Tensor:

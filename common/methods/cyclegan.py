@@ -15,6 +15,7 @@ from common.losses.adversarial import GANLoss
 from common.methods.base import TranslationMethod
 from common.methods.two_domain import TwoDomainDiscriminators
 from common.networks.discriminators import patchgan
+from common.networks.options import GeneratorKind, choose
 from common.networks.resnet_generator import ResnetGenerator
 from common.networks.unet_generator import UNetGenerator
 from common.ops.image_pool import ImagePool
@@ -34,11 +35,9 @@ def build_generator(
     output_act: str | None,
 ) -> nn.Module:
     """A CycleGAN generator: ``"resnet"`` or ``"unet"``."""
-    if generator == "resnet":
+    if choose(generator, GeneratorKind, "generator") == GeneratorKind.RESNET:
         return ResnetGenerator(spatial_dims, c_in, c_out, ngf, n_blocks, norm, output_act)
-    if generator == "unet":
-        return UNetGenerator(spatial_dims, c_in, c_out, tuple(unet_features), norm, "transpose", False, 0.2, output_act)
-    raise ValueError(f"generator must be 'resnet' or 'unet', got {generator!r}")
+    return UNetGenerator(spatial_dims, c_in, c_out, tuple(unet_features), norm, "transpose", False, 0.2, output_act)
 
 
 class CycleGAN(TwoDomainDiscriminators, TranslationMethod):

@@ -22,6 +22,7 @@ from monai.networks.nets import PatchDiscriminator
 from torch import nn
 
 from common.networks.absn import apply_absn
+from common.networks.options import FeatureNorm, choose
 
 __all__ = [
     "LSGANDiscriminator",
@@ -43,9 +44,11 @@ def final_output(outputs) -> torch.Tensor | list[torch.Tensor]:
 
 
 def patchgan(
-    spatial_dims: int = 2, in_channels: int = 3, ndf: int = 64, n_layers: int = 3, norm: str | None = "INSTANCE"
+    spatial_dims: int = 2, in_channels: int = 3, ndf: int = 64, n_layers: int = 3, norm: str = "instance"
 ) -> PatchDiscriminator:
-    """CycleGAN's PatchGAN (70x70 receptive field with 3 layers)."""
+    """CycleGAN's PatchGAN (70x70 receptive field with 3 layers); ``norm`` ``"instance"`` (reference) or
+    ``"batch"``."""
+    norm = choose(norm, FeatureNorm, "norm", allowed=("instance", "batch"))
     return PatchDiscriminator(
         spatial_dims=spatial_dims,
         channels=ndf,
@@ -53,7 +56,7 @@ def patchgan(
         out_channels=1,
         num_layers_d=n_layers,
         kernel_size=4,
-        norm=norm,
+        norm=norm.value.upper(),
         bias=True,
         padding=1,
     )
@@ -74,9 +77,7 @@ class LSGANDiscriminator(nn.Sequential):
     ):
         if n_layers < 1:
             raise ValueError(f"n_layers must be positive, got {n_layers}")
-        norm = "none" if norm is None else str(norm).lower()
-        if norm not in ("none", "batch", "instance"):
-            raise ValueError(f"norm must be 'batch', 'instance' or None, got {norm!r}")
+        norm = choose(norm, FeatureNorm, "norm")
         conv = Conv[Conv.CONV, spatial_dims]
         layers: list[nn.Module] = []
         c_in, c_out = in_channels, ndf

@@ -12,6 +12,7 @@ import torch
 from monai.networks.layers.factories import Conv, Norm
 from torch import nn
 
+from common.networks.options import FeatureNorm, OutputActivation, choose
 from common.ops.padding import crop_to, pad_to_multiple
 
 __all__ = ["ResnetGenerator", "ResnetBlock"]
@@ -20,13 +21,12 @@ _REFLECT = {2: nn.ReflectionPad2d, 3: nn.ReflectionPad3d}
 
 
 def _norm(norm: str | None, spatial_dims: int, channels: int) -> nn.Module:
-    if norm is None or norm == "none":
-        return nn.Identity()
-    if norm == "instance":
+    norm = choose(norm, FeatureNorm, "norm")
+    if norm == FeatureNorm.INSTANCE:
         return Norm[Norm.INSTANCE, spatial_dims](channels, affine=False, track_running_stats=False)
-    if norm == "batch":
+    if norm == FeatureNorm.BATCH:
         return Norm[Norm.BATCH, spatial_dims](channels)
-    raise ValueError(f"norm must be 'instance', 'batch' or None, got {norm!r}")
+    return nn.Identity()
 
 
 class ResnetBlock(nn.Module):
@@ -82,8 +82,7 @@ class ResnetGenerator(nn.Module):
             raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims}")
         if n_blocks < 0 or ngf < 1:
             raise ValueError(f"need n_blocks >= 0 and ngf >= 1, got {n_blocks}, {ngf}")
-        if output_act not in ("tanh", None, "none"):
-            raise ValueError(f"output_act must be 'tanh' or None, got {output_act!r}")
+        output_act = choose(output_act, OutputActivation, "output_act", allowed=("tanh", "none"))
         conv, convt = Conv[Conv.CONV, spatial_dims], Conv[Conv.CONVTRANS, spatial_dims]
         layers: list[nn.Module] = [
             _REFLECT[spatial_dims](3),

@@ -20,13 +20,14 @@ from monai.networks.layers.factories import Conv, Norm, Pool
 from torch import nn
 
 from common.networks.demod_conv import DemodulatedConv
+from common.networks.options import FeatureNorm, OutputActivation, Upsampling, choose
 from common.ops.dysample import DySample
 from common.ops.padding import crop_to, pad_to_multiple
 
 __all__ = ["StableUNet", "EncoderDecoder", "STABLE_NORMS", "check_norm"]
 
 #: feature normalisations of the STABLE U-Nets
-STABLE_NORMS = ("none", "batch", "instance")
+STABLE_NORMS = tuple(m.value for m in FeatureNorm)
 
 
 def _norm(spatial_dims: int, norm: str, channels: int) -> list[nn.Module]:
@@ -52,10 +53,7 @@ def _conv_block(spatial_dims: int, c_in: int, c_out: int, demod: bool, norm: str
 
 def check_norm(norm: str | None) -> str:
     """``None`` -> ``"none"``; anything outside :data:`STABLE_NORMS` is refused."""
-    value = "none" if norm is None else str(norm).lower()
-    if value not in STABLE_NORMS:
-        raise ValueError(f"norm must be one of {STABLE_NORMS} (or None), got {norm!r}")
-    return value
+    return choose(norm, FeatureNorm, "norm").value
 
 
 class StableUNet(nn.Module):
@@ -94,10 +92,8 @@ class StableUNet(nn.Module):
         channels = tuple(int(c) for c in channels)
         if len(channels) < 2 or min(channels) < 1:
             raise ValueError(f"channels needs at least two positive values, got {channels}")
-        if upsample not in ("dysample", "bilinear"):
-            raise ValueError(f"upsample must be 'dysample' or 'bilinear', got {upsample!r}")
-        if output_act not in (None, "none", "sigmoid", "tanh"):
-            raise ValueError(f"output_act must be None, 'sigmoid' or 'tanh', got {output_act!r}")
+        upsample = choose(upsample, Upsampling, "upsample", allowed=("dysample", "bilinear"))
+        output_act = choose(output_act, OutputActivation, "output_act")
         norm = check_norm(norm)
         conv = Conv[Conv.CONV, spatial_dims]
         self.contract = nn.ModuleList()
@@ -119,7 +115,7 @@ class StableUNet(nn.Module):
         self.head = nn.Sequential(
             conv(c0, c0, 3, padding=1, bias=False), nn.ReLU(inplace=True), conv(c0, out_channels, 1)
         )
-        self.output_act: str = "none" if output_act is None else output_act
+        self.output_act: str = output_act.value
         self.multiple = 2 ** (len(channels) - 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

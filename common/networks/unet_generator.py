@@ -15,13 +15,14 @@ from monai.networks.layers.factories import Conv
 from torch import nn
 
 from common.networks.attention import ChannelSpatialAttention
+from common.networks.options import OutputActivation, Upsampling, choose
 from common.networks.resnet_generator import _norm
 from common.ops.lanczos import LanczosUpsample
 from common.ops.padding import crop_to, pad_to_multiple
 
 __all__ = ["UNetGenerator", "double_conv", "UPSAMPLERS"]
 
-UPSAMPLERS = ("transpose", "bilinear", "lanczos")
+UPSAMPLERS = ("transpose", "bilinear", "lanczos")  # of common.networks.options.Upsampling
 
 
 def double_conv(spatial_dims: int, c_in: int, c_out: int, norm: str | None, negative_slope: float) -> nn.Sequential:
@@ -95,10 +96,8 @@ class UNetGenerator(nn.Module):
         features = tuple(int(f) for f in features)
         if len(features) < 2 or min(features) < 1:
             raise ValueError(f"features needs at least two positive values, got {features}")
-        if upsample not in UPSAMPLERS:
-            raise ValueError(f"upsample must be one of {UPSAMPLERS}, got {upsample!r}")
-        if output_act not in ("tanh", None, "none"):
-            raise ValueError(f"output_act must be 'tanh' or None, got {output_act!r}")
+        upsample = choose(upsample, Upsampling, "upsample", allowed=UPSAMPLERS)
+        output_act = choose(output_act, OutputActivation, "output_act", allowed=("tanh", "none"))
         conv = Conv[Conv.CONV, spatial_dims]
         self.encoder = nn.ModuleList()
         self.down = nn.ModuleList()
