@@ -13,6 +13,7 @@ __all__ = ["check_domain"]
 def check_domain(
     files: Sequence[str],
     name: str,
+    *,
     channels: int | None = None,
     spatial_dims: int = 2,
     axes: str | None = None,

@@ -48,6 +48,7 @@ def normalization_transform(keys: str | Sequence[str] = "image", **normalization
 def domain_transforms(
     patch_size: Sequence[int],
     spatial_dims: int = 2,
+    *,
     normalization: Mapping | None = None,
     augment: bool = True,
     slice_axis: int | None = None,
@@ -118,6 +119,7 @@ class _GrayToRGBd(RepeatChanneld):
 
 def make_unpaired_dataset(
     dataset_dir: str | os.PathLike | None = None,
+    *,
     files_a: str | Sequence[str] | None = None,
     files_b: str | Sequence[str] | None = None,
     patch_size: Sequence[int] = (256, 256),
@@ -179,10 +181,25 @@ def make_unpaired_dataset(
         ("B", files_b, channels_b, normalization_b, axes_b, None),
     ):
         files = resolve_files(spec, name=f"domain {name}")
-        headers = check_domain(files, f"domain {name}", channels, spatial_dims, axes, allow_gray_to_rgb=gray_to_rgb)
+        headers = check_domain(
+            files,
+            f"domain {name}",
+            channels=channels,
+            spatial_dims=spatial_dims,
+            axes=axes,
+            allow_gray_to_rgb=gray_to_rgb,
+        )
         plane = _plane_axes(headers, spatial_dims)
         transform = domain_transforms(
-            patch_size, spatial_dims, norm, augment, slice_axis, axes, gray_to_rgb, plane, mix
+            patch_size,
+            spatial_dims,
+            normalization=norm,
+            augment=augment,
+            slice_axis=slice_axis,
+            axes=axes,
+            gray_to_rgb=gray_to_rgb,
+            plane_axes=plane,
+            channel_mix=mix,
         )
         domains[name] = _cached_domain(files, transform, cache_rate, num_workers)
     return UnpairedDataset(domains["A"], domains["B"], length=length, seed=seed)

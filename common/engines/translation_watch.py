@@ -93,8 +93,8 @@ class TranslationWatch:
                     self.method.generator_ab,
                     self.method.generator_ba,
                     x,
-                    self.cutoff,
-                    self.spatial_dims,
+                    cutoff=self.cutoff,
+                    spatial_dims=self.spatial_dims,
                     cycle_cutoff=float(getattr(self.method, "dct_cutoff", 1.0)),
                     fake_b=fake,
                 )

@@ -86,6 +86,7 @@ def _fit_size(x: torch.Tensor, size: Sequence[int] | None) -> torch.Tensor:
 def validation_items(
     dataset_dir: str | os.PathLike,
     spatial_dims: int = 2,
+    *,
     size: Sequence[int] | None = None,
     slices_per_image: int = 4,
     max_images: int = 8,

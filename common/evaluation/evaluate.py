@@ -61,7 +61,9 @@ def _probe(method, path, spec: Mapping, cutoff: float, device) -> dict[str, floa
     batch = torch.stack([torch.as_tensor(f).float() for f in picks]).to(device)
     method = method.to(device).eval()
     cycle_cutoff = float(getattr(method, "dct_cutoff", 1.0))
-    return steganography_probe(method.generator_ab, method.generator_ba, batch, cutoff, 2, cycle_cutoff=cycle_cutoff)
+    return steganography_probe(
+        method.generator_ab, method.generator_ba, batch, cutoff=cutoff, spatial_dims=2, cycle_cutoff=cycle_cutoff
+    )
 
 
 def _normalised(path, normalization: Mapping | None) -> torch.Tensor:
@@ -102,6 +104,7 @@ def _write_csv(path: Path, rows: list[dict], overwrite: bool) -> None:
 def evaluate(
     dataset_dir: str | os.PathLike,
     output_dir: str | os.PathLike,
+    *,
     network: torch.nn.Module | None = None,
     spec: Mapping | None = None,
     predictions_dir: str | os.PathLike | None = None,

@@ -202,13 +202,11 @@ def _translate_streaming(
     network, source, target, normalization, inferer, batch_size, device, axes, output_dtype, output_norm,
     channel_mix, overwrite,
 ) -> None:  # fmt: skip
+    options = dict(
+        normalization=normalization, inferer=inferer, batch_size=batch_size, device=device,
+        output_dtype=output_dtype or "float32", output_normalization=output_norm, overwrite=overwrite,
+    )  # fmt: skip
     if image_kind(source) == "nifti":
-        translate_nifti_streaming(
-            network, source, target, normalization, inferer, batch_size, device, output_dtype or "float32",
-            output_norm, overwrite=overwrite,
-        )  # fmt: skip
+        translate_nifti_streaming(network, source, target, **options)
     else:
-        translate_tiff_streaming(
-            network, source, target, normalization, inferer, batch_size, device, axes, output_dtype or "float32",
-            output_norm, channel_mix, overwrite=overwrite,
-        )  # fmt: skip
+        translate_tiff_streaming(network, source, target, axes=axes, channel_mix=channel_mix, **options)

@@ -66,7 +66,13 @@ class FrameInferer(Inferer):
                 item = MetaTensor(item, meta=dict(inputs.meta))
             outputs.append(
                 translate_image(
-                    network, item, self.spatial_dims, self.window, self.batch_size, inputs.device, self.slice_axis
+                    network,
+                    item,
+                    self.spatial_dims,
+                    inferer=self.window,
+                    batch_size=self.batch_size,
+                    device=inputs.device,
+                    slice_axis=self.slice_axis,
                 ).to(inputs.device)
             )
         return torch.stack(outputs)

@@ -42,6 +42,7 @@ def translate_image(
     network: nn.Module,
     image: torch.Tensor,
     spatial_dims: int = 2,
+    *,
     inferer: Inferer | None = None,
     batch_size: int = 8,
     device: torch.device | str = "cpu",

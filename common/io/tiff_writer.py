@@ -23,6 +23,7 @@ def write_tiff(
     path: str | os.PathLike,
     data: np.ndarray,
     axes: str,
+    *,
     spacing: Mapping[str, float] | Sequence[float] | None = None,
     dtype: np.dtype | str | None = None,
     rgb: bool | None = None,

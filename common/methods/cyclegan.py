@@ -28,6 +28,7 @@ def build_generator(
     c_in: int,
     c_out: int,
     generator: str,
+    *,
     ngf: int,
     n_blocks: int,
     unet_features: tuple[int, ...],
@@ -68,9 +69,9 @@ class CycleGAN(TwoDomainDiscriminators, TranslationMethod):
         super().__init__(spatial_dims, channels_a, channels_b, **addons)
         if lambda_cyc < 0 or lambda_idt < 0:
             raise ValueError(f"loss weights must be non-negative, got {lambda_cyc}, {lambda_idt}")
-        args = (generator, ngf, n_blocks, unet_features, norm, output_act)
-        self.generator_ab = build_generator(spatial_dims, channels_a, channels_b, *args)
-        self.generator_ba = build_generator(spatial_dims, channels_b, channels_a, *args)
+        kind = dict(ngf=ngf, n_blocks=n_blocks, unet_features=unet_features, norm=norm, output_act=output_act)
+        self.generator_ab = build_generator(spatial_dims, channels_a, channels_b, generator, **kind)
+        self.generator_ba = build_generator(spatial_dims, channels_b, channels_a, generator, **kind)
         self.disc_a = patchgan(spatial_dims, channels_a, ndf, n_layers_d)
         self.disc_b = patchgan(spatial_dims, channels_b, ndf, n_layers_d)
         self.gan = GANLoss(gan_mode)

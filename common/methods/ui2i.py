@@ -59,7 +59,7 @@ class Ui2i(TranslationMethod):
         if min(lambda_adv, lambda_content, lambda_cyc, lambda_id, lambda_cl) < 0:
             raise ValueError("loss weights must be non-negative")
         self.generator_ab, self.generator_ba = make_ui2i_generators(
-            spatial_dims, channels_a, channels_b, tuple(features), output_act, absn, attention
+            spatial_dims, channels_a, channels_b, tuple(features), output_act=output_act, absn=absn, attention=attention
         )
         self.disc_domain = stacked_domain_discriminator(spatial_dims, channels_a, channels_b, ndf, n_layers_d, absn)
         self.disc_content = ContentDiscriminator(spatial_dims, features[-1], content_hidden, absn)

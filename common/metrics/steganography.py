@@ -32,6 +32,7 @@ def steganography_probe(
     generator_ab: nn.Module,
     generator_ba: nn.Module,
     real_a: torch.Tensor,
+    *,
     cutoff: float = 0.5,
     spatial_dims: int = 2,
     noise: float = 0.02,

@@ -17,6 +17,7 @@ def make_ui2i_generators(
     channels_a: int = 3,
     channels_b: int = 3,
     features: tuple[int, ...] = (64, 128, 256, 512),
+    *,
     output_act: str | None = "tanh",
     absn: bool = True,
     attention: bool = True,

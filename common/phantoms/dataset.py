@@ -61,6 +61,7 @@ def task_sampler(task: str) -> Callable[..., PhantomSample]:
 def make_phantoms(
     task: str,
     out: str | os.PathLike,
+    *,
     n_train: int = 8,
     n_test: int = 2,
     size: int | None = None,

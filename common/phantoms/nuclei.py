@@ -49,6 +49,7 @@ def random_ellipses(
     shape: tuple[int, ...],
     n: int,
     rng: np.random.Generator,
+    *,
     radius: tuple[float, float] = (4.0, 8.0),
     aspect: tuple[float, float] = (1.0, 1.6),
     z_radius: tuple[float, float] = (2.0, 4.0),

@@ -54,6 +54,7 @@ def spike_traces(
     n_cells: int,
     n_frames: int,
     rng: np.random.Generator,
+    *,
     rate: float = 0.06,
     amplitude: tuple[float, float] = (0.6, 2.0),
     tau: float = 3.0,

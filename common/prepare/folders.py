@@ -29,6 +29,7 @@ def _checked(folder: Path, domain: str) -> list[str]:
 def prepare_folders(
     source: str | os.PathLike | None = None,
     out: str | os.PathLike = "dataset",
+    *,
     a: str | os.PathLike | None = None,
     b: str | os.PathLike | None = None,
     test_a: str | os.PathLike | None = None,

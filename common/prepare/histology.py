@@ -29,6 +29,7 @@ def _panels(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
 def prepare_deepliif(
     source: str | os.PathLike,
     out: str | os.PathLike,
+    *,
     panel_a: str = "ihc",
     panel_b: str = "hematoxylin",
     panels: tuple[str, ...] = DEEPLIIF_PANELS,

@@ -88,6 +88,7 @@ def prepare_ixi(
 def prepare_spm_templates(
     source: str | os.PathLike,
     out: str | os.PathLike,
+    *,
     contrast_a: str = "T2",
     contrast_b: str = "PD",
     slab: int = 5,

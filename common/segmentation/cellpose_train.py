@@ -46,6 +46,7 @@ def train_cellpose(
     images: Sequence[np.ndarray],
     labels: Sequence[np.ndarray],
     out_dir: str | os.PathLike,
+    *,
     model_name: str = "cellpose_model",
     n_epochs: int = 60,
     learning_rate: float = 0.01,

@@ -34,7 +34,7 @@ def _inference_rates(
     def slices(batch: int):
         def run():
             with cast():
-                translate_image(net, vol, 2, SlidingWindowInferer([-1, -1]), batch, "cpu")
+                translate_image(net, vol, 2, inferer=SlidingWindowInferer([-1, -1]), batch_size=batch, device="cpu")
 
         return run
 

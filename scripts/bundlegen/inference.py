@@ -174,12 +174,26 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
             "stage": "evaluation",
         },
         "overwrite": False,
-        "run": [
-            "$common.evaluation.evaluate(@dataset_dir, @output_dir, network=@translator, spec=@spec, "
-            "predictions_dir=@predictions_dir, segmenter=@segmenter, device=@device, tracking_uri=@tracking_uri, "
-            "experiment_name=@task, run_name=@run_name, params=@params, "
-            "overwrite=common.as_bool(@overwrite, 'overwrite'), method=@probe_method, checkpoint=@checkpoint)"
-        ],
+        # translate D/testA (or read predictions_dir), score against D/testB, write the tables, figures and report
+        "evaluation": {
+            "_target_": "common.evaluation.evaluate",
+            "_mode_": "callable",
+            "dataset_dir": "@dataset_dir",
+            "output_dir": "@output_dir",
+            "network": "@translator",
+            "spec": "@spec",
+            "predictions_dir": "@predictions_dir",
+            "segmenter": "@segmenter",
+            "device": "@device",
+            "tracking_uri": "@tracking_uri",
+            "experiment_name": "@task",
+            "run_name": "@run_name",
+            "params": "@params",
+            "overwrite": "$common.as_bool(@overwrite, 'overwrite')",
+            "method": "@probe_method",
+            "checkpoint": "@checkpoint",
+        },
+        "run": ["$@evaluation()"],
         "initialize": ["$common.errors.install_cli_error_hook()"],
         "finalize": [],
     }
