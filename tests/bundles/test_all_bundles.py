@@ -18,48 +18,45 @@ from common.io import load_image, write_nifti, write_tiff
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLES = sorted(p.name for p in (ROOT / "bundles").iterdir() if (p / "configs" / "train.json").exists())
 SCHEMA = str(ROOT / "bundles" / "meta_schema.json")
-TINY = {
-    "stable": {"channels": [4, 8], "ndf": 8},
-    "cyclegan": {"ngf": 4, "n_blocks": 1, "ndf": 8},
-    "ui2i": {"features": [4, 8, 16], "ndf": 8, "content_hidden": 8},
-}
 
 
 def _config(name: str, kind: str) -> str:
     return str(ROOT / "bundles" / name / "configs" / f"{kind}.json")
 
 
-def _train(name, out, config_files=None, **overrides):
-    method = overrides.get("method") or json.loads(Path(_config(name, "train")).read_text())["method"]
-    tiny = {f"hyperparameters#{method}#{k}": v for k, v in TINY[method].items()}
-    settings = dict(
-        output_dir=str(out),
-        max_iterations=2,
-        patch_size=[32, 32],
-        val_size=[32, 32],
-        val_interval=2,
-        checkpoint_interval=2,
-        sample_interval=2,
-        epoch_length=2,
-        phantom_size=32 if name == "mri_t2_pd" else 48,
-    )
-    workflow = ConfigWorkflow(
-        config_file=config_files or _config(name, "train"), workflow_type="train", **(tiny | settings | overrides)
-    )
-    workflow.initialize()
-    workflow.run()
-    return workflow
+@pytest.fixture(scope="session")
+def train_bundle(quick_bundle):
+    """``train_bundle(name, out, config_files=None, **overrides)``: bundle ``name`` trained for 2 iterations into
+    ``out`` with tiny networks of its method (48-px phantoms, 32 for MRI), returning the workflow."""
+
+    def run(name, out, config_files=None, **overrides):
+        method = overrides.get("method") or json.loads(Path(_config(name, "train")).read_text())["method"]
+        settings = quick_bundle(
+            method,
+            output_dir=str(out),
+            max_iterations=2,
+            epoch_length=2,
+            phantom_size=32 if name == "mri_t2_pd" else 48,
+        )
+        workflow = ConfigWorkflow(
+            config_file=config_files or _config(name, "train"), workflow_type="train", **(settings | overrides)
+        )
+        workflow.initialize()
+        workflow.run()
+        return workflow
+
+    return run
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, train_bundle):
     """Each bundle trained for 2 iterations on its own phantoms (once for the module)."""
     cache = {}
 
     def get(name):
         if name not in cache:
             out = tmp_path_factory.mktemp(name)
-            _train(name, out)
+            train_bundle(name, out)
             cache[name] = out
         return cache[name]
 
@@ -77,7 +74,7 @@ def test_generated_bundle_files_are_in_sync():
 
 
 @pytest.mark.parametrize("name", BUNDLES)
-def test_multi_gpu_overlay_trains_in_a_world_of_one(name, tmp_path, monkeypatch):
+def test_multi_gpu_overlay_trains_in_a_world_of_one(name, tmp_path, monkeypatch, train_bundle):
     """The torchrun overlay of every bundle resolves and trains (a process group of one; the two-process run is
     tests/bundles/test_multi_gpu.py)."""
     import socket
@@ -88,7 +85,7 @@ def test_multi_gpu_overlay_trains_in_a_world_of_one(name, tmp_path, monkeypatch)
     for key, value in dict(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1").items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("MASTER_PORT", str(port))
-    workflow = _train(name, tmp_path, config_files=[_config(name, "train"), _config(name, "multi_gpu_train")])
+    workflow = train_bundle(name, tmp_path, config_files=[_config(name, "train"), _config(name, "multi_gpu_train")])
     workflow.finalize()  # leaves the process group
     import torch.distributed as dist
     from ignite.distributed import utils as idist
@@ -206,8 +203,8 @@ def test_volumes_are_translated_slice_by_slice_in_batches_with_the_affine(tmp_pa
     torch.testing.assert_close(out[0], expected, atol=1e-5, rtol=1e-5)
 
 
-def test_mri_bundle_trains_3d_networks(tmp_path):
-    workflow = _train(
+def test_mri_bundle_trains_3d_networks(tmp_path, train_bundle):
+    workflow = train_bundle(
         "mri_t2_pd",
         tmp_path,
         spatial_dims=3,
@@ -218,8 +215,8 @@ def test_mri_bundle_trains_3d_networks(tmp_path):
     assert workflow.parser.get_parsed_content("train#trainer").state.iteration == 2
 
 
-def test_virtual_staining_channel_mapping_option(tmp_path):
-    workflow = _train("virtual_he_staining", tmp_path, channel_mix_a=[[0, 0.3], [0, 1], [1, 0]])
+def test_virtual_staining_channel_mapping_option(tmp_path, train_bundle):
+    workflow = train_bundle("virtual_he_staining", tmp_path, channel_mix_a=[[0, 0.3], [0, 1], [1, 0]])
     assert workflow.parser.get_parsed_content("method_def").channels_a == 3
     assert json.loads((tmp_path / "model.json").read_text())["channel_mix_a"] == [[0, 0.3], [0, 1], [1, 0]]
 
@@ -273,13 +270,15 @@ def test_evaluate_config_writes_reports(trained, tmp_path, name):
     assert "Steganography probe: the reverse generator moves" in page
 
 
-def test_evaluate_contract_and_compare_runs_across_methods(tmp_path):
+def test_evaluate_contract_and_compare_runs_across_methods(tmp_path, train_bundle):
     """Two short runs of different methods, each evaluated into one MLflow store, then compared."""
     uri = f"sqlite:///{tmp_path / 'runs.db'}"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     data = tmp_path / "data"
     for method in ("stable", "cyclegan"):
-        _train("mask_to_nuclei", tmp_path / method, method=method, dataset_dir=str(data) if data.exists() else None)
+        train_bundle(
+            "mask_to_nuclei", tmp_path / method, method=method, dataset_dir=str(data) if data.exists() else None
+        )
         if not data.exists():
             data = tmp_path / method / "phantoms"
         cmd = [

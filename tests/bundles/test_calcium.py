@@ -17,43 +17,28 @@ from common.io import load_image
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN = str(ROOT / "bundles" / "calcium" / "configs" / "train.json")
 INFER = str(ROOT / "bundles" / "calcium" / "configs" / "inference.json")
-FAST = {
-    "patch_size": [32, 32],
-    "val_size": [32, 32],
-    "phantom_size": 32,
-    "val_interval": 2,
-    "checkpoint_interval": 2,
-    "sample_interval": 2,
-    "epoch_length": 3,
-    "hyperparameters#stable#channels": [4, 8],
-    "hyperparameters#stable#ndf": 8,
-    "hyperparameters#cyclegan#ngf": 4,
-    "hyperparameters#cyclegan#n_blocks": 1,
-    "hyperparameters#cyclegan#ndf": 8,
-    "hyperparameters#utom#ngf": 4,
-    "hyperparameters#utom#n_blocks": 1,
-    "hyperparameters#utom#ndf": 8,
-    "hyperparameters#ui2i#features": [4, 8, 16],
-    "hyperparameters#ui2i#ndf": 8,
-    "hyperparameters#cut#ngf": 4,
-    "hyperparameters#cut#n_blocks": 1,
-    "hyperparameters#cut#ndf": 8,
-    "hyperparameters#cut#num_patches": 16,
-    "hyperparameters#fastcut#ngf": 4,
-    "hyperparameters#fastcut#n_blocks": 1,
-    "hyperparameters#fastcut#ndf": 8,
-    "hyperparameters#fastcut#num_patches": 16,
-}
 
 
-def _train(output_dir, **overrides):
-    workflow = ConfigWorkflow(
-        config_file=TRAIN, workflow_type="train", **(FAST | {"output_dir": str(output_dir)} | overrides)
-    )
-    workflow.initialize()
-    workflow.run()
-    workflow.finalize()
-    return workflow
+@pytest.fixture
+def fast(quick_bundle):
+    """Tiny networks of every method, so that --method switches stay quick."""
+    return quick_bundle()
+
+
+@pytest.fixture
+def train(fast):
+    """``train(output_dir, **overrides)``: one training run of the calcium bundle, returning its workflow."""
+
+    def run(output_dir, **overrides):
+        workflow = ConfigWorkflow(
+            config_file=TRAIN, workflow_type="train", **(fast | {"output_dir": str(output_dir)} | overrides)
+        )
+        workflow.initialize()
+        workflow.run()
+        workflow.finalize()
+        return workflow
+
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +51,9 @@ def phantoms(tmp_path_factory):
     return str(root)
 
 
-def test_command_contract_trains_on_builtin_phantoms(tmp_path):
+def test_command_contract_trains_on_builtin_phantoms(tmp_path, quick_bundle, as_cli):
     out = tmp_path / "run"
-    overrides = []
-    for key, value in (FAST | {"output_dir": str(out), "max_iterations": 3, "method": "cyclegan"}).items():
-        overrides += [f"--{key}", str(value).replace(" ", "")]
+    overrides = as_cli(quick_bundle("cyclegan", output_dir=str(out), max_iterations=3, method="cyclegan"))
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "monai.bundle", "run", "training", "--config_file", TRAIN, *overrides]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
@@ -84,18 +67,18 @@ def test_command_contract_trains_on_builtin_phantoms(tmp_path):
 
 
 @pytest.mark.parametrize("method", ["cyclegan", "ui2i", "stable", "cut", "fastcut", "utom"])
-def test_every_method_by_one_switch(tmp_path, phantoms, method):
-    workflow = _train(tmp_path, dataset_dir=phantoms, method=method, max_iterations=2)
+def test_every_method_by_one_switch(tmp_path, phantoms, method, train):
+    workflow = train(tmp_path, dataset_dir=phantoms, method=method, max_iterations=2)
     assert workflow.parser.get_parsed_content("train#trainer").state.iteration == 2
     rows = read_loss_log(tmp_path / "losses.csv")
     assert len(rows) == 2 and all(float(v) == float(v) for v in rows[-1].values())  # no NaN
     assert (tmp_path / "model.pt").exists()
 
 
-def test_resumed_run_matches_an_uninterrupted_one(tmp_path, phantoms):
-    _train(tmp_path / "straight", dataset_dir=phantoms, max_iterations=6)
-    _train(tmp_path / "resumed", dataset_dir=phantoms, max_iterations=6, stop_after=4)
-    resumed = _train(tmp_path / "resumed", dataset_dir=phantoms, max_iterations=6)
+def test_resumed_run_matches_an_uninterrupted_one(tmp_path, phantoms, train):
+    train(tmp_path / "straight", dataset_dir=phantoms, max_iterations=6)
+    train(tmp_path / "resumed", dataset_dir=phantoms, max_iterations=6, stop_after=4)
+    resumed = train(tmp_path / "resumed", dataset_dir=phantoms, max_iterations=6)
     trainer = resumed.parser.get_parsed_content("train#trainer")
     assert trainer.state.iteration == 6
     straight_rows = read_loss_log(tmp_path / "straight" / "losses.csv")
@@ -104,8 +87,8 @@ def test_resumed_run_matches_an_uninterrupted_one(tmp_path, phantoms):
     assert float(resumed_rows[-1]["lr_G"]) == pytest.approx(float(straight_rows[-1]["lr_G"]))
 
 
-def test_validation_logs_metrics(tmp_path, phantoms):
-    workflow = _train(tmp_path, dataset_dir=phantoms, max_iterations=2)
+def test_validation_logs_metrics(tmp_path, phantoms, train):
+    workflow = train(tmp_path, dataset_dir=phantoms, max_iterations=2)
     metrics = workflow.parser.get_parsed_content("validate#evaluator").state.metrics
     assert set(metrics) >= {"val_psnr", "val_pcc"} and metrics["val_psnr"] > 0  # fitted PSNR on valA/valB
     assert (tmp_path / "validation.csv").exists()
@@ -121,7 +104,7 @@ def test_validation_logs_metrics(tmp_path, phantoms):
 
 
 @pytest.mark.parametrize("tracking", ["mlflow", str(ROOT / "mlflow" / "tracking.json")])
-def test_mlflow_run_holds_params_metrics_and_artifacts(tmp_path, phantoms, tracking):
+def test_mlflow_run_holds_params_metrics_and_artifacts(tmp_path, phantoms, tracking, fast):
     """MONAI's default settings and the project's settings file give the same run contents."""
     uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
     from monai.bundle import run
@@ -133,7 +116,7 @@ def test_mlflow_run_holds_params_metrics_and_artifacts(tmp_path, phantoms, track
         tracking_uri=uri,
         dataset_dir=phantoms,
         max_iterations=4,
-        **(FAST | {"output_dir": str(tmp_path / "out")}),
+        **(fast | {"output_dir": str(tmp_path / "out")}),
     )
     client = mlflow.MlflowClient(uri)
     experiment = client.get_experiment_by_name("calcium")
@@ -173,8 +156,8 @@ def _inference(phantoms, tmp_path, **overrides):
     return workflow
 
 
-def test_inference_translates_every_frame_and_keeps_geometry(tmp_path, phantoms):
-    _train(tmp_path / "train", dataset_dir=phantoms, max_iterations=2)
+def test_inference_translates_every_frame_and_keeps_geometry(tmp_path, phantoms, train):
+    train(tmp_path / "train", dataset_dir=phantoms, max_iterations=2)
     out = tmp_path / "translated"
     workflow = _inference(phantoms, tmp_path)
     workflow.run()
@@ -189,8 +172,8 @@ def test_inference_translates_every_frame_and_keeps_geometry(tmp_path, phantoms)
     assert "already exists; refusing to overwrite" in str(error.value.__cause__)
 
 
-def test_uncertainty_option_writes_mean_and_spread_over_augmentations_and_snapshots(tmp_path, phantoms):
-    _train(tmp_path / "train", dataset_dir=phantoms, max_iterations=4, keep_snapshots="true")
+def test_uncertainty_option_writes_mean_and_spread_over_augmentations_and_snapshots(tmp_path, phantoms, train):
+    train(tmp_path / "train", dataset_dir=phantoms, max_iterations=4, keep_snapshots="true")
     assert len(list((tmp_path / "train" / "snapshots").glob("*.pt"))) == 2
     out = tmp_path / "translated"
     workflow = _inference(phantoms, tmp_path, uncertainty="true", uncertainty_checkpoints=3)  # as the CLI hands it
@@ -203,9 +186,9 @@ def test_uncertainty_option_writes_mean_and_spread_over_augmentations_and_snapsh
         assert float(u.min()) >= 0 and float(u.max()) > 0
 
 
-def test_same_seed_and_config_give_the_same_first_20_losses(tmp_path, phantoms):
-    first = _train(tmp_path / "one", dataset_dir=phantoms, max_iterations=20, val_interval=100, checkpoint_interval=100)
-    _train(tmp_path / "two", dataset_dir=phantoms, max_iterations=20, val_interval=100, checkpoint_interval=100)
+def test_same_seed_and_config_give_the_same_first_20_losses(tmp_path, phantoms, train):
+    first = train(tmp_path / "one", dataset_dir=phantoms, max_iterations=20, val_interval=100, checkpoint_interval=100)
+    train(tmp_path / "two", dataset_dir=phantoms, max_iterations=20, val_interval=100, checkpoint_interval=100)
     one, two = read_loss_log(tmp_path / "one" / "losses.csv"), read_loss_log(tmp_path / "two" / "losses.csv")
     assert len(one) == 20 and one == two
     assert first.parser.get_parsed_content("seed") == 0

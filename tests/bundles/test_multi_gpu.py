@@ -19,23 +19,10 @@ from common.io import load_image
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "bundles" / "calcium" / "configs"
 TRAIN, MULTI, INFER = (str(CONFIGS / f) for f in ("train.json", "multi_gpu_train.json", "inference.json"))
-FAST = {
-    "patch_size": [32, 32],
-    "val_size": [32, 32],
-    "phantom_size": 32,
-    "val_interval": 2,
-    "checkpoint_interval": 2,
-    "sample_interval": 2,
-    "hyperparameters#stable#channels": [4, 8],
-    "hyperparameters#stable#ndf": 8,
-}
 RANK0_ONLY = {"AtomicCheckpointSaver", "ModelSaver", "LossLogger", "RunLogger", "SampleGridSaver", "MLFlowHandler"}
 
 
-def _torchrun(out: Path, max_iterations: int, uri: str) -> None:
-    overrides = []
-    for key, value in (FAST | {"output_dir": str(out), "max_iterations": max_iterations}).items():
-        overrides += [f"--{key}", json.dumps(value).replace(" ", "")]
+def _torchrun(out: Path, max_iterations: int, uri: str, overrides: list[str]) -> None:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     cmd += ["-m", "monai.bundle", "run", "training", "--config_file", f"['{TRAIN}','{MULTI}']"]
     cmd += [*overrides, "--tracking", "mlflow", "--tracking_uri", uri]
@@ -45,10 +32,10 @@ def _torchrun(out: Path, max_iterations: int, uri: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def ddp_run(tmp_path_factory):
+def ddp_run(tmp_path_factory, quick_bundle, as_cli):
     root = tmp_path_factory.mktemp("ddp")
     uri = f"sqlite:///{root / 'mlruns.db'}"
-    _torchrun(root / "run", 4, uri)
+    _torchrun(root / "run", 4, uri, as_cli(quick_bundle("stable", output_dir=str(root / "run"), max_iterations=4)))
     return root / "run", uri
 
 
@@ -86,7 +73,7 @@ def test_ddp_model_translates_in_a_single_process(ddp_run, tmp_path):
         assert load_image(translated / source.name).shape == load_image(source).shape
 
 
-def test_checkpoints_move_between_ddp_and_single_process(ddp_run, tmp_path):
+def test_checkpoints_move_between_ddp_and_single_process(ddp_run, tmp_path, quick_bundle, as_cli):
     out, uri = ddp_run
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
@@ -96,7 +83,7 @@ def test_checkpoints_move_between_ddp_and_single_process(ddp_run, tmp_path):
     workflow = ConfigWorkflow(
         config_file=TRAIN,
         workflow_type="train",
-        **(FAST | {"output_dir": str(run), "max_iterations": 6, "dataset_dir": str(out / "phantoms")}),
+        **quick_bundle("stable", output_dir=str(run), max_iterations=6, dataset_dir=str(out / "phantoms")),
     )
     workflow.initialize()
     workflow.run()
@@ -105,7 +92,7 @@ def test_checkpoints_move_between_ddp_and_single_process(ddp_run, tmp_path):
     assert [r["iteration"] for r in read_loss_log(run / "losses.csv")] == ["5", "6"]
     # single process -> DDP: resumes at 6 and continues to 8 on both ranks
     single = torch.load(latest_checkpoint(run / "checkpoints"), weights_only=True)["method"]
-    _torchrun(run, 8, uri)
+    _torchrun(run, 8, uri, as_cli(quick_bundle("stable", output_dir=str(run), max_iterations=8)))
     reports = [json.loads((run / "ranks" / f"rank_{r}.json").read_text()) for r in (0, 1)]
     assert [r["iteration"] for r in reports] == [8, 8] and [r["samples"] for r in reports] == [2, 2]
     assert reports[0]["parameter_digest"] == reports[1]["parameter_digest"]

@@ -11,20 +11,6 @@ from pathlib import Path
 from common.io import load_image
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = {
-    "patch_size": "[32,32]",
-    "val_size": "[32,32]",
-    "phantom_size": "32",
-    "val_interval": "2",
-    "checkpoint_interval": "2",
-    "sample_interval": "2",
-    "epoch_length": "3",
-    "max_iterations": "2",
-    "method": "cyclegan",
-    "hyperparameters#cyclegan#ngf": "4",
-    "hyperparameters#cyclegan#n_blocks": "1",
-    "hyperparameters#cyclegan#ndf": "8",
-}
 
 
 def _bundle(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -33,12 +19,12 @@ def _bundle(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=cwd)
 
 
-def test_a_copied_bundle_trains_and_infers_in_its_own_folder(tmp_path):
+def test_a_copied_bundle_trains_and_infers_in_its_own_folder(tmp_path, quick_bundle, as_cli):
     copy = tmp_path / "elsewhere" / "calcium"
     shutil.copytree(ROOT / "bundles" / "calcium", copy, ignore=shutil.ignore_patterns("output", "*.pt", "*.ts"))
     project_output = ROOT / "bundles" / "calcium" / "output"
     before = sorted(project_output.rglob("*")) if project_output.exists() else []
-    overrides = [x for k, v in FAST.items() for x in (f"--{k}", v)]
+    overrides = as_cli(quick_bundle("cyclegan", max_iterations=2, method="cyclegan"))
     done = _bundle("training", "--config_file", str(copy / "configs" / "train.json"), *overrides, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     out = copy / "output"

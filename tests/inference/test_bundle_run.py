@@ -21,21 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def mri_bundle(tmp_path_factory):
+def mri_bundle(tmp_path_factory, quick_bundle):
     """The MRI bundle trained for 2 iterations, laid out as it is shipped: configs/ and models/model.pt."""
     out = tmp_path_factory.mktemp("mri_run")
     workflow = ConfigWorkflow(
         config_file=str(ROOT / "bundles" / "mri_t2_pd" / "configs" / "train.json"),
         workflow_type="train",
-        output_dir=str(out),
-        max_iterations=2,
-        patch_size=[32, 32],
-        val_size=[32, 32],
-        phantom_size=32,
-        val_interval=2,
-        checkpoint_interval=2,
-        sample_interval=2,
-        **{"hyperparameters#stable#channels": [4, 8], "hyperparameters#stable#ndf": 8},
+        **quick_bundle("stable", output_dir=str(out), max_iterations=2),
     )
     workflow.initialize()
     workflow.run()
