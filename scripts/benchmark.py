@@ -8,6 +8,7 @@ Usage::
         [--patch 128] [--dataset_dir D] [--out DIR] [--small] [--amp (bf16 autocast)] [--label L]
     python scripts/benchmark.py converge [--out DIR] [--datasets calcium,w2s] [--iterations 1500] [--jobs 2]
     python scripts/benchmark.py uncertainty [--converge_dir DIR] [--datasets calcium,denoising] [--checkpoints 3]
+    python scripts/benchmark.py bundle_inference [--bundles calcium,denoising] [--images 3] [--size 512]
     python scripts/benchmark.py speed --task calcium [--methods stable,cyclegan] [--iterations 6] [--threads 2]
         [--amp] [--patch 256] [--append BENCHMARKS.md]
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 import sys
 
 import fire
+from benchmarking.bundle_inference import bundle_inference, bundle_inference_one
 from benchmarking.converge import converge, run_one
 from benchmarking.fidelity import fidelity, run_preset
 from benchmarking.flops import flops
@@ -51,6 +53,8 @@ COMMANDS = {
     "precision": precision,
     "fidelity": fidelity,
     "inference": inference,
+    "bundle_inference": bundle_inference,
+    "bundle_inference_one": bundle_inference_one,
     "flops": flops,
     "overhead": overhead,
 }

@@ -1,6 +1,7 @@
 """The fidelity benchmark end to end at a toy scale: every method trained and evaluated on the same data, the
 input baseline and the reference count in one table, written where asked."""
 
+import json
 import os
 import subprocess
 import sys
@@ -138,3 +139,19 @@ def test_precision_pairs_fp32_and_bf16_runs_by_seed_and_reuses_finished_runs(tmp
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert again.returncode == 0 and "cyclegan: trained" not in again.stdout
     assert psnr in again.stdout
+
+
+def test_bundle_inference_times_both_tilings_on_the_tasks_own_files(tmp_path):
+    script = str(ROOT / "scripts" / "benchmark.py")
+    cmd = [sys.executable, script, "bundle_inference", "--bundles", "mask_to_nuclei", "--images", "2", "--size", "40"]
+    cmd += ["--jobs", "1", "--out", str(tmp_path), "--append", str(tmp_path / "t.md")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    result = json.loads((tmp_path / "mask_to_nuclei.json").read_text())
+    assert result["images"] == 2 and result["shape"] == [40, 40] and result["threads"] == 1
+    assert result["patch tiles"] > 0 and result["whole image"] > 0
+    written = sorted(p.name for p in (tmp_path / "mask_to_nuclei_whole_image").iterdir())
+    assert written == sorted(p.name for p in (tmp_path / "mask_to_nuclei_data" / "testA").iterdir())
+    row = next(line for line in (tmp_path / "t.md").read_text().splitlines() if line.startswith("| mask_to_nuclei"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[1] == "cyclegan" and float(cells[4]) == pytest.approx(result["whole image"] / 2, abs=0.006)
