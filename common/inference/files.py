@@ -133,7 +133,11 @@ def translate_files(
     preprocessing = preprocessing or make_preprocessing(normalization, axes=axes, channel_mix=channel_mix)
     inferer = inferer or FrameInferer(spatial_dims, roi_size, sw_batch_size, overlap, batch_size, slice_axis)
     postprocessing = postprocessing or make_postprocessing(output_normalization)
-    window = inferer.window if isinstance(inferer, FrameInferer) else blended_window(spatial_dims, roi_size)
+    # the tiling of inputs streamed page by page: the inferer's own, else the one its arguments describe
+    if isinstance(inferer, FrameInferer):
+        window = inferer.window
+    else:
+        window = blended_window(spatial_dims, roi_size, sw_batch_size, overlap)
     network = network.to(device).eval()
     written: list[Path] = []
     spread_written: list[Path] = []

@@ -9,6 +9,7 @@ does not depend on the weights.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from datetime import date
@@ -44,7 +45,7 @@ def bundle_inference_one(name: str, out: str, images: int = 3, size: int | None 
     network = make_generator(spec).eval()
     inputs = sorted(str(p) for p in (data / "testA").iterdir())
     headers = [read_header(p, axes=spec.get("axes_a")) for p in inputs]
-    pixels = sum(int(torch.tensor(h.spatial_shape).prod()) for h in headers)
+    pixels = sum(math.prod(h.spatial_shape) for h in headers)
     settings = dict(
         normalization=spec["normalization_a"],
         spatial_dims=spec["spatial_dims"],

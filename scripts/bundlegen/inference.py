@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from bundlegen.tasks import BUNDLE_ROOT, addons, hyperparameters
 
+#: the ids of train.json that describe the model (what its model.json holds), repeated in inference and evaluation
+SPEC_IDS = (
+    "method",
+    "spatial_dims",
+    "channels_a",
+    "channels_b",
+    "channel_mix_a",
+    "hyperparameters",
+    "addons",
+    "normalization_a",
+    "normalization_b",
+    "axes_a",
+    "patch_size",
+)
+
 
 def inference_config(name: str, task: dict, train: dict) -> dict:
-    keep = (
-        "method",
-        "spatial_dims",
-        "channels_a",
-        "channels_b",
-        "channel_mix_a",
-        "hyperparameters",
-        "addons",
-        "normalization_a",
-        "normalization_b",
-        "axes_a",
-        "patch_size",
-    )
+    keep = SPEC_IDS
     config = {
         "imports": [
             "$import os",
@@ -106,20 +109,7 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
 
 
 def evaluate_config(name: str, task: dict, inference: dict) -> dict:
-    keep = (
-        "method",
-        "spatial_dims",
-        "channels_a",
-        "channels_b",
-        "channel_mix_a",
-        "hyperparameters",
-        "addons",
-        "normalization_a",
-        "normalization_b",
-        "axes_a",
-        "patch_size",
-        "default_spec",
-    )
+    keep = (*SPEC_IDS, "default_spec")
     segment = task["segment"]
     segmenter = (
         None
