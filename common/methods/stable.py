@@ -47,6 +47,7 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
         demodulate: bool = True,
         upsample: str = "dysample",
         output_act: str | None = None,
+        demod_gain: float = 1.0,
         ndf: int = 64,
         n_layers_d: int = 3,
         disc_batch_norm: bool = True,
@@ -68,7 +69,17 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
             raise ValueError("loss weights must be non-negative")
 
         def unet(c_in: int, c_out: int, act: str | None) -> StableUNet:
-            return StableUNet(spatial_dims, c_in, c_out, tuple(channels), norm, demodulate, upsample, output_act=act)
+            return StableUNet(
+                spatial_dims,
+                c_in,
+                c_out,
+                tuple(channels),
+                norm,
+                demodulate,
+                upsample,
+                output_act=act,
+                demod_gain=demod_gain,
+            )
 
         self.encoder_a, self.encoder_b = unet(channels_a, n_info, None), unet(channels_b, n_info, None)
         self.decoder_a, self.decoder_b = unet(n_info, channels_a, output_act), unet(n_info, channels_b, output_act)
@@ -87,6 +98,7 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
             "channels": str(tuple(channels)),
             "norm": check_norm(norm),
             "demodulate": demodulate,
+            "demod_gain": float(demod_gain),
             "upsample": upsample,
             "gan_mode": gan_mode,
             "pool_size": pool_size,

@@ -35,28 +35,41 @@ class DemodulatedConv(nn.Module):
         in_channels, out_channels: channels.
         kernel_size: odd kernel size.
         bias: add a learned bias after the convolution (the reference has none).
+        gain: scale of the unit-norm filters. 1 (the reference) keeps the output's second moment equal to the
+            input's for white inputs, so each following ReLU halves it and a deep U-Net's signal fades; ``sqrt(2)``
+            (He's gain for ReLU, as StyleGAN2 applies after its demodulated convolutions) keeps it.
 
     Shapes:
         ``(N, in_channels, *S)`` -> ``(N, out_channels, *S)``.
     """
 
     def __init__(
-        self, spatial_dims: int, in_channels: int, out_channels: int, kernel_size: int = 3, bias: bool = False
+        self,
+        spatial_dims: int,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        bias: bool = False,
+        gain: float = 1.0,
     ):
         super().__init__()
         if spatial_dims not in (2, 3):
             raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims}")
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        if not gain > 0:
+            raise ValueError(f"gain must be positive, got {gain}")
         shape = (out_channels, in_channels) + (kernel_size,) * spatial_dims
         self.weight = nn.Parameter(torch.randn(shape))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.spatial_dims, self.in_channels, self.out_channels = spatial_dims, in_channels, out_channels
         self.padding = kernel_size // 2
+        self.gain = float(gain)
 
     def effective_weight(self) -> torch.Tensor:
         """The demodulated filters ``(out, in, *k)``."""
-        return demodulate(self.weight, self.spatial_dims)
+        weight = demodulate(self.weight, self.spatial_dims)
+        return weight * self.gain if self.gain != 1.0 else weight
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, in, *S)`` -> ``(N, out, *S)``."""

@@ -38,16 +38,16 @@ def _norm(spatial_dims: int, norm: str, channels: int) -> list[nn.Module]:
     return []
 
 
-def _conv3(spatial_dims: int, c_in: int, c_out: int, demod: bool) -> nn.Module:
+def _conv3(spatial_dims: int, c_in: int, c_out: int, demod: bool, gain: float) -> nn.Module:
     if demod:
-        return DemodulatedConv(spatial_dims, c_in, c_out, 3)
+        return DemodulatedConv(spatial_dims, c_in, c_out, 3, gain=gain)
     return Conv[Conv.CONV, spatial_dims](c_in, c_out, 3, padding=1, bias=False)
 
 
-def _conv_block(spatial_dims: int, c_in: int, c_out: int, demod: bool, norm: str) -> nn.Sequential:
+def _conv_block(spatial_dims: int, c_in: int, c_out: int, demod: bool, norm: str, gain: float) -> nn.Sequential:
     layers: list[nn.Module] = []
     for a, b in ((c_in, c_out), (c_out, c_out)):
-        layers += [_conv3(spatial_dims, a, b, demod), *_norm(spatial_dims, norm, b), nn.ReLU(inplace=True)]
+        layers += [_conv3(spatial_dims, a, b, demod, gain), *_norm(spatial_dims, norm, b), nn.ReLU(inplace=True)]
     return nn.Sequential(*layers)
 
 
@@ -69,6 +69,8 @@ class StableUNet(nn.Module):
         upsample: ``"dysample"`` (STABLE) or ``"bilinear"`` (the ablation).
         dysample_groups: offset groups of DySample.
         output_act: ``None`` (linear), ``"sigmoid"`` or ``"tanh"``.
+        demod_gain: gain of the demodulated filters (:class:`~common.networks.demod_conv.DemodulatedConv`):
+            1 as in the reference; ``sqrt(2)`` keeps the signal's scale through the ReLUs.
 
     Shapes:
         ``(N, in_channels, *S)`` -> ``(N, out_channels, *S)``: full resolution, any ``S``.
@@ -85,6 +87,7 @@ class StableUNet(nn.Module):
         upsample: str = "dysample",
         dysample_groups: int = 4,
         output_act: str | None = None,
+        demod_gain: float = 1.0,
     ):
         super().__init__()
         if spatial_dims not in (2, 3):
@@ -99,7 +102,7 @@ class StableUNet(nn.Module):
         self.contract = nn.ModuleList()
         c_prev = in_channels
         for c in channels:
-            self.contract.append(_conv_block(spatial_dims, c_prev, c, demodulate, norm))
+            self.contract.append(_conv_block(spatial_dims, c_prev, c, demodulate, norm, demod_gain))
             c_prev = c
         self.pool = Pool[Pool.MAX, spatial_dims](2)
         self.up = nn.ModuleList()
@@ -110,7 +113,7 @@ class StableUNet(nn.Module):
             else:
                 resample = nn.Upsample(scale_factor=2.0, mode="bilinear" if spatial_dims == 2 else "trilinear")
             self.up.append(nn.Sequential(resample, conv(c_deep, c, 3, padding=1, bias=False)))
-            self.expand.append(_conv_block(spatial_dims, 2 * c, c, demodulate, norm))
+            self.expand.append(_conv_block(spatial_dims, 2 * c, c, demodulate, norm, demod_gain))
         c0 = channels[0]
         self.head = nn.Sequential(
             conv(c0, c0, 3, padding=1, bias=False), nn.ReLU(inplace=True), conv(c0, out_channels, 1)

@@ -88,6 +88,46 @@ def test_demodulated_conv_has_unit_norm_filters(spatial_dims):
         torch.testing.assert_close(conv(x), out.detach(), rtol=1e-5, atol=1e-5)
 
 
+def test_demodulated_conv_gain_scales_the_unit_filters_and_is_validated():
+    plain, gained = DemodulatedConv(2, 6, 5, 3), DemodulatedConv(2, 6, 5, 3, gain=2.0**0.5)
+    gained.weight.data.copy_(plain.weight.data)
+    norms = gained.effective_weight().flatten(1).norm(dim=1)
+    torch.testing.assert_close(norms, torch.full_like(norms, 2.0**0.5), atol=1e-4, rtol=0)
+    x = torch.randn(1, 6, 9, 9)
+    torch.testing.assert_close(gained(x), 2.0**0.5 * plain(x), rtol=1e-5, atol=1e-5)
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match="gain"):
+            DemodulatedConv(2, 6, 5, 3, gain=bad)
+
+
+def test_stable_unet_demod_gain_keeps_the_signal_through_the_relus():
+    """Unit-norm filters followed by ReLUs halve the signal's second moment per layer (the reference's U-Net at
+    initialisation: its deepest features are ~10x weaker than its first); He's gain sqrt(2) keeps the scale."""
+    from common.networks import StableUNet
+
+    x = torch.rand(2, 1, 64, 64)
+
+    def contract_rms(gain: float) -> list[float]:
+        torch.manual_seed(0)
+        net = StableUNet(2, 1, 8, (8, 16, 32), demod_gain=gain)
+        rms: list[float] = []
+        for block in net.contract:
+            block.register_forward_hook(lambda m, i, o: rms.append(float(o.pow(2).mean().sqrt())))
+        with torch.no_grad():
+            net(x)
+        return rms
+
+    plain, gained = contract_rms(1.0), contract_rms(2.0**0.5)
+    assert plain[-1] < 0.7 * plain[0]
+    assert 0.6 < gained[-1] / gained[0] < 1.6
+    # the gain is linear: the network stays intensity-equivariant (no biases in the level convolutions)
+    torch.manual_seed(1)
+    net = StableUNet(2, 1, 1, (8, 16), upsample="bilinear", demod_gain=2.0**0.5)
+    with torch.no_grad():
+        net.head[-1].bias.zero_()  # the one bias of the network
+        torch.testing.assert_close(net(3.0 * x), 3.0 * net(x), rtol=1e-4, atol=1e-5)
+
+
 def test_discriminators_shapes():
     x = torch.randn(2, 3, 64, 64)
     assert final_output(patchgan(2, 3, 8)(x)).shape == (2, 1, 6, 6)
