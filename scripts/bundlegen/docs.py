@@ -83,6 +83,14 @@ def defaults_text(name: str, task: dict) -> str:
             "learning rate, and the cycle weight ramped along a sigmoid over the whole run (`cyc_ramp_iterations` "
             "= `max_iterations`)."
         )
+        if "demod_gain" in task["overrides"].get("stable", {}):
+            parts.append(
+                "One departure, measured: the demodulated filters are scaled by He's gain (`demod_gain` sqrt(2)). "
+                "The reference's filters have unit norm, so without a norm layer each ReLU halves the activations' "
+                "second moment; on 1 seed of 3 of the calcium and of the denoising phantoms the output went flat "
+                "(PCC 0.2), the discriminators won early and the run never recovered. With the gain every seed "
+                "beat the untranslated input on those phantoms and on W2S (1,000 iterations; `BENCHMARKS.md`)."
+            )
     return "\n\n".join(parts)
 
 

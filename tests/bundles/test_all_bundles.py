@@ -405,3 +405,26 @@ def test_monai_label_bundle_inference_matches_translate_files(trained, tmp_path,
     eight_bit = parser.get_parsed_content("spec")["normalization_b"].get("mode") == "range"
     tolerance = 0.5 + 1e-3 if eight_bit else 1e-4 * max(1.0, float(expected.abs().max()))  # 8-bit: rounding
     assert torch.allclose(pred, expected, atol=tolerance), float((pred - expected).abs().max())
+
+
+def _unnormalised_stable(name: str) -> bool:
+    train = json.loads(Path(_config(name, "train")).read_text())
+    return train["method"] == "stable" and train["hyperparameters"]["stable"].get("norm") is None
+
+
+@pytest.mark.parametrize("name", [b for b in BUNDLES if _unnormalised_stable(b)])
+def test_unnormalised_stable_bundles_use_the_relu_gain(name):
+    """The 3-level STABLE bundles (no norm layer) scale their demodulated filters by sqrt(2) (BENCHMARKS.md: with
+    gain 1 the signal faded through the ReLUs and 1 seed of 3 collapsed), and inference builds its generator so."""
+    from monai.bundle import ConfigParser
+
+    from common.methods import make_generator
+    from common.networks import DemodulatedConv
+
+    stable = json.loads(Path(_config(name, "train")).read_text())["hyperparameters"]["stable"]
+    assert stable["demod_gain"] == pytest.approx(2.0**0.5)
+    parser = ConfigParser()
+    parser.read_config(_config(name, "inference"))
+    generator = make_generator(parser.get_parsed_content("default_spec"))
+    gains = [m.gain for m in generator.modules() if isinstance(m, DemodulatedConv)]
+    assert gains and all(g == pytest.approx(2.0**0.5) for g in gains)
