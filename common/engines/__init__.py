@@ -11,6 +11,7 @@ from common.engines.checkpoints import (
     read_model_spec,
 )
 from common.engines.ddp import distribute_method, distributed_units
+from common.engines.ema import deployable_network, generator_ema
 from common.engines.environment import environment_info
 from common.engines.loss_log import LossLogger, read_loss_log
 from common.engines.mlflow_logging import RunLogger, active_mlflow_run, experiment_id, flatten_params
@@ -49,11 +50,13 @@ __all__ = [
     "TranslationWatch",
     "ValidationLogger",
     "active_mlflow_run",
+    "deployable_network",
     "deployable_state_dict",
     "distribute_method",
     "distributed_units",
     "environment_info",
     "flatten_params",
+    "generator_ema",
     "has_ground_truth",
     "latest_checkpoint",
     "load_method",

@@ -45,6 +45,8 @@ class TranslationWatch:
         cutoff: the probe's DCT cutoff (a share of the band the method's own cycle low-pass lets through).
         gain: the probe's verdict threshold.
         count_range: plausible ``(low, high)`` ratios of translation to input object counts.
+        generator: the A -> B network to watch (the shipped one, e.g. its EMA copy); default
+            ``method.generator_ab``.
 
     Raises:
         ValueError: no items, or ``max_items`` below 1.
@@ -61,12 +63,14 @@ class TranslationWatch:
         cutoff: float = 0.5,
         gain: float = STEGANOGRAPHY_GAIN,
         count_range: tuple[float, float] = (0.5, 2.0),
+        generator: torch.nn.Module | None = None,
     ):
         if not items:
             raise ValueError("TranslationWatch needs validation items")
         if int(max_items) < 1:
             raise ValueError(f"max_items must be positive, got {max_items}")
         self.method, self.spatial_dims = method, int(spatial_dims)
+        self.generator = generator
         self.images = torch.stack([torch.as_tensor(i["image"]).float() for i in list(items)[: int(max_items)]])
         self.segmenter = segmenter
         self.segmenter_input = segmenter_input if segmenter_input is not None else segmenter
@@ -77,9 +81,10 @@ class TranslationWatch:
         engine.add_event_handler(Events.EPOCH_COMPLETED, self)
 
     def __call__(self, engine: Engine) -> None:
-        generators = [g for g in (self.method.generator_ab, self.method.generator_ba) if g is not None]
+        generator_ab = self.generator if self.generator is not None else self.method.generator_ab
+        generators = [g for g in (generator_ab, self.method.generator_ba) if g is not None]
         modes = [g.training for g in generators]
-        weight = next(iter(self.method.generator_ab.parameters()), None)
+        weight = next(iter(generator_ab.parameters()), None)
         device = weight.device if weight is not None else torch.device("cpu")
         x = self.images.to(device)
         metrics: dict[str, float] = {}
@@ -87,10 +92,10 @@ class TranslationWatch:
             for g in generators:
                 g.eval()
             with torch.no_grad():
-                fake = self.method.generator_ab(x)
+                fake = generator_ab(x)
             if self.method.generator_ba is not None:
                 probe = steganography_probe(
-                    self.method.generator_ab,
+                    generator_ab,
                     self.method.generator_ba,
                     x,
                     cutoff=self.cutoff,

@@ -21,10 +21,11 @@ from contextlib import nullcontext
 import torch
 from ignite.engine import Engine, Events
 from monai.engines import Trainer
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from common.data.stream import StreamSampler
 from common.engines.ddp import distribute_method
+from common.engines.ema import generator_ema
 from common.methods.base import TranslationMethod
 
 __all__ = ["UnpairedTrainer", "NonFiniteLossError", "check_channels_last"]
@@ -48,6 +49,9 @@ class UnpairedTrainer(Trainer):
         batch_size: the loader's batch size (for repositioning the sampler).
         amp: mixed precision; ``amp_dtype`` ``"bfloat16"`` (CPU or GPU) or ``"float16"`` (GPU, with a scaler).
         ema_decay: keep an exponential moving average of the A -> B generator (e.g. 0.999); ``None``: off.
+        ema: that average, built beforehand (:func:`~common.engines.ema.generator_ema`) so that validation and
+            model selection can score the same copy (bundles pass it); give ``ema`` or ``ema_decay``, not both.
+            It is saved and restored with the trainer's state (``state_dict``).
         grad_clip: clip gradient norms to this value; ``None``: off (the papers' setting).
         train_handlers: Ignite/MONAI handlers (checkpoint loader first, so that resuming happens first).
         stop_on_nan: raise :class:`NonFiniteLossError` naming the term and iteration when a loss is NaN/Inf.
@@ -78,6 +82,7 @@ class UnpairedTrainer(Trainer):
         amp: bool = False,
         amp_dtype: str = "bfloat16",
         ema_decay: float | None = None,
+        ema: AveragedModel | None = None,
         grad_clip: float | None = None,
         train_handlers=None,
         stop_on_nan: bool = True,
@@ -90,8 +95,10 @@ class UnpairedTrainer(Trainer):
             raise ValueError(f"max_iterations and epoch_length must be positive, got {max_iterations}, {epoch_length}")
         if amp_dtype not in ("bfloat16", "float16"):
             raise ValueError(f"amp_dtype must be 'bfloat16' or 'float16', got {amp_dtype!r}")
-        if ema_decay is not None and not 0 < ema_decay < 1:
-            raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay}")
+        if ema_decay is not None and ema is not None:
+            raise ValueError("give ema (a built average) or ema_decay, not both")
+        if ema is not None and not isinstance(ema, AveragedModel):
+            raise ValueError(f"ema must be a torch.optim.swa_utils.AveragedModel, got {type(ema).__name__}")
         device = torch.device(device)
         epoch_length = min(int(epoch_length), int(max_iterations))
         super().__init__(
@@ -118,11 +125,7 @@ class UnpairedTrainer(Trainer):
         self.scaler = torch.amp.GradScaler(device.type) if amp and self.amp_dtype == torch.float16 else None
         self.grad_clip = grad_clip
         self.stop_on_nan = stop_on_nan
-        self.ema = (
-            AveragedModel(method.generator_ab, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
-            if ema_decay is not None
-            else None
-        )
+        self.ema = ema.to(device) if ema is not None else generator_ema(method.generator_ab, ema_decay)
         if compile:  # before DDP wraps them; after the EMA copy (a compiled module's copy would recompile)
             for network in [*method.generator_modules(), *method.discriminator_modules()]:
                 network.compile()
@@ -150,6 +153,22 @@ class UnpairedTrainer(Trainer):
             engine.terminate()
         elif self.stop_after is not None and engine.state.iteration >= self.stop_after:
             engine.terminate()
+
+    def state_dict(self):
+        """Ignite's engine state (iteration, epoch), plus the EMA's weights and update count when EMA is on."""
+        state = super().state_dict()
+        if self.ema is not None:
+            state["ema"] = self.ema.state_dict()
+        return state
+
+    def load_state_dict(self, state_dict) -> None:
+        """Restore :meth:`state_dict`; a checkpoint without an EMA leaves the average to restart from the
+        loaded generator at the next update."""
+        state = dict(state_dict)
+        ema = state.pop("ema", None)
+        super().load_state_dict(state)
+        if self.ema is not None and ema is not None:
+            self.ema.load_state_dict(ema)
 
     def deployable_generator(self) -> torch.nn.Module:
         """The A -> B generator to ship: the EMA copy when EMA is on."""

@@ -72,6 +72,10 @@ def train_config(name: str, task: dict) -> dict:
         },
         "network_def": "$@method_def.generator_ab",
         "network": "$@network_def.to(@device)",
+        # the EMA of the generator (None unless ema_decay is set) and the copy validation, selection and the
+        # model savers use: the EMA when there is one
+        "ema": "$common.engines.generator_ema(@network, @ema_decay)",
+        "deployable_network": "$common.engines.deployable_network(@network, @ema)",
         # generators' and discriminators' optimisers with the method's paper settings (learning_rate overrides)
         "optimizers": "$@method_def.make_optimizers(lr=@learning_rate)",
         "optimizer_g": "$@optimizers[0]",
@@ -223,7 +227,7 @@ def train_config(name: str, task: dict) -> dict:
                 "amp": "$common.as_bool(@amp, 'amp')",
                 "amp_dtype": "@amp_dtype",
                 "compile": "$common.as_bool(@compile, 'compile')",
-                "ema_decay": "@ema_decay",
+                "ema": "@ema",
                 "grad_clip": "@grad_clip",
                 "stop_after": "@stop_after",
                 "train_handlers": "@train#handlers",
@@ -249,13 +253,15 @@ def train_config(name: str, task: dict) -> dict:
                 "shuffle": False,
                 "num_workers": 0,
             },
-            "network": "$common.engines.validation_network(@method_def, @validate#has_ground_truth)",
+            "network": "$common.engines.validation_network(@method_def, @validate#has_ground_truth, "
+            "@deployable_network)",
             "inferer": {"_target_": "SimpleInferer"},
             "metrics": "$common.engines.validation_metrics(@validate#has_ground_truth, @spatial_dims, "
             "@validate#reference, @channels_b)",
             "watch": {
                 "_target_": "common.engines.TranslationWatch",
                 "method": "@method_def",
+                "generator": "@deployable_network",
                 "items": "@validate#items",
                 "spatial_dims": "@spatial_dims",
                 "segmenter": "$None if @segmenter_settings is None else "
@@ -270,7 +276,7 @@ def train_config(name: str, task: dict) -> dict:
                 {
                     "_target_": "common.engines.ModelSaver",
                     "path": "$os.path.join(@output_dir, 'best_model.pt')",
-                    "get_network": "$lambda: @method_def.generator_ab",
+                    "get_network": "$lambda: @deployable_network",
                     "spec": "@model_spec",
                     "key_metric": "$next(iter(@validate#metrics[0]))",
                     "higher_is_better": "@validate#has_ground_truth",

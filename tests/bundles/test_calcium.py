@@ -87,6 +87,29 @@ def test_resumed_run_matches_an_uninterrupted_one(tmp_path, phantoms, train):
     assert float(resumed_rows[-1]["lr_G"]) == pytest.approx(float(straight_rows[-1]["lr_G"]))
 
 
+def test_ema_is_what_validation_selection_and_export_use_and_resume_restores(tmp_path, phantoms, train):
+    """With ema_decay, the evaluator, the watch, best_model.pt's saver and model.pt all use the EMA copy (not the
+    raw generator), and a resumed run ends with the same average as an uninterrupted one."""
+    from common.engines import ModelSaver
+
+    straight = train(tmp_path / "straight", dataset_dir=phantoms, max_iterations=6, ema_decay=0.5)
+    parser = straight.parser
+    ema, trainer = parser.get_parsed_content("ema"), parser.get_parsed_content("train#trainer")
+    assert trainer.ema is ema and trainer.deployable_generator() is ema.module
+    assert parser.get_parsed_content("validate#network") is ema.module
+    assert parser.get_parsed_content("validate#watch").generator is ema.module
+    savers = [h for h in parser.get_parsed_content("validate#handlers") if isinstance(h, ModelSaver)]
+    assert savers and all(s.get_network() is ema.module for s in savers)
+    shipped = torch.load(tmp_path / "straight" / "model.pt", weights_only=True)["model"]
+    averaged, raw = ema.module.state_dict(), trainer.method.generator_ab.state_dict()
+    assert all(torch.equal(shipped[k], averaged[k].cpu()) for k in shipped)
+    assert any(not torch.equal(averaged[k], raw[k]) for k in averaged)
+    train(tmp_path / "resumed", dataset_dir=phantoms, max_iterations=6, ema_decay=0.5, stop_after=4)
+    train(tmp_path / "resumed", dataset_dir=phantoms, max_iterations=6, ema_decay=0.5)
+    resumed = torch.load(tmp_path / "resumed" / "model.pt", weights_only=True)["model"]
+    assert all(torch.allclose(resumed[k], shipped[k]) for k in shipped)
+
+
 def test_validation_logs_metrics(tmp_path, phantoms, train):
     workflow = train(tmp_path, dataset_dir=phantoms, max_iterations=2)
     metrics = workflow.parser.get_parsed_content("validate#evaluator").state.metrics

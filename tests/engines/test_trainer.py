@@ -70,6 +70,41 @@ def test_bf16_autocast_and_ema(data):
     assert any(not torch.equal(p, raw[n]) for n, p in ema.named_parameters())
 
 
+def test_ema_state_round_trips_with_the_trainer(data):
+    trainer = _trainer(data, 3, ema_decay=0.9)
+    trainer.run()
+    state = trainer.state_dict()
+    assert int(state["ema"]["n_averaged"]) == 3
+    fresh = _trainer(data, 3, ema_decay=0.9)
+    fresh.load_state_dict(state)
+    assert fresh.state.iteration == 3 and int(fresh.ema.n_averaged) == 3
+    for (name, p), q in zip(trainer.ema.module.named_parameters(), fresh.ema.module.parameters(), strict=True):
+        assert torch.equal(p, q), name
+
+
+def test_a_built_ema_is_used_and_bad_ema_settings_are_refused(data):
+    from common.engines import deployable_network, generator_ema
+
+    method = make_method("stable", 2, 1, 1, TINY)
+    assert generator_ema(method.generator_ab, None) is None
+    assert deployable_network(method.generator_ab, None) is method.generator_ab
+    for bad in (0, 1, 1.5, True, "0.9"):
+        with pytest.raises(ValueError, match="ema_decay"):
+            generator_ema(method.generator_ab, bad)
+    ema = generator_ema(method.generator_ab, 0.5)
+    assert deployable_network(method.generator_ab, ema) is ema.module
+    opt_g, opt_d = method.make_optimizers()
+    sampler = StreamSampler(len(data))
+    loader = DataLoader(data, batch_size=1, sampler=sampler)
+    trainer = UnpairedTrainer("cpu", 2, loader, method, opt_g, opt_d, sampler=sampler, ema=ema)
+    trainer.run()
+    assert trainer.deployable_generator() is ema.module and int(ema.n_averaged) == 2
+    with pytest.raises(ValueError, match="not both"):
+        UnpairedTrainer("cpu", 2, loader, method, opt_g, opt_d, ema=ema, ema_decay=0.5)
+    with pytest.raises(ValueError, match="AveragedModel"):
+        UnpairedTrainer("cpu", 2, loader, method, opt_g, opt_d, ema=method.generator_ab)
+
+
 def test_rng_state_round_trip():
     state = RNGState()
     saved = state.state_dict()

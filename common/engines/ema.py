@@ -1,0 +1,36 @@
+"""The exponential moving average (EMA) of the A -> B generator, built once and shared by the trainer (which
+updates it), validation and model selection (which score it) and the model savers (which ship it).
+
+It is its own component so that a bundle's evaluator and ``best_model.pt`` saver can reference it without
+referencing the trainer (trainer -> handlers -> evaluator would be a cycle): ``ema`` and ``deployable_network``
+in ``train.json``.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+__all__ = ["generator_ema", "deployable_network"]
+
+
+def generator_ema(generator: nn.Module, decay: float | None) -> AveragedModel | None:
+    """An EMA copy of ``generator`` (on its device, buffers averaged too), or ``None`` when ``decay`` is ``None``.
+
+    Args:
+        generator: the network to average; the copy is taken now, so build it before DDP wrapping or compiling.
+        decay: the weight of the running average per update, in (0, 1) (e.g. 0.999); ``None``: no EMA.
+
+    Raises:
+        ValueError: ``decay`` outside (0, 1).
+    """
+    if decay is None:
+        return None
+    if isinstance(decay, bool) or not isinstance(decay, int | float) or not 0 < float(decay) < 1:
+        raise ValueError(f"ema_decay must be a number in (0, 1) or None, got {decay!r}")
+    return AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(float(decay)), use_buffers=True)
+
+
+def deployable_network(generator: nn.Module, ema: AveragedModel | None) -> nn.Module:
+    """The A -> B network to validate, select and ship: the EMA copy when there is one, else ``generator``."""
+    return generator if ema is None else ema.module
