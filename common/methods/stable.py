@@ -11,6 +11,10 @@ lambda_cyc 1, AdamW lr 3e-4 without weight decay, constant learning rate, no ima
 As in the authors' code, the information-consistency terms stop the gradient on one side each: the A -> B term
 pulls ``encoder_B(G_AB(a))`` towards a fixed ``encoder_A(a)``, and the B -> A term pulls ``encoder_B(b)`` towards a
 fixed ``encoder_A(G_BA(b))``, so the two encoders cannot meet by collapsing towards each other.
+
+``residual`` (not in the paper; same channels in A and B) makes each generator ``x + decoder(encoder(x))`` with the
+decoder's head zeroed, so that training starts from the exact identity instead of the blur a U-Net gives while it
+is still learning the identity (:class:`~common.networks.stable_unet.EncoderDecoder`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from common.losses.adversarial import GANLoss
 from common.methods.base import TranslationMethod
 from common.methods.two_domain import TwoDomainDiscriminators
 from common.networks.discriminators import lsgan_discriminator
-from common.networks.stable_unet import EncoderDecoder, StableUNet, check_norm
+from common.networks.stable_unet import EncoderDecoder, StableUNet, check_norm, zero_head
 from common.ops.image_pool import ImagePool
 from common.ops.schedules import SigmoidRamp
 
@@ -48,6 +52,7 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
         upsample: str = "dysample",
         output_act: str | None = None,
         demod_gain: float = 1.0,
+        residual: bool = False,
         ndf: int = 64,
         n_layers_d: int = 3,
         disc_batch_norm: bool = True,
@@ -67,6 +72,8 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
             raise ValueError(f"n_info must be positive, got {n_info}")
         if min(lambda_adv, lambda_info, lambda_cyc, lambda_idt) < 0:
             raise ValueError("loss weights must be non-negative")
+        if residual and channels_a != channels_b:
+            raise ValueError(f"residual needs as many channels in A as in B, got {channels_a} and {channels_b}")
 
         def unet(c_in: int, c_out: int, act: str | None) -> StableUNet:
             return StableUNet(
@@ -83,8 +90,11 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
 
         self.encoder_a, self.encoder_b = unet(channels_a, n_info, None), unet(channels_b, n_info, None)
         self.decoder_a, self.decoder_b = unet(n_info, channels_a, output_act), unet(n_info, channels_b, output_act)
-        self.generator_ab = EncoderDecoder(self.encoder_a, self.decoder_b)
-        self.generator_ba = EncoderDecoder(self.encoder_b, self.decoder_a)
+        if residual:  # both generators start as the exact identity
+            zero_head(self.decoder_a)
+            zero_head(self.decoder_b)
+        self.generator_ab = EncoderDecoder(self.encoder_a, self.decoder_b, residual)
+        self.generator_ba = EncoderDecoder(self.encoder_b, self.decoder_a, residual)
         self.disc_a = lsgan_discriminator(spatial_dims, channels_a, ndf, n_layers_d, disc_batch_norm, num_scales)
         self.disc_b = lsgan_discriminator(spatial_dims, channels_b, ndf, n_layers_d, disc_batch_norm, num_scales)
         self.gan = GANLoss(gan_mode)
@@ -99,6 +109,7 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
             "norm": check_norm(norm),
             "demodulate": demodulate,
             "demod_gain": float(demod_gain),
+            "residual": bool(residual),
             "upsample": upsample,
             "gan_mode": gan_mode,
             "pool_size": pool_size,
@@ -111,14 +122,14 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
         return [self.disc_a, self.disc_b]
 
     def generator_terms(self, real_a: torch.Tensor, real_b: torch.Tensor, step: int) -> tuple[dict, dict]:
+        g_ab, g_ba = self.generator_ab, self.generator_ba
         info_a, info_b = self.encoder_a(real_a), self.encoder_b(real_b)
-        fake_b, fake_a = self.decoder_b(info_a), self.decoder_a(info_b)
+        fake_b, fake_a = g_ab.decode(info_a, real_a), g_ba.decode(info_b, real_b)
         info_fake_b, info_fake_a = self.encoder_b(fake_b), self.encoder_a(fake_a)
         if self.dct_cutoff < 1.0:  # the cycle goes through the filtered translation
-            rec_a = self.decoder_a(self.encoder_b(self.low_pass(fake_b)))
-            rec_b = self.decoder_b(self.encoder_a(self.low_pass(fake_a)))
+            rec_a, rec_b = g_ba(self.low_pass(fake_b)), g_ab(self.low_pass(fake_a))
         else:
-            rec_a, rec_b = self.decoder_a(info_fake_b), self.decoder_b(info_fake_a)
+            rec_a, rec_b = g_ba.decode(info_fake_b, fake_b), g_ab.decode(info_fake_a, fake_a)
         cyc = self.cyc_weight(step)
         terms = {
             "G_adv_B": self.lambda_adv * self.gan(self.disc_b(fake_b), for_discriminator=False),

@@ -137,3 +137,29 @@ def test_generator_step_freezes_discriminators_and_always_unfreezes_them(name, m
     with pytest.raises(RuntimeError, match="boom"):
         method.generator_step(real_a, real_b, 0)
     assert all(p.requires_grad for p in method.discriminator_parameters())
+
+
+def test_residual_stable_starts_as_the_identity_learns_and_ships_as_such():
+    """``residual``: both generators are exactly the identity at initialisation, the zeroed heads still get
+    gradients (so the change can be learned), and the deployable generator rebuilt from the spec is residual too."""
+    from common.methods import STABLE, make_generator
+
+    torch.manual_seed(0)
+    method = STABLE(2, 1, 1, channels=(4, 8), n_info=2, ndf=4, residual=True)
+    a, b = torch.rand(2, 1, 20, 28), torch.rand(2, 1, 20, 28)
+    assert torch.equal(method.generator_ab(a), a) and torch.equal(method.generator_ba(b), b)
+    step = method.generator_step(a, b, 0)
+    step.loss.backward()
+    assert float(method.decoder_b.head[-1].weight.grad.abs().sum()) > 0
+    assert method.hyperparameters()["residual"] is True
+    spec = {"method": "stable", "spatial_dims": 2, "channels_a": 1, "channels_b": 1}
+    hyperparameters = {"channels": [4, 8], "n_info": 2, "ndf": 4, "residual": True}
+    deployed = make_generator(spec | {"hyperparameters": hyperparameters})
+    deployed.load_state_dict(method.generator_ab.state_dict())
+    with torch.no_grad():
+        method.decoder_b.head[-1].bias.fill_(0.25)
+        deployed.decoder.head[-1].bias.fill_(0.25)
+        torch.testing.assert_close(deployed(a), a + 0.25)
+        torch.testing.assert_close(method.generator_ab(a), a + 0.25)
+    with pytest.raises(ValueError, match="residual needs as many channels"):
+        STABLE(2, 1, 2, channels=(4, 8), n_info=2, ndf=4, residual=True)
