@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from common.flags import as_bool
 from common.losses.adversarial import GANLoss
 from common.methods.base import TranslationMethod
 from common.methods.two_domain import TwoDomainDiscriminators
@@ -72,6 +73,7 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
             raise ValueError(f"n_info must be positive, got {n_info}")
         if min(lambda_adv, lambda_info, lambda_cyc, lambda_idt) < 0:
             raise ValueError("loss weights must be non-negative")
+        residual = as_bool(residual, "residual")
         if residual and channels_a != channels_b:
             raise ValueError(f"residual needs as many channels in A as in B, got {channels_a} and {channels_b}")
 
@@ -109,7 +111,7 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
             "norm": check_norm(norm),
             "demodulate": demodulate,
             "demod_gain": float(demod_gain),
-            "residual": bool(residual),
+            "residual": residual,
             "upsample": upsample,
             "gan_mode": gan_mode,
             "pool_size": pool_size,

@@ -161,5 +161,6 @@ def test_residual_stable_starts_as_the_identity_learns_and_ships_as_such():
         deployed.decoder.head[-1].bias.fill_(0.25)
         torch.testing.assert_close(deployed(a), a + 0.25)
         torch.testing.assert_close(method.generator_ab(a), a + 0.25)
+    assert STABLE(2, 1, 1, channels=(4, 8), n_info=2, ndf=4, residual="false").generator_ab.residual is False
     with pytest.raises(ValueError, match="residual needs as many channels"):
         STABLE(2, 1, 2, channels=(4, 8), n_info=2, ndf=4, residual=True)
