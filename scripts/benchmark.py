@@ -9,6 +9,7 @@ Usage::
     python scripts/benchmark.py converge [--out DIR] [--datasets calcium,w2s] [--iterations 1500] [--jobs 2]
     python scripts/benchmark.py uncertainty [--converge_dir DIR] [--datasets calcium,denoising] [--checkpoints 3]
     python scripts/benchmark.py bundle_inference [--bundles calcium,denoising] [--images 3] [--size 512]
+    python scripts/benchmark.py identity DATA [--dataset w2s] [--methods stable,cyclegan] [--lrs 3e-4,1e-3]
     python scripts/benchmark.py speed --task calcium [--methods stable,cyclegan] [--iterations 6] [--threads 2]
         [--amp] [--patch 256] [--append BENCHMARKS.md]
 
@@ -36,6 +37,7 @@ from benchmarking.bundle_inference import bundle_inference, bundle_inference_one
 from benchmarking.converge import converge, run_one
 from benchmarking.fidelity import fidelity, run_preset
 from benchmarking.flops import flops
+from benchmarking.identity import identity
 from benchmarking.inference_rate import inference
 from benchmarking.overhead import overhead
 from benchmarking.precision import precision
@@ -56,6 +58,7 @@ COMMANDS = {
     "bundle_inference": bundle_inference,
     "bundle_inference_one": bundle_inference_one,
     "flops": flops,
+    "identity": identity,
     "overhead": overhead,
 }
 

@@ -155,9 +155,10 @@ class EncoderDecoder(nn.Module):
     Args:
         encoder: image -> information features.
         decoder: information features -> image (or, with ``residual``, the change to add to the input).
-        residual: add the input to the decoder's output. A network learns the identity slowly (measured on W2S:
-            the 3-level STABLE generator reproduces its input at 18.5 dB after 1,000 L1 iterations), so a plain
-            generator starts as a blur; a residual one whose decoder head is zeroed (:func:`zero_head`) starts
+        residual: add the input to the decoder's output. A network learns the identity slowly (measured on W2S,
+            ``scripts/benchmark.py identity``: the 3-level STABLE generator reproduces its input at about 18 dB
+            after 100 L1 iterations, 25 dB after 1,000), so a plain generator starts as a blur; a residual one
+            whose decoder head is zeroed (:func:`zero_head`) starts
             as the exact identity and keeps the input's edges while it learns the translation.
 
     Shapes:

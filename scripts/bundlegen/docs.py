@@ -97,8 +97,9 @@ def defaults_text(name: str, task: dict) -> str:
             parts.append(
                 "A second departure, measured: the generators are residual (`residual` true: `x + "
                 "decoder(encoder(x))` with the decoder's last convolution zeroed, so training starts from the exact "
-                "identity). A U-Net learns the identity slowly (the 3-level generator reproduced a W2S image at "
-                "18.5 dB after 1,000 L1-only iterations), so the plain generator's translations were blurred and, "
+                "identity). A U-Net learns the identity slowly (the 3-level generator reproduced W2S images at about "
+                "18 dB after 100 L1-only iterations, 25 dB after 1,000: `scripts/benchmark.py identity`), so "
+                "the plain generator's translations were blurred and, "
                 "later, distorted: 17.0 / 12.7 dB on the MRI phantoms against the fitted input's 20.7. Residual, "
                 "3 seeds: 21.2 / 21.1 / 21.2 dB (PCC 0.95-0.96), sharp, ahead of CycleGAN (17.8 / 17.3 / 16.4), "
                 "and ahead on the validation split too (val PSNR 17.1-17.6 against 12.9-14.9). What it does not yet "

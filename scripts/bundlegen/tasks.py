@@ -16,7 +16,7 @@ from common.methods import METHODS, method_defaults
 STABLE_3_LEVELS = {"n_info": 8, "channels": [8, 16, 32], "norm": None, "demod_gain": math.sqrt(2.0)}
 
 #: MRI adds ``residual`` (each generator is ``x + decoder(encoder(x))``, starting as the identity): a plain U-Net
-#: generator is still a blur of its input after 1,000 iterations and distorted the anatomy (17.0 / 12.7 dB against
+#: generator is still a blur of its input after the warm-up and later distorted the anatomy (17.0 / 12.7 dB against
 #: the input's 20.7 on the MRI phantoms); residual, 21.2 / 21.1 / 21.2 over 3 seeds, sharp (BENCHMARKS.md). Not for
 #: denoising: there the residual generator kept the noise (20.3 / 20.2 dB against 21.7 / 21.0)
 
