@@ -25,7 +25,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from common.data.stream import StreamSampler
 from common.engines.ddp import distribute_method
-from common.engines.ema import generator_ema
+from common.engines.ema import deployable_network, generator_ema
 from common.methods.base import TranslationMethod
 
 __all__ = ["UnpairedTrainer", "NonFiniteLossError", "check_channels_last"]
@@ -172,7 +172,7 @@ class UnpairedTrainer(Trainer):
 
     def deployable_generator(self) -> torch.nn.Module:
         """The A -> B generator to ship: the EMA copy when EMA is on."""
-        return self.ema.module if self.ema is not None else self.method.generator_ab
+        return deployable_network(self.method.generator_ab, self.ema)
 
     # --- one iteration --------------------------------------------------------------------------------------
     def _autocast(self):

@@ -17,7 +17,7 @@ from scipy.ndimage import gaussian_filter
 
 from common.data.layout import paired_items
 from common.errors import InputDataError
-from common.evaluation.review import read_raw
+from common.evaluation.review import fit_to_truth, read_raw
 from common.metrics.review import review_scores
 
 __all__ = ["in_plane_axes", "blur_scores", "gaussian_baseline"]
@@ -56,11 +56,7 @@ def blur_scores(dataset_dir: str | os.PathLike, split: str, sigma: float) -> dic
             continue
         a, b = read_raw(item.A), read_raw(item.B)
         pred = _blur(a, in_plane_axes(item.A, a.ndim), sigma)
-        if pred.size != b.size and b.size % pred.size == 0:  # one-channel input of a several-channel truth
-            pred = np.stack([pred] * (b.size // pred.size))
-        if pred.size != b.size:
-            raise InputDataError(item.A, f"has {a.shape}, its truth {Path(item.B).name} {b.shape}")
-        rows.append(review_scores(pred, b))
+        rows.append(review_scores(fit_to_truth(pred, b, item.A, item.B), b))
     if not rows:
         raise InputDataError(dataset_dir, f"no {split}A image has an aligned {split}B truth")
     return {k: float(np.median([r[k] for r in rows])) for k in rows[0]} | {"n": len(rows)}

@@ -13,7 +13,7 @@ from common.errors import InputDataError
 from common.metrics.review import review_scores
 from common.metrics.uncertainty import uncertainty_scores
 
-__all__ = ["read_raw", "review_folder", "review_input", "review_uncertainty"]
+__all__ = ["fit_to_truth", "read_raw", "review_folder", "review_input", "review_uncertainty"]
 
 
 def read_raw(path: str | os.PathLike) -> np.ndarray:
@@ -33,6 +33,20 @@ def read_raw(path: str | os.PathLike) -> np.ndarray:
     return imread(path).astype(np.float64).squeeze()
 
 
+def fit_to_truth(pred: np.ndarray, ref: np.ndarray, source: str | os.PathLike, truth: str | os.PathLike) -> np.ndarray:
+    """``pred`` shaped as ``ref``: a one-channel prediction of a several-channel truth (the untranslated input of an
+    unmixing task) is repeated to every channel, the do-nothing answer.
+
+    Raises:
+        InputDataError: the sizes do not fit (naming ``source`` and ``truth``).
+    """
+    if pred.size != ref.size and pred.size and ref.size % pred.size == 0:
+        pred = np.stack([pred] * (ref.size // pred.size))
+    if pred.size != ref.size:
+        raise InputDataError(source, f"has {pred.shape}, the truth {Path(truth).name} {ref.shape}")
+    return pred
+
+
 def review_folder(predictions: str | os.PathLike, dataset_dir: str | os.PathLike) -> dict[str, float]:
     """Median ``psnr``, ``ssim``, ``pcc`` of the files in ``predictions`` (named as ``testA``'s) against ``testB``.
 
@@ -49,12 +63,8 @@ def review_folder(predictions: str | os.PathLike, dataset_dir: str | os.PathLike
         source = Path(predictions) / Path(item.A).name
         if not source.is_file():
             raise InputDataError(source, "no translation of this test image")
-        pred, ref = read_raw(source), read_raw(item.B)
-        if pred.size != ref.size and ref.size % pred.size == 0:
-            pred = np.stack([pred] * (ref.size // pred.size))
-        if pred.size != ref.size:
-            raise InputDataError(source, f"has {pred.shape}, the truth {Path(item.B).name} {ref.shape}")
-        rows.append(review_scores(pred, ref))
+        ref = read_raw(item.B)
+        rows.append(review_scores(fit_to_truth(read_raw(source), ref, source, item.B), ref))
     if not rows:
         raise InputDataError(dataset_dir, "no testA image has an aligned testB truth")
     return {k: float(np.median([r[k] for r in rows])) for k in rows[0]} | {"n": len(rows)}
