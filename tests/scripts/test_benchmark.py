@@ -155,3 +155,22 @@ def test_bundle_inference_times_both_tilings_on_the_tasks_own_files(tmp_path):
     row = next(line for line in (tmp_path / "t.md").read_text().splitlines() if line.startswith("| mask_to_nuclei"))
     cells = [c.strip() for c in row.split("|")[1:-1]]
     assert cells[1] == "cyclegan" and float(cells[4]) == pytest.approx(result["whole image"] / 2, abs=0.006)
+
+
+def test_identity_table_learns_the_identity_at_a_usable_rate_and_not_at_a_negligible_one(tmp_path):
+    from common.phantoms import make_phantoms
+
+    data = tmp_path / "data"
+    make_phantoms("denoising", data, n_train=2, n_test=1, size=96, seed=0)
+    cmd = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "identity", str(data), "--dataset", "denoising"]
+    cmd += ["--methods", "stable", "--lrs", "1e-8,3e-3", "--iterations", "60", "--threads", "1"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    header, *body = rows
+    assert [c.strip() for c in header.split("|")[1:-1]] == ["method", "lr", "PSNR @25", "PSNR @50", "s"]
+    scores = {r.split("|")[2].strip(): [float(c) for c in r.split("|")[3:5]] for r in body}
+    assert set(scores) == {"1e-08", "0.003"}
+    # the same initial weights for both rows: the negligible rate stays where it started, the usable one learns
+    assert abs(scores["1e-08"][1] - scores["1e-08"][0]) < 0.1
+    assert scores["0.003"][1] > scores["1e-08"][1] + 1.0
