@@ -14,7 +14,13 @@ from common.engines.ddp import distribute_method, distributed_units
 from common.engines.ema import deployable_network, generator_ema
 from common.engines.environment import environment_info
 from common.engines.loss_log import LossLogger, read_loss_log
-from common.engines.mlflow_logging import RunLogger, active_mlflow_run, experiment_id, flatten_params
+from common.engines.mlflow_logging import (
+    RunLogger,
+    active_mlflow_run,
+    default_tracking_uri,
+    experiment_id,
+    flatten_params,
+)
 from common.engines.rank_report import RankReport, parameter_digest
 from common.engines.samples import SampleGridSaver, to_display
 from common.engines.training_report import TrainingReport, report_files
@@ -34,6 +40,7 @@ from common.engines.validation import (
 from common.engines.validation_log import ValidationLogger, read_validation_log
 
 __all__ = [
+    "default_tracking_uri",
     "experiment_id",
     "AtomicCheckpointSaver",
     "ImageMean",

@@ -17,7 +17,31 @@ from pathlib import Path
 from ignite.engine import Engine, Events
 from monai.handlers import MLFlowHandler
 
-__all__ = ["active_mlflow_run", "experiment_id", "RunLogger", "flatten_params"]
+__all__ = ["active_mlflow_run", "default_tracking_uri", "experiment_id", "RunLogger", "flatten_params"]
+
+
+def default_tracking_uri(bundle_root: str | os.PathLike) -> str:
+    """The MLflow store a bundle's ``--tracking mlflow`` writes to unless ``--tracking_uri`` says otherwise.
+
+    In order: the ``MLFLOW_TRACKING_URI`` environment variable (MLflow's own convention); for a bundle inside this
+    project's checkout (``bundles/<task>`` beside ``mlflow/MLproject``), the project's ``mlflow/mlruns.db``, where
+    every task's and method's runs compare side by side; for a bundle copied anywhere else, ``mlruns.db`` in the
+    bundle's own folder (never the folder of the installed package).
+
+    Args:
+        bundle_root: the bundle folder (the configs' ``bundle_root``).
+
+    Returns:
+        A ``sqlite:///`` URI with an absolute path, or the environment's URI as it is.
+    """
+    env = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+    if env:
+        return env
+    bundle = Path(bundle_root).resolve()
+    project = bundle.parent.parent
+    if bundle.parent.name == "bundles" and (project / "mlflow" / "MLproject").is_file():
+        return "sqlite:///" + str(project / "mlflow" / "mlruns.db")
+    return "sqlite:///" + str(bundle / "mlruns.db")
 
 
 def experiment_id(client, name: str, tracking_uri: str) -> str:

@@ -152,7 +152,7 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
         "cellpose_model": None,
         "segmenter_settings": segment or {},
         "segmenter": segmenter,
-        "tracking_uri": "$'sqlite:///' + os.path.join(common.PROJECT_ROOT, 'mlflow', 'mlruns.db')",
+        "tracking_uri": "$common.engines.default_tracking_uri(@bundle_root)",
         "run_name": "$'evaluate-' + @spec['method'] + '-' + os.path.basename(os.path.abspath(@output_dir))",
         "params": {
             "task": "@task",

@@ -94,7 +94,7 @@ def train_config(name: str, task: dict) -> dict:
         },
         "checkpoint_dir": "$os.path.join(@output_dir, 'checkpoints')",
         "resume_from": "$common.engines.latest_checkpoint(@checkpoint_dir)",
-        "tracking_uri": "$'sqlite:///' + os.path.join(common.PROJECT_ROOT, 'mlflow', 'mlruns.db')",
+        "tracking_uri": "$common.engines.default_tracking_uri(@bundle_root)",
         "experiment_name": "@task",
         "run_name": "$@method + '-' + os.path.basename(os.path.abspath(@output_dir))",
         "model_spec": {

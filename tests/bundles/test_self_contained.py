@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _bundle(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | {"OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "monai.bundle", "run", *args]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=cwd)
 
@@ -25,8 +25,10 @@ def test_a_copied_bundle_trains_and_infers_in_its_own_folder(tmp_path, quick_bun
     project_output = ROOT / "bundles" / "calcium" / "output"
     before = sorted(project_output.rglob("*")) if project_output.exists() else []
     overrides = as_cli(quick_bundle("cyclegan", max_iterations=2, method="cyclegan"))
-    done = _bundle("training", "--config_file", str(copy / "configs" / "train.json"), *overrides, cwd=tmp_path)
+    track = ["--tracking", "mlflow"]
+    done = _bundle("training", "--config_file", str(copy / "configs" / "train.json"), *overrides, *track, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert (copy / "mlruns.db").is_file()  # the copy's own MLflow store, not one inside the installed package
     out = copy / "output"
     assert (out / "model.pt").is_file() and (out / "phantoms" / "testA").is_dir()  # bundle_root is the copy
     assert json.loads((out / "model.json").read_text())["method"] == "cyclegan"
