@@ -168,9 +168,14 @@ def test_identity_table_learns_the_identity_at_a_usable_rate_and_not_at_a_neglig
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "---" not in line]
     header, *body = rows
-    assert [c.strip() for c in header.split("|")[1:-1]] == ["method", "lr", "PSNR @25", "PSNR @50", "s"]
-    scores = {r.split("|")[2].strip(): [float(c) for c in r.split("|")[3:5]] for r in body}
-    assert set(scores) == {"1e-08", "0.003"}
+    assert [c.strip() for c in header.split("|")[1:-1]] == ["method", "lr", "against", "PSNR @25", "PSNR @50", "s"]
+    cells = {(r.split("|")[2].strip(), r.split("|")[3].strip()): r.split("|")[4:6] for r in body}
+    against = ("input", "truth (fitted PSNR / PCC)")
+    assert set(cells) == {(lr, a) for lr in ("1e-08", "0.003") for a in against}
+    scores = {lr: [float(c) for c in cells[lr, "input"]] for lr in ("1e-08", "0.003")}
     # the same initial weights for both rows: the negligible rate stays where it started, the usable one learns
     assert abs(scores["1e-08"][1] - scores["1e-08"][0]) < 0.1
     assert scores["0.003"][1] > scores["1e-08"][1] + 1.0
+    # the phantoms have ground truth: the same outputs scored against it, PSNR / PCC, PCC within [-1, 1]
+    truth = [[float(v) for v in c.split("/")] for c in cells["0.003", "truth (fitted PSNR / PCC)"]]
+    assert all(p > 0 and -1 <= c <= 1 for p, c in truth)
