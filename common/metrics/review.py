@@ -25,7 +25,9 @@ def review_scores(pred, ref) -> dict[str, float]:
 
     Args:
         pred, ref: arrays of the same number of values, in the files' layout squeezed of length-1 axes: 2D
-            images, ``(Y, X, 3)`` RGB, or stacks/movies (SSIM per 2D plane of the first axis, averaged).
+            images, ``(Y, X, 3)`` RGB, or stacks/movies (SSIM per 2D plane of the first axis, averaged, as the
+            review tool does; where those planes are narrower than SSIM's 7-px window, e.g. a NIfTI slab
+            ``(X, Y, Z)`` of a few slices, on which the review tool fails, the planes of the shortest axis).
     """
     ref = np.asarray(ref, dtype=np.float64).squeeze()
     pred = np.asarray(pred, dtype=np.float64).reshape(ref.shape)
@@ -41,7 +43,9 @@ def review_scores(pred, ref) -> dict[str, float]:
     if r.ndim == 3 and r.shape[-1] == 3:
         ssim = float(structural_similarity(p, r, data_range=1.0, channel_axis=-1))
     elif r.ndim == 3:
-        ssim = float(np.mean([structural_similarity(p[i], r[i], data_range=1.0) for i in range(r.shape[0])]))
+        axis = 0 if min(r.shape[1:]) >= 7 else int(np.argmin(r.shape))
+        planes = zip(np.moveaxis(p, axis, 0), np.moveaxis(r, axis, 0))
+        ssim = float(np.mean([structural_similarity(a, b, data_range=1.0) for a, b in planes]))
     else:
         ssim = float(structural_similarity(p, r, data_range=1.0))
     return {"psnr": 10 * float(np.log10(1.0 / max(mse, 1e-12))), "ssim": ssim, "pcc": pcc}

@@ -3,6 +3,7 @@ by near-identity, inverted, flat or steganographic outputs."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -38,6 +39,17 @@ def test_review_scores_match_the_fit_and_baseline(rng):
     assert scores["psnr"] > 100 and scores["ssim"] == pytest.approx(1.0) and scores["pcc"] == pytest.approx(1.0)
     inverted = review_scores(1 - ref, ref)
     assert inverted["pcc"] == pytest.approx(-1.0) and inverted["psnr"] > 100  # the fit hides inversion: PCC tells
+
+
+def test_review_scores_a_thin_nifti_slab_plane_by_plane(rng):
+    """A NIfTI slab ``(X, Y, Z)`` of 5 slices: SSIM over its 5 axial planes (the first axis would give 40x5 planes,
+    narrower than SSIM's window), equal to the score of the same stack in ``(Z, Y, X)`` order."""
+    ref = rng.random((40, 40, 5))
+    noisy = ref + 0.1 * rng.standard_normal(ref.shape)
+    slab = review_scores(noisy, ref)
+    stack = review_scores(np.moveaxis(noisy, -1, 0), np.moveaxis(ref, -1, 0))
+    assert slab == pytest.approx(stack)
+    assert 0 < slab["ssim"] < 1
 
 
 def test_validation_uses_the_validation_split_never_the_test_set(denoising, tmp_path):
