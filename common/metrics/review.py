@@ -44,7 +44,7 @@ def review_scores(pred, ref) -> dict[str, float]:
         ssim = float(structural_similarity(p, r, data_range=1.0, channel_axis=-1))
     elif r.ndim == 3:
         axis = 0 if min(r.shape[1:]) >= 7 else int(np.argmin(r.shape))
-        planes = zip(np.moveaxis(p, axis, 0), np.moveaxis(r, axis, 0))
+        planes = zip(np.moveaxis(p, axis, 0), np.moveaxis(r, axis, 0), strict=True)
         ssim = float(np.mean([structural_similarity(a, b, data_range=1.0) for a, b in planes]))
     else:
         ssim = float(structural_similarity(p, r, data_range=1.0))
