@@ -448,3 +448,24 @@ def test_mri_bundle_trains_and_ships_residual_stable_generators():
     x = torch.rand(1, 1, 24, 40)
     with torch.no_grad():
         assert torch.equal(generator(x), x)  # an untrained residual generator is the identity
+
+
+@pytest.mark.parametrize("name", ["denoising", "calcium"])
+def test_identity_pull_spans_the_run_for_denoising_and_its_first_tenth_elsewhere(name):
+    """Denoising keeps a fidelity pull towards the input through the whole run (weight 2 falling to 0); the other
+    same-channel tasks warm up over the first 10% only (weight 5 falling to 0)."""
+    from monai.bundle import ConfigParser
+
+    from common.methods import make_method
+
+    parser = ConfigParser()
+    parser.read_config(_config(name, "train"))
+    parser["max_iterations"] = 200
+    addons = parser.get_parsed_content("addons")
+    method = make_method("stable", 2, 1, 1, {"channels": [4, 8], "n_info": 2, "ndf": 8}, addons)
+    weights = [method.warmup_weight(step) for step in (0, 19, 20, 100, 199, 200)]
+    if name == "denoising":
+        assert weights[0] == pytest.approx(2.0) and weights[3] == pytest.approx(1.0) and 0 < weights[4] < 0.02
+    else:
+        assert weights[0] == pytest.approx(5.0) and weights[1] > 0 and weights[2:] == [0.0] * 4
+    assert weights[-1] == 0.0
