@@ -56,32 +56,43 @@ POLARITY_TEXT = {
 }
 
 
+WHOLE_RUN_PULL_TEXT = (
+    " An identity pull draws each translation towards its own input over the whole run "
+    "(`identity_warmup` = `max_iterations`, weight falling from `lambda_warmup` 2 to 0): a noisy image "
+    "and its clean version share everything but the noise, so the pull is a fidelity term that the "
+    "adversarial terms denoise against, and training starts in the basin where bright stays bright. "
+    "Measured (STABLE, denoising phantoms, 1,000 iterations, seeds 0 / 1 / 2): 23.4 / 22.8 / 23.8 dB "
+    "against 21.7 / 21.0 / 25.4 with a warm-up over the first 10% only (seed standard deviation 0.5 dB against 2.4). "
+    "The price, on the W2S dev data: 25.7 / 27.3 / 25.6 dB against 27.7 / 25.8 / 27.1 (median 1.5 dB "
+    "lower, worst seed 0.2 dB lower, every seed still 5.6 dB or more above the input). Set "
+    '`--addons#identity_warmup "$@max_iterations // 10" --addons#lambda_warmup 5` for the short warm-up.'
+)
+
+SHORT_WARMUP_TEXT = (
+    " An identity warm-up pulls each translation towards its own input during the first 10% of the "
+    "run (`identity_warmup`, weight falling from `lambda_warmup` 5 to 0), so training starts in the basin "
+    "where bright stays bright."
+)
+
+
+def warmup_text(task: dict) -> str:
+    """What the task's identity warm-up does: inactive across channel counts, over the whole run, or its first 10%."""
+    if task["channels"][0] != task["channels"][1]:
+        return " (The identity warm-up needs the same channel count in both domains and is inactive here.)"
+    if task.get("addons", {}).get("identity_warmup") == "$@max_iterations":
+        return WHOLE_RUN_PULL_TEXT
+    return SHORT_WARMUP_TEXT
+
+
 def defaults_text(name: str, task: dict) -> str:
     """The paragraph of a bundle's docs that says what its training defaults do and why (measured in
     BENCHMARKS.md)."""
-    same = task["channels"][0] == task["channels"][1]
     parts = [
         "Every method trains with two add-ons against the failures measured on the convergence benchmark "
         "(`BENCHMARKS.md`): the unpaired game can settle on an inverted translation (dark where the target is "
         "bright) as easily as on the right one, and STABLE's reference code did so on 2 of 3 seeds of real "
         "denoising data."
-        + (
-            " An identity pull draws each translation towards its own input over the whole run "
-            "(`identity_warmup` = `max_iterations`, weight falling from `lambda_warmup` 2 to 0): a noisy image "
-            "and its clean version share everything but the noise, so the pull is a fidelity term that the "
-            "adversarial terms denoise against, and training starts in the basin where bright stays bright. "
-            "Measured (STABLE, denoising phantoms, 1,000 iterations, seeds 0 / 1 / 2): 23.4 / 22.8 / 23.8 dB "
-            "against 21.7 / 21.0 / 25.4 with a warm-up over the first 10% only (seed spread 0.5 dB against 2.4). "
-            "The price, on the W2S dev data: 25.7 / 27.3 / 25.6 dB against 27.7 / 25.8 / 27.1 (median 1.5 dB "
-            "lower, worst seed 0.2 dB lower, every seed still 5.6 dB or more above the input). Set "
-            '`--addons#identity_warmup "$@max_iterations // 10" --addons#lambda_warmup 5` for the short warm-up.'
-            if same and task.get("addons", {}).get("identity_warmup") == "$@max_iterations"
-            else " An identity warm-up pulls each translation towards its own input during the first 10% of the "
-            "run (`identity_warmup`, weight falling from `lambda_warmup` 5 to 0), so training starts in the basin "
-            "where bright stays bright."
-            if same
-            else " (The identity warm-up needs the same channel count in both domains and is inactive here.)"
-        )
+        + warmup_text(task)
         + f" A polarity hinge (`lambda_polarity` 1) penalises only a wrong sign of the correlation between the "
         f"8-pixel block means of input and translation: this task {POLARITY_TEXT[POLARITY[name]]}.",
     ]

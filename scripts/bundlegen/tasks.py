@@ -23,9 +23,8 @@ STABLE_3_LEVELS = {"n_info": 8, "channels": [8, 16, 32], "norm": None, "demod_ga
 
 #: denoising: the identity pull lasts the whole run (weight falling from 2 to 0) instead of its first 10%: a noisy
 #: image and its clean version share everything but the noise, so the L1 pull towards the input is a fidelity term
-#: the adversarial terms denoise against. STABLE on the denoising phantoms, seeds 0 / 1 / 2: 23.4 / 22.8 / 23.8 dB
-#: (std 0.5) against 21.7 / 21.0 / 25.4 (std 2.4) with the 10% warm-up; on W2S 25.7 / 27.3 / 25.6 against
-#: 27.7 / 25.8 / 27.1 (median -1.5 dB, worst seed -0.2 dB): steadier, not better everywhere (BENCHMARKS.md)
+#: the adversarial terms denoise against; steadier over seeds, not better everywhere (figures: the bundle docs,
+#: BENCHMARKS.md)
 FIDELITY_PULL = {"identity_warmup": "$@max_iterations", "lambda_warmup": 2.0}
 
 
