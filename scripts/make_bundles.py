@@ -25,29 +25,59 @@ from bundlegen.docs import docs
 from bundlegen.inference import evaluate_config, inference_config
 from bundlegen.metadata import metadata
 from bundlegen.tasks import TASKS
-from bundlegen.train import multi_gpu_config, train_config
+from bundlegen.train import SETTING_ROWS, multi_gpu_config, train_config
 
 #: the checkout this script belongs to, and its templates
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "scripts" / "bundle_templates"
 
 
-def compact_json(value, indent: int = 4, width: int = 120, level: int = 0) -> str:
-    """JSON as a reader takes it in: a list or object goes on one line where that line fits in ``width``
-    characters, else one entry per line (``json.dumps(indent=4)`` spreads even ``[256, 256]`` over four lines)."""
+def compact_json(
+    value, *, indent: int = 4, width: int = 120, rows: tuple[tuple[str, ...], ...] = (), level: int = 0
+) -> str:
+    """JSON as a reader takes it in. A list or object goes on one line where that line fits in ``width``
+    characters. Else its entries are packed, whole, as many to a line as fit (``json.dumps(indent=4)`` spreads even
+    ``[256, 256]`` over four lines, and a component's dozen short arguments over a dozen), except that a list of
+    objects keeps one object per line, an entry spanning lines stands alone, and at the top level only the keys
+    grouped together in ``rows`` share a line (the settings a user overrides stay easy to find)."""
     flat = json.dumps(value)
     pad = " " * (indent * level)
     if not isinstance(value, (list, dict)) or not value or len(pad) + len(flat) <= width:
         return flat
     inner = " " * (indent * (level + 1))
     if isinstance(value, list):
-        rows = [inner + compact_json(v, indent, width, level + 1) for v in value]
-        return "[\n" + ",\n".join(rows) + "\n" + pad + "]"
-    rows = [
-        inner + json.dumps(k) + ": " + compact_json(v, indent, width - len(json.dumps(k)) - 2, level + 1)
-        for k, v in value.items()
-    ]
-    return "{\n" + ",\n".join(rows) + "\n" + pad + "}"
+        entries = [(None, compact_json(v, indent=indent, width=width, level=level + 1)) for v in value]
+        packable = not any(isinstance(v, (list, dict)) for v in value)
+    else:
+        entries = [
+            (k, json.dumps(k) + ": " + compact_json(v, indent=indent, width=width, level=level + 1))
+            for k, v in value.items()
+        ]
+        packable = True
+    group = {key: i for i, keys in enumerate(rows) for key in keys}
+    lines: list[str] = []
+    line, line_group = "", None
+    for key, text in entries:
+        joins = (
+            line
+            and packable
+            and "\n" not in text
+            and (level > 0 or (key in group and group[key] == line_group))
+            and len(line) + 2 + len(text) + 1 <= width
+        )
+        if joins:
+            line += ", " + text
+            continue
+        if line:
+            lines.append(line)
+        line, line_group = inner + text, group.get(key, -1 - len(lines))
+        if "\n" in text:
+            lines.append(line)
+            line = ""
+    if line:
+        lines.append(line)
+    opening, closing = "[]" if isinstance(value, list) else "{}"
+    return opening + "\n" + ",\n".join(lines) + "\n" + pad + closing
 
 
 def files(name: str, task: dict) -> dict[str, str]:
@@ -55,7 +85,7 @@ def files(name: str, task: dict) -> dict[str, str]:
     train = train_config(name, task)
     inference = inference_config(name, task, train)
     out = {
-        "configs/train.json": compact_json(train) + "\n",
+        "configs/train.json": compact_json(train, rows=SETTING_ROWS) + "\n",
         "configs/multi_gpu_train.json": compact_json(multi_gpu_config(train)) + "\n",
         "configs/inference.json": compact_json(inference) + "\n",
         "configs/evaluate.json": compact_json(evaluate_config(name, task, inference)) + "\n",

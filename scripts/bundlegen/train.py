@@ -6,6 +6,17 @@ from __future__ import annotations
 
 from bundlegen.tasks import BUNDLE_ROOT, addons, hyperparameters
 
+#: top-level settings of ``train.json`` that share a line (by topic), so that the file reads at a glance
+SETTING_ROWS = (
+    ("dataset_dir", "phantom_size"),
+    ("seed", "method", "max_iterations", "stop_after", "batch_size", "num_workers"),
+    ("epoch_length", "val_interval", "checkpoint_interval", "sample_interval", "keep_snapshots"),
+    ("learning_rate", "amp", "amp_dtype", "compile", "ema_decay", "grad_clip"),
+    ("spatial_dims", "channels_a", "channels_b", "channel_mix_a", "axes_a", "axes_b"),
+    ("patch_size", "val_size", "segmenter_settings"),
+    ("optimizer_g", "optimizer_d"),
+)
+
 
 def train_config(name: str, task: dict) -> dict:
     channels_a, channels_b = task["channels"]
@@ -31,20 +42,20 @@ def train_config(name: str, task: dict) -> dict:
         "method": task["method"],
         "max_iterations": 2000,
         "stop_after": None,
+        "batch_size": 1,
+        "num_workers": 0,
         "epoch_length": 100,
         "val_interval": 250,
         "checkpoint_interval": 250,
         "sample_interval": 250,
         "keep_snapshots": False,
-        "batch_size": 1,
-        "num_workers": 0,
         "learning_rate": None,
-        "lr_decay_start": "$@method_def.lr_decay_start(@max_iterations)",
         "amp": False,
         "amp_dtype": "bfloat16",
         "compile": False,
         "ema_decay": None,
         "grad_clip": None,
+        "lr_decay_start": "$@method_def.lr_decay_start(@max_iterations)",
         "spatial_dims": 2,
         "channels_a": channels_a,
         "channels_b": channels_b,
