@@ -23,7 +23,11 @@ from common.networks.ui2i import ContentDiscriminator, make_ui2i_generators
 from common.ops.image_pool import ImagePool
 from common.ops.scale_augment import RandScaleAugment
 
-__all__ = ["Ui2i"]
+__all__ = ["Ui2i", "DISC_NORMS"]
+
+#: the discriminators' normalisation: ABSN as the generators (the paper names none for them), CycleGAN's PatchGAN
+#: instance norm, or none
+DISC_NORMS = ("absn", "instance", "none")
 
 
 class Ui2i(TranslationMethod):
@@ -42,6 +46,7 @@ class Ui2i(TranslationMethod):
         absn: bool = True,
         ndf: int = 64,
         n_layers_d: int = 3,
+        disc_norm: str = "absn",
         content_hidden: int = 256,
         gan_mode: str = "lsgan",
         lambda_adv: float = 1.0,
@@ -61,8 +66,18 @@ class Ui2i(TranslationMethod):
         self.generator_ab, self.generator_ba = make_ui2i_generators(
             spatial_dims, channels_a, channels_b, tuple(features), output_act=output_act, absn=absn, attention=attention
         )
-        self.disc_domain = stacked_domain_discriminator(spatial_dims, channels_a, channels_b, ndf, n_layers_d, absn)
-        self.disc_content = ContentDiscriminator(spatial_dims, features[-1], content_hidden, absn)
+        if disc_norm not in DISC_NORMS:
+            raise ValueError(f"disc_norm must be one of {DISC_NORMS}, got {disc_norm!r}")
+        self.disc_domain = stacked_domain_discriminator(
+            spatial_dims,
+            channels_a,
+            channels_b,
+            ndf,
+            n_layers_d,
+            absn=disc_norm == "absn",
+            norm="instance" if disc_norm == "instance" else None,
+        )
+        self.disc_content = ContentDiscriminator(spatial_dims, features[-1], content_hidden, disc_norm == "absn")
         self.gan = GANLoss(gan_mode)
         self.scale = RandScaleAugment(scale_range[0], scale_range[1], seed=seed)
         self.pool = ImagePool(pool_size, seed=seed)
@@ -77,6 +92,7 @@ class Ui2i(TranslationMethod):
             "features": str(tuple(features)),
             "attention": attention,
             "absn": absn,
+            "disc_norm": disc_norm,
             "scale_range": str(tuple(scale_range)),
             "pool_size": pool_size,
             "gan_mode": gan_mode,

@@ -135,9 +135,21 @@ class MultiScaleDiscriminator(nn.Module):
 
 
 def stacked_domain_discriminator(
-    spatial_dims: int = 2, channels_a: int = 3, channels_b: int = 3, ndf: int = 64, n_layers: int = 3, absn: bool = True
+    spatial_dims: int = 2,
+    channels_a: int = 3,
+    channels_b: int = 3,
+    ndf: int = 64,
+    n_layers: int = 3,
+    absn: bool = True,
+    norm: str | None = None,
 ) -> PatchDiscriminator:
-    """Ui2i's domain discriminator over ``cat([a, b])`` with 3 logits per patch (real / fake / identity)."""
+    """Ui2i's domain discriminator over ``cat([a, b])`` with 3 logits per patch (real / fake / identity).
+
+    Args:
+        absn: ABSN on every weight (Ui2i's generators' normalisation).
+        norm: feature norm after each inner convolution, ``None`` or ``"instance"`` (CycleGAN's PatchGAN).
+    """
+    norm = choose(norm, FeatureNorm, "norm", allowed=("none", "instance"))
     net = PatchDiscriminator(
         spatial_dims=spatial_dims,
         channels=ndf,
@@ -145,7 +157,7 @@ def stacked_domain_discriminator(
         out_channels=3,
         num_layers_d=n_layers,
         kernel_size=4,
-        norm=None,
+        norm=None if norm == FeatureNorm.NONE else "INSTANCE",
         bias=True,
         padding=1,
     )

@@ -164,3 +164,20 @@ def test_residual_stable_starts_as_the_identity_learns_and_ships_as_such():
     assert STABLE(2, 1, 1, channels=(4, 8), n_info=2, ndf=4, residual="false").generator_ab.residual is False
     with pytest.raises(ValueError, match="residual needs as many channels"):
         STABLE(2, 1, 2, channels=(4, 8), n_info=2, ndf=4, residual=True)
+
+
+@pytest.mark.parametrize("disc_norm", ["absn", "instance", "none"])
+def test_ui2i_discriminator_normalisation_choices(calcium, disc_norm):
+    from torch.nn.utils import parametrize
+
+    method = make_method("ui2i", hyperparameters=TINY["ui2i"] | {"disc_norm": disc_norm}, channels_a=1, channels_b=1)
+    layers = list(method.disc_domain.modules()) + list(method.disc_content.modules())
+    normalised = [m for m in layers if parametrize.is_parametrized(m, "weight")]
+    instance = [m for m in method.disc_domain.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+    assert bool(normalised) == (disc_norm == "absn") and bool(instance) == (disc_norm == "instance")
+    # the generators keep ABSN whatever the discriminators use
+    assert any(parametrize.is_parametrized(m, "weight") for m in method.generator_ab.modules())
+    assert method.hyperparameters()["disc_norm"] == disc_norm
+    _train(method, make_unpaired_dataset(calcium, patch_size=(32, 32), length=4), iterations=2)
+    with pytest.raises(ValueError, match="disc_norm"):
+        make_method("ui2i", hyperparameters=TINY["ui2i"] | {"disc_norm": "batch"})
