@@ -18,7 +18,11 @@ Add-ons usable by every method (constructor keywords):
   The bundles warm up over the first 10% of the run;
 * ``lambda_polarity`` / ``polarity``: a hinge on the wrong sign of the low-resolution correlation between input and
   translation (:func:`~common.losses.polarity.polarity_loss`; ``polarity`` +1 where the modalities keep the
-  brightness relation, -1 where they reverse it, 0 for none), both directions of two-sided methods.
+  brightness relation, -1 where they reverse it, 0 for none), both directions of two-sided methods;
+* ``augment_d``: differentiable augmentation of every image a discriminator judges, real or translated
+  (:class:`~common.ops.diff_augment.DiffAugment`: ``"translation"``, ``"cutout"``, both, or ``None``), against a
+  discriminator that memorises a small training set; methods call their image discriminators through
+  :meth:`TranslationMethod.judge`.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from torch import nn
 from common.losses.fsesim import fsesim_loss
 from common.losses.polarity import polarity_loss
 from common.ops.dct import dct_lowpass
+from common.ops.diff_augment import DiffAugment
 
 __all__ = ["StepOutput", "TranslationMethod", "FeatureExtractor", "set_requires_grad"]
 
@@ -87,6 +92,7 @@ class TranslationMethod(nn.Module):
         lambda_warmup: its starting weight.
         lambda_polarity: weight of the polarity hinge (0: off).
         polarity: expected sign of the input-translation brightness relation (+1, -1; 0: off).
+        augment_d: the discriminators' input augmentation policy (``None``: off).
     """
 
     name = "base"
@@ -111,6 +117,7 @@ class TranslationMethod(nn.Module):
         lambda_warmup: float = 5.0,
         lambda_polarity: float = 0.0,
         polarity: int = 0,
+        augment_d: str | None = None,
     ):
         super().__init__()
         if spatial_dims not in (2, 3):
@@ -134,6 +141,7 @@ class TranslationMethod(nn.Module):
                 f"polarity must be -1, 0 or 1 and lambda_polarity non-negative, got {polarity}, {lambda_polarity}"
             )
         self.lambda_polarity, self.polarity = float(lambda_polarity), int(polarity)
+        self.augment_d = DiffAugment(augment_d)
         self.generator_ba: nn.Module | None = None  # one-sided methods keep None (set before subclasses' modules)
 
     # --- what subclasses provide: generator_ab (and generator_ba when two-sided), and the methods below ------
@@ -209,6 +217,10 @@ class TranslationMethod(nn.Module):
         make = [cls(params, lr=lr, betas=betas, weight_decay=weight_decay, fused=bool(fused)) for params in groups]
         return make[0], make[1]
 
+    def judge(self, discriminator: nn.Module, images: torch.Tensor):
+        """``discriminator``'s verdict on ``images``, through the ``augment_d`` augmentation in training."""
+        return discriminator(self.augment_d(images))
+
     def translate(self, real_a: torch.Tensor) -> torch.Tensor:
         """A -> B."""
         return self.generator_ab(real_a)
@@ -266,6 +278,7 @@ class TranslationMethod(nn.Module):
             "lambda_warmup": self.lambda_warmup,
             "lambda_polarity": self.lambda_polarity,
             "polarity": self.polarity,
+            "augment_d": ",".join(self.augment_d.policy) or "none",
             "spatial_dims": self.spatial_dims,
         }
 

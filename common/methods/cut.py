@@ -101,7 +101,7 @@ class CUT(TranslationMethod):
         both = self.nce_idt and self.lambda_nce > 0
         weight = self.lambda_nce * (0.5 if both else 1.0)  # the reference averages the NCE and identity-NCE terms
         terms = {
-            "G_adv_B": self.lambda_gan * self.gan(self.disc_b(fake_b), for_discriminator=False),
+            "G_adv_B": self.lambda_gan * self.gan(self.judge(self.disc_b, fake_b), for_discriminator=False),
             "G_nce": weight * self._nce(real_a, fake_b, flipped),
         }
         images = {"fake_B": fake_b}
@@ -114,7 +114,7 @@ class CUT(TranslationMethod):
 
     def discriminator_step(self, real_a, real_b, images, step: int) -> StepOutput:
         fake_b = images["fake_B"].detach()
-        d_b = 0.5 * (self.gan(self.disc_b(real_b), True) + self.gan(self.disc_b(fake_b), False))
+        d_b = 0.5 * (self.gan(self.judge(self.disc_b, real_b), True) + self.gan(self.judge(self.disc_b, fake_b), False))
         return StepOutput(self.lambda_gan * d_b, {"D_B": d_b.detach()})
 
     def hyperparameters(self) -> dict:

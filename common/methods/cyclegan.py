@@ -102,8 +102,8 @@ class CycleGAN(TwoDomainDiscriminators, TranslationMethod):
         fake_a = self.generator_ba(real_b)
         rec_b = self.generator_ab(self.low_pass(fake_a))
         terms = {
-            "G_adv_B": self.gan(self.disc_b(fake_b), for_discriminator=False),
-            "G_adv_A": self.gan(self.disc_a(fake_a), for_discriminator=False),
+            "G_adv_B": self.gan(self.judge(self.disc_b, fake_b), for_discriminator=False),
+            "G_adv_A": self.gan(self.judge(self.disc_a, fake_a), for_discriminator=False),
             "G_cyc_A": self.lambda_cyc * self.l1(rec_a, real_a),
             "G_cyc_B": self.lambda_cyc * self.l1(rec_b, real_b),
         }

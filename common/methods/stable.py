@@ -134,8 +134,8 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
             rec_a, rec_b = g_ba.decode(info_fake_b, fake_b), g_ab.decode(info_fake_a, fake_a)
         cyc = self.cyc_weight(step)
         terms = {
-            "G_adv_B": self.lambda_adv * self.gan(self.disc_b(fake_b), for_discriminator=False),
-            "G_adv_A": self.lambda_adv * self.gan(self.disc_a(fake_a), for_discriminator=False),
+            "G_adv_B": self.lambda_adv * self.gan(self.judge(self.disc_b, fake_b), for_discriminator=False),
+            "G_adv_A": self.lambda_adv * self.gan(self.judge(self.disc_a, fake_a), for_discriminator=False),
             "G_info_A": self.lambda_info * self.l1(info_fake_b, info_a.detach()),
             "G_info_B": self.lambda_info * self.l1(info_fake_a.detach(), info_b),
             "G_cyc_A": cyc * self.l1(rec_a, real_a),

@@ -20,8 +20,8 @@ class TwoDomainDiscriminators:
         """LSGAN-style halves for real and (pooled) fake images of each domain."""
         fake_b = self.pool_b.query(images["fake_B"])
         fake_a = self.pool_a.query(images["fake_A"])
-        d_b = 0.5 * (self.gan(self.disc_b(real_b), True) + self.gan(self.disc_b(fake_b), False))
-        d_a = 0.5 * (self.gan(self.disc_a(real_a), True) + self.gan(self.disc_a(fake_a), False))
+        d_b = 0.5 * (self.gan(self.judge(self.disc_b, real_b), True) + self.gan(self.judge(self.disc_b, fake_b), False))
+        d_a = 0.5 * (self.gan(self.judge(self.disc_a, real_a), True) + self.gan(self.judge(self.disc_a, fake_a), False))
         return StepOutput(self.discriminator_weight * (d_a + d_b), {"D_A": d_a.detach(), "D_B": d_b.detach()})
 
     def get_extra_state(self) -> dict:

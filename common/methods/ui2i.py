@@ -119,7 +119,7 @@ class Ui2i(TranslationMethod):
         rec_b, z_fake_a = self.generator_ab.forward_with_bottleneck(self.low_pass(fake_a))
         (stacked,) = self.scale(torch.cat([fake_a, fake_b], dim=1))
         terms = {
-            "G_adv_domain": self.lambda_adv * stacked_domain_loss(self.disc_domain(stacked), REAL),
+            "G_adv_domain": self.lambda_adv * stacked_domain_loss(self.judge(self.disc_domain, stacked), REAL),
             # content: features of A should look like B's and vice versa (flipped labels)
             "G_adv_content": self.lambda_content
             * 0.5
@@ -147,11 +147,11 @@ class Ui2i(TranslationMethod):
             [torch.cat([images["idt_A"], images["idt_B"]], dim=1).detach()] if "idt_A" in images else []
         )
         scaled = self.scale(*batches)
-        d_domain = stacked_domain_loss(self.disc_domain(scaled[0]), REAL) + stacked_domain_loss(
-            self.disc_domain(scaled[1]), FAKE
+        d_domain = stacked_domain_loss(self.judge(self.disc_domain, scaled[0]), REAL) + stacked_domain_loss(
+            self.judge(self.disc_domain, scaled[1]), FAKE
         )
         if len(scaled) == 3:
-            d_domain = d_domain + stacked_domain_loss(self.disc_domain(scaled[2]), IDENTITY)
+            d_domain = d_domain + stacked_domain_loss(self.judge(self.disc_domain, scaled[2]), IDENTITY)
         d_domain = d_domain / len(scaled)
         z_a, z_b = images["z_A"].detach(), images["z_B"].detach()
         d_content = 0.5 * (self.gan(self.disc_content(z_a), True) + self.gan(self.disc_content(z_b), False))

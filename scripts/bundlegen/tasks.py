@@ -193,6 +193,7 @@ ADDONS = {
     "identity_warmup": "$@max_iterations // 10",
     "lambda_warmup": 5.0,
     "lambda_polarity": 1.0,
+    "augment_d": None,
 }
 
 
