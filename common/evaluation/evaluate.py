@@ -27,6 +27,7 @@ from common.evaluation.figures import box_plot, overlay
 from common.evaluation.report import item_panels, panel_figure, selection_note, watch_trips, write_report
 from common.inference.ensemble import EnsembleTranslator
 from common.inference.files import translate_files
+from common.inference.translate import uncertainty_path
 from common.io.atomic import atomic_path
 from common.io.load import load_image
 from common.metrics.objects import instance_metrics, nearest_object_analysis
@@ -187,7 +188,7 @@ def evaluate(
         row: dict = {"image": Path(item.A).name}
         ref = spread = None
         if uncertainty_dir is not None:
-            spread = load_image(uncertainty_dir / Path(predictions[stem]).name, dtype=None)
+            spread = load_image(uncertainty_path(predictions[stem], uncertainty_dir), dtype=None)
         if item.B is not None:
             ref = _normalised(item.B, norm_b)
             if tuple(ref.shape) != tuple(pred.shape):

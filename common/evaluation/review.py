@@ -10,6 +10,7 @@ import numpy as np
 
 from common.data.layout import paired_test_items
 from common.errors import InputDataError
+from common.inference.translate import uncertainty_path
 from common.metrics.review import review_scores
 from common.metrics.uncertainty import uncertainty_scores
 
@@ -75,6 +76,14 @@ def review_input(dataset_dir: str | os.PathLike) -> dict[str, float]:
     return review_folder(Path(paired_test_items(dataset_dir)[0].A).parent, dataset_dir)
 
 
+def _layout_of(spread: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """``spread`` in ``pred``'s layout: the map of an RGB PNG translation is a channel-first float TIFF."""
+    channel_last = spread.shape[1:] + spread.shape[:1]
+    if spread.shape != pred.shape and spread.ndim == pred.ndim == 3 and channel_last == pred.shape:
+        return np.moveaxis(spread, 0, -1)
+    return spread
+
+
 def review_uncertainty(
     predictions: str | os.PathLike, uncertainty: str | os.PathLike, dataset_dir: str | os.PathLike
 ) -> dict[str, float]:
@@ -89,11 +98,12 @@ def review_uncertainty(
         if item.B is None:
             continue
         name = Path(item.A).name
-        files = [Path(predictions) / name, Path(uncertainty) / name]
+        files = [Path(predictions) / name, uncertainty_path(name, uncertainty)]
         for f in files:
             if not f.is_file():
                 raise InputDataError(f, "missing (translate with the uncertainty option first)")
-        rows.append(uncertainty_scores(read_raw(files[1]), read_raw(files[0]), read_raw(item.B)))
+        pred = read_raw(files[0])
+        rows.append(uncertainty_scores(_layout_of(read_raw(files[1]), pred), pred, read_raw(item.B)))
     if not rows:
         raise InputDataError(dataset_dir, "no testA image has an aligned testB truth")
     summary = {k: float(np.median([r[k] for r in rows])) for k in rows[0]}

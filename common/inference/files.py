@@ -27,7 +27,7 @@ from common.inference.inferer import FrameInferer
 from common.inference.streaming import can_stream, translate_nifti_streaming, translate_tiff_streaming
 from common.inference.transforms import postprocessing as make_postprocessing
 from common.inference.transforms import preprocessing as make_preprocessing
-from common.inference.translate import blended_window, output_path
+from common.inference.translate import UNCERTAINTY_DTYPE, blended_window, output_path, uncertainty_path
 from common.io.header import image_kind, read_header
 from common.io.write import write_image
 
@@ -93,7 +93,8 @@ def translate_files(
             translated page by page / slice by slice (:mod:`common.inference.streaming`) instead of loaded whole.
         uncertainty_dir: with an :class:`~common.inference.ensemble.EnsembleTranslator` as ``network``: the mean
             over its passes goes to ``output_dir`` and the per-pixel spread (standard deviation over passes, in
-            the translation's units, format and geometry) to this folder under the same name. Streamed inputs
+            the translation's units and geometry, stored as float32: a ``.tif`` where the translation is a PNG)
+            to this folder under the same name (:func:`~common.inference.translate.uncertainty_path`). Streamed inputs
             are translated twice (once per output), so they take twice the time.
 
     Returns:
@@ -125,7 +126,7 @@ def translate_files(
     if spread_dir == out_dir:
         raise InputDataError(out_dir, "the uncertainty maps need a folder of their own (same names as translations)")
     targets = [output_path(f, out_dir) for f in files]
-    spread_targets = [output_path(f, spread_dir) for f in files] if ensemble else [None] * len(files)
+    spread_targets = [uncertainty_path(f, spread_dir) for f in files] if ensemble else [None] * len(files)
     if not overwrite:
         existing = [t for t in targets + spread_targets if t is not None and t.exists()]
         if existing:
@@ -150,8 +151,9 @@ def translate_files(
                 if ensemble:
                     passes = [(_Half(network, 0), target, output_norm), (_Half(network, 1), spread_target, spread_norm)]
                 for net, path, norm in passes:
+                    dtype = UNCERTAINTY_DTYPE if path == spread_target else output_dtype
                     _translate_streaming(
-                        net, source, path, normalization, window, batch_size, device, axes, output_dtype,
+                        net, source, path, normalization, window, batch_size, device, axes, dtype,
                         norm.as_dict(), channel_mix, overwrite,
                     )  # fmt: skip
                     (spread_written if path == spread_target else written).append(path)
@@ -165,12 +167,14 @@ def translate_files(
                 outputs = [(target, mean), (spread_target, spread_norm.inverse(spread))]
             else:
                 outputs = [(target, postprocessing({"pred": result})["pred"])]
+            eight_bits = image_kind(target) == "plain" and output_norm.mode != "range"  # 0..1 to PNG's 0..255
             for path, data in outputs:
-                dtype = output_dtype
-                if image_kind(path) == "plain":  # PNG holds 8 bits
-                    if output_norm.mode != "range":  # 0..1 to 8 bits
-                        data = data.clamp(0, 1) * 255
-                    dtype = "uint8"
+                if path == spread_target:  # in the translation's units, never rounded to its storage type
+                    data, dtype = data * 255 if eight_bits else data, UNCERTAINTY_DTYPE
+                elif image_kind(path) == "plain":  # PNG holds 8 bits
+                    data, dtype = data.clamp(0, 1) * 255 if eight_bits else data, "uint8"
+                else:
+                    dtype = output_dtype
                 write_image(path, torch.as_tensor(data), meta=dict(image.meta), dtype=dtype, overwrite=overwrite)
                 (spread_written if path == spread_target else written).append(path)
     except BaseException:

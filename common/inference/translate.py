@@ -20,6 +20,7 @@ from torch import nn
 
 from common.data.normalization import Normalization
 from common.data.slicing import axes_to_slice
+from common.io.header import image_kind
 
 __all__ = [
     "DEFAULT_TILE",
@@ -27,6 +28,8 @@ __all__ = [
     "blended_window",
     "translate_image",
     "output_path",
+    "uncertainty_path",
+    "UNCERTAINTY_DTYPE",
     "denormalize",
 ]
 
@@ -156,3 +159,15 @@ def blended_window(
 def output_path(source: str | os.PathLike, output_dir: str | os.PathLike) -> Path:
     """``output_dir / basename(source)``."""
     return Path(output_dir) / Path(source).name
+
+
+#: the storage type of uncertainty maps: a spread of a few grey levels would be rounded away in 8 bits
+UNCERTAINTY_DTYPE = "float32"
+
+
+def uncertainty_path(source: str | os.PathLike, uncertainty_dir: str | os.PathLike) -> Path:
+    """Where the uncertainty map of ``source``'s translation goes: ``uncertainty_dir / basename(source)``, as a
+    ``.tif`` where the source is a plain image (PNG, JPEG, ...: formats without floating-point pixels), since maps
+    are stored as :data:`UNCERTAINTY_DTYPE`."""
+    path = output_path(source, uncertainty_dir)
+    return path.with_suffix(".tif") if image_kind(path) == "plain" else path

@@ -174,3 +174,40 @@ def test_tiled_ensemble_translation_blends_mean_and_spread(tmp_path):
     translate_files(EnsembleTranslator([torch.nn.Identity()]), tmp_path / "in", tmp_path / "o", **kwargs)
     np.testing.assert_allclose(load_image(tmp_path / "o" / "a.tif", dtype=None)[0].numpy(), image, atol=1e-5)
     assert float(load_image(tmp_path / "u" / "a.tif", dtype=None).abs().max()) < 1e-6
+
+
+def test_maps_of_8_bit_translations_are_float_and_keep_spreads_under_one_grey_level(tmp_path):
+    """An 8-bit map would round a spread of a fraction of a grey level to 0 (and tie most pixels' ranks): maps are
+    float32, a .tif beside a PNG translation, and the review reads them in the translation's layout."""
+    from skimage.io import imsave
+
+    from common.evaluation.review import review_uncertainty
+
+    rgb = np.random.default_rng(3).integers(0, 255, (16, 16, 3), dtype=np.uint8)
+    for d in ("testA", "testB"):
+        (tmp_path / "data" / d).mkdir(parents=True)
+        imsave(tmp_path / "data" / d / "he.png", rgb, check_contrast=False)
+    write_tiff(tmp_path / "data" / "testA" / "gray.tif", rgb[..., 0], "YX")
+    write_tiff(tmp_path / "data" / "testB" / "gray.tif", rgb[..., 0], "YX")
+    norm = {"mode": "range", "a_min": 0, "a_max": 255, "b_min": 0, "b_max": 1}
+    torch.manual_seed(0)
+    nets = [torch.nn.Conv2d(3, 3, 1) for _ in range(2)]
+    with torch.no_grad():
+        for i, net in enumerate(nets):  # two checkpoints 0.002 apart in 0..1: 0.51 grey levels
+            net.weight.copy_(torch.eye(3)[..., None, None])
+            net.bias.fill_(0.002 * i)
+    written = translate_files(EnsembleTranslator(nets), tmp_path / "data" / "testA" / "he.png", tmp_path / "o",
+                              normalization=norm, output_normalization=norm, output_dtype="uint8",
+                              uncertainty_dir=tmp_path / "u")  # fmt: skip
+    assert [p.name for p in written] == ["he.png", "he.tif"]
+    spread = load_image(tmp_path / "u" / "he.tif", dtype=None)
+    assert spread.dtype == torch.float32 and spread.shape == (3, 16, 16)
+    np.testing.assert_allclose(spread.numpy(), 0.51 / 2, rtol=1e-3)  # population std of the passes, in grey levels
+    gray = [torch.nn.Conv2d(1, 1, 3, padding=1) for _ in range(2)]
+    translate_files(EnsembleTranslator(gray), tmp_path / "data" / "testA" / "gray.tif", tmp_path / "o",
+                    normalization=norm, output_normalization=norm, output_dtype="uint8",
+                    uncertainty_dir=tmp_path / "u")  # fmt: skip
+    assert load_image(tmp_path / "u" / "gray.tif", dtype=None).dtype == torch.float32
+    assert load_image(tmp_path / "o" / "gray.tif", dtype=None).dtype == torch.uint8
+    scores = review_uncertainty(tmp_path / "o", tmp_path / "u", tmp_path / "data")
+    assert scores["n"] == 2 and all(np.isfinite(r["spearman"]) for r in scores["per_image"])
