@@ -98,7 +98,10 @@ def review_uncertainty(
         if item.B is None:
             continue
         name = Path(item.A).name
-        files = [Path(predictions) / name, uncertainty_path(name, uncertainty)]
+        mapped = uncertainty_path(name, uncertainty)
+        if not mapped.is_file():  # a map stored under the translation's own name (the brightness control)
+            mapped = Path(uncertainty) / name
+        files = [Path(predictions) / name, mapped]
         for f in files:
             if not f.is_file():
                 raise InputDataError(f, "missing (translate with the uncertainty option first)")

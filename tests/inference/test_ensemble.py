@@ -211,3 +211,5 @@ def test_maps_of_8_bit_translations_are_float_and_keep_spreads_under_one_grey_le
     assert load_image(tmp_path / "o" / "gray.tif", dtype=None).dtype == torch.uint8
     scores = review_uncertainty(tmp_path / "o", tmp_path / "u", tmp_path / "data")
     assert scores["n"] == 2 and all(np.isfinite(r["spearman"]) for r in scores["per_image"])
+    control = review_uncertainty(tmp_path / "o", tmp_path / "o", tmp_path / "data")  # the translation as its own map
+    assert control["n"] == 2
