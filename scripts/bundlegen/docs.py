@@ -114,6 +114,17 @@ def defaults_text(name: str, task: dict) -> str:
                 "the MRI phantoms the gain alone left STABLE under the fitted input (17.0 / 12.7 dB against 20.7, "
                 "seeds 0 / 1)."
             )
+        if task["overrides"].get("stable", {}).get("lambda_cyc") == 0:
+            parts.append(
+                "The loss weights are paper 001's for its denoising experiments: no cycle term (`lambda_cyc` 0; "
+                "the information-consistency and adversarial terms and the identity pull remain). Measured (fp32, "
+                "1,000 iterations, seeds 0 / 1 / 2, one machine, `BENCHMARKS.md`): denoising phantoms 23.5 / 23.5 / "
+                "21.8 dB, every PCC >= 0.67, against 25.8 / 22.4 / 20.5 with the cycle weight 1 ramped over the run "
+                "(seed 2 at PCC 0.495, an embossed translation; seed standard deviation 0.96 dB against 2.69); W2S "
+                "dev data 28.1 / 25.2 / 27.4 against 26.7 / 26.5 / 27.5 (median 0.7 dB higher, worst seed 1.4 dB "
+                "lower, every seed 5.2 dB or more above the input). `--hyperparameters#stable#lambda_cyc 1` restores "
+                "the cycle term."
+            )
         if task["overrides"].get("stable", {}).get("residual"):
             parts.append(
                 "A second departure, measured: the generators are residual (`residual` true: `x + "

@@ -27,6 +27,12 @@ STABLE_3_LEVELS = {"n_info": 8, "channels": [8, 16, 32], "norm": None, "demod_ga
 #: BENCHMARKS.md)
 FIDELITY_PULL = {"identity_warmup": "$@max_iterations", "lambda_warmup": 2.0}
 
+#: denoising: paper 001's loss weights for its denoising experiments, no cycle term (``lambda_cyc`` 0). Measured
+#: (fp32, 1,000 iterations, seeds 0 / 1 / 2; BENCHMARKS.md, fifth session): denoising phantoms 23.5 / 23.5 / 21.8 dB,
+#: PCC >= 0.67, against 25.8 / 22.4 / 20.5 with lambda_cyc 1 ramped (PCC 0.495 on seed 2); W2S 28.1 / 25.2 / 27.4
+#: against 26.7 / 26.5 / 27.5
+STABLE_DENOISING = STABLE_3_LEVELS | {"lambda_cyc": 0.0}
+
 
 #: the paper's 4-level networks; instance norm in place of its batch norm: at batch 1 batch norm normalises each
 #: image by itself in training and by running statistics in inference, which changed the output (11.5 against
@@ -89,7 +95,7 @@ TASKS: dict[str, dict] = {
         "normalization": (PCT, PCT),
         "patch": 256,
         "phantom_size": 256,
-        "overrides": {"stable": STABLE_3_LEVELS},
+        "overrides": {"stable": STABLE_DENOISING},
         "addons": FIDELITY_PULL,
         "output_dtype": "float32",
         "paper": "STABLE, denoising experiments (penicillium, planaria)",

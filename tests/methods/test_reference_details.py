@@ -84,6 +84,21 @@ def test_bundle_ramps_the_cycle_weight_over_the_run_and_keeps_the_rate_constant(
     assert method.pool_a.size == 0 and method.pool_b.size == 0  # no image pool in the reference
 
 
+def test_denoising_bundle_uses_the_papers_weights_without_a_cycle_term():
+    """Paper 001 gives lambda_cyc 0 for its denoising experiments; the denoising bundle follows it (measured in
+    BENCHMARKS.md), the calcium bundle keeps its ramped cycle term."""
+    for task, cycle in (("denoising", 0.0), ("calcium", 1.0)):
+        config = json.loads((Path(common.PROJECT_ROOT) / "bundles" / task / "configs" / "train.json").read_text())
+        parser = ConfigParser(config)
+        parser["max_iterations"] = 300
+        parser["data_root"] = "unused"
+        method = parser.get_parsed_content("method_def")
+        assert method.cyc_weight(300) == pytest.approx(cycle) and method.lambda_info == 10.0
+        real = torch.rand(1, 1, 16, 16)
+        terms, _ = method.generator_terms(real, real, step=300)
+        assert (float(terms["G_cyc_A"]) == 0.0) == (cycle == 0.0)
+
+
 def test_cut_averages_the_two_nce_terms():
     torch.manual_seed(0)
     method = CUT(2, 1, 1, **SMALL_CUT)
