@@ -19,15 +19,12 @@ from common.losses.adversarial import FAKE, IDENTITY, REAL, GANLoss, stacked_dom
 from common.losses.contrastive import npair_contrastive_loss
 from common.methods.base import StepOutput, TranslationMethod
 from common.networks.discriminators import stacked_domain_discriminator
+from common.networks.options import DiscriminatorNorm, choose
 from common.networks.ui2i import ContentDiscriminator, make_ui2i_generators
 from common.ops.image_pool import ImagePool
 from common.ops.scale_augment import RandScaleAugment
 
-__all__ = ["Ui2i", "DISC_NORMS"]
-
-#: the discriminators' normalisation: ABSN as the generators (the paper names none for them), CycleGAN's PatchGAN
-#: instance norm, or none
-DISC_NORMS = ("absn", "instance", "none")
+__all__ = ["Ui2i"]
 
 
 class Ui2i(TranslationMethod):
@@ -66,8 +63,8 @@ class Ui2i(TranslationMethod):
         self.generator_ab, self.generator_ba = make_ui2i_generators(
             spatial_dims, channels_a, channels_b, tuple(features), output_act=output_act, absn=absn, attention=attention
         )
-        if disc_norm not in DISC_NORMS:
-            raise ValueError(f"disc_norm must be one of {DISC_NORMS}, got {disc_norm!r}")
+        # the paper names ABSN for the generators only; the discriminators take ABSN too by default
+        disc_norm = choose(disc_norm, DiscriminatorNorm, "disc_norm").value
         self.disc_domain = stacked_domain_discriminator(
             spatial_dims,
             channels_a,

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from monai.utils import StrEnum, look_up_option
 
-__all__ = ["FeatureNorm", "GanMode", "GeneratorKind", "OutputActivation", "Upsampling", "choose"]
+__all__ = ["DiscriminatorNorm", "FeatureNorm", "GanMode", "GeneratorKind", "OutputActivation", "Upsampling", "choose"]
 
 
 class FeatureNorm(StrEnum):
@@ -19,6 +19,15 @@ class FeatureNorm(StrEnum):
     NONE = "none"
     BATCH = "batch"
     INSTANCE = "instance"
+
+
+class DiscriminatorNorm(StrEnum):
+    """How Ui2i's discriminators are normalised: ABSN on every weight, instance norm after each inner convolution
+    (CycleGAN's PatchGAN), or neither."""
+
+    ABSN = "absn"
+    INSTANCE = "instance"
+    NONE = "none"
 
 
 class OutputActivation(StrEnum):
