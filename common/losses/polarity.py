@@ -36,14 +36,25 @@ def low_resolution_correlation(x: torch.Tensor, y: torch.Tensor, block: int = 8)
     return (a * b).sum(dim=1) / (a.norm(dim=1) * b.norm(dim=1) + 1e-8)
 
 
-def polarity_loss(source: torch.Tensor, translation: torch.Tensor, polarity: int = 1, block: int = 8) -> torch.Tensor:
-    """``mean(relu(-polarity * corr))``: zero when the low-resolution correlation has the expected sign.
+def polarity_loss(
+    source: torch.Tensor, translation: torch.Tensor, polarity: int = 1, block: int = 8, margin: float = 0.0
+) -> torch.Tensor:
+    """``mean(relu(margin - polarity * corr))``: zero when the low-resolution correlation has the expected sign
+    (and, with ``margin`` > 0, at least that strength).
 
     Args:
         source: the input ``(N, C_a, *S)``.
         translation: its translation ``(N, C_b, *S)``.
         polarity: +1 (brightness kept) or -1 (reversed).
+        block: side of the averaging blocks, in pixels.
+        margin: the correlation, in [0, 1), under which the hinge charges (0: only a wrong sign pays).
+
+    Returns:
+        A scalar in ``[0, 1 + margin]``.
     """
     if polarity not in (1, -1):
         raise ValueError(f"polarity must be 1 or -1, got {polarity}")
-    return F.relu(-float(polarity) * low_resolution_correlation(source, translation, block)).mean()
+    if not 0.0 <= margin < 1.0:
+        raise ValueError(f"margin must be in [0, 1), got {margin}")
+    corr = low_resolution_correlation(source, translation, block)
+    return F.relu(float(margin) - float(polarity) * corr).mean()

@@ -19,6 +19,9 @@ Add-ons usable by every method (constructor keywords):
 * ``lambda_polarity`` / ``polarity``: a hinge on the wrong sign of the low-resolution correlation between input and
   translation (:func:`~common.losses.polarity.polarity_loss`; ``polarity`` +1 where the modalities keep the
   brightness relation, -1 where they reverse it, 0 for none), both directions of two-sided methods;
+  ``polarity_margin`` > 0 turns it into a structure anchor: the hinge then also charges a correlation of the right sign
+  under the margin, so that the translation's coarse layout cannot drift away from the input's (objects moved or
+  invented where the input has none) while anything finer than the 8-px blocks stays free;
 * ``augment_d``: differentiable augmentation of every image a discriminator judges, real or translated
   (:class:`~common.ops.diff_augment.DiffAugment`: ``"translation"``, ``"cutout"``, both, or ``None``), against a
   discriminator that memorises a small training set; methods call their image discriminators through
@@ -92,6 +95,7 @@ class TranslationMethod(nn.Module):
         lambda_warmup: its starting weight.
         lambda_polarity: weight of the polarity hinge (0: off).
         polarity: expected sign of the input-translation brightness relation (+1, -1; 0: off).
+        polarity_margin: the correlation (of the expected sign) under which the hinge charges, in [0, 1).
         augment_d: the discriminators' input augmentation policy (``None``: off).
     """
 
@@ -117,6 +121,7 @@ class TranslationMethod(nn.Module):
         lambda_warmup: float = 5.0,
         lambda_polarity: float = 0.0,
         polarity: int = 0,
+        polarity_margin: float = 0.0,
         augment_d: str | None = None,
     ):
         super().__init__()
@@ -140,7 +145,10 @@ class TranslationMethod(nn.Module):
             raise ValueError(
                 f"polarity must be -1, 0 or 1 and lambda_polarity non-negative, got {polarity}, {lambda_polarity}"
             )
+        if not 0.0 <= polarity_margin < 1.0:
+            raise ValueError(f"polarity_margin must be in [0, 1), got {polarity_margin}")
         self.lambda_polarity, self.polarity = float(lambda_polarity), int(polarity)
+        self.polarity_margin = float(polarity_margin)
         self.augment_d = DiffAugment(augment_d)
         self.generator_ba: nn.Module | None = None  # one-sided methods keep None (set before subclasses' modules)
 
@@ -261,7 +269,9 @@ class TranslationMethod(nn.Module):
             terms["G_warmup"] = warmup * sum(self.l1(y, x) for x, y in pairs)
         if self.lambda_polarity > 0 and self.polarity != 0:
             pairs = [(real_a, fake_b)] + ([(real_b, fake_a)] if fake_a is not None else [])
-            terms["G_polarity"] = self.lambda_polarity * sum(polarity_loss(x, y, self.polarity) for x, y in pairs)
+            terms["G_polarity"] = self.lambda_polarity * sum(
+                polarity_loss(x, y, self.polarity, margin=self.polarity_margin) for x, y in pairs
+            )
         return terms
 
     @staticmethod
@@ -278,6 +288,7 @@ class TranslationMethod(nn.Module):
             "lambda_warmup": self.lambda_warmup,
             "lambda_polarity": self.lambda_polarity,
             "polarity": self.polarity,
+            "polarity_margin": self.polarity_margin,
             "augment_d": ",".join(self.augment_d.policy) or "none",
             "spatial_dims": self.spatial_dims,
         }

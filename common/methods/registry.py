@@ -44,6 +44,7 @@ ADDON_KEYS = (
     "lambda_warmup",
     "lambda_polarity",
     "polarity",
+    "polarity_margin",
     "augment_d",
 )
 _GEOMETRY = ("self", "spatial_dims", "channels_a", "channels_b", "addons")

@@ -84,6 +84,20 @@ def warmup_text(task: dict) -> str:
     return SHORT_WARMUP_TEXT
 
 
+def margin_text(task: dict) -> str:
+    """What the polarity hinge's margin (the structure anchor) does, where the task sets one."""
+    margin = task.get("addons", {}).get("polarity_margin", 0.0)
+    if not margin:
+        return ""
+    return (
+        f" Here the hinge also has a margin (`polarity_margin` {margin}): it charges any correlation under {margin}, "
+        "so the coarse layout of the translation cannot drift away from the input's (the phantoms' truth "
+        "correlates at 0.83 with its input). Without it STABLE invented nuclei where the input has none on 2 seeds "
+        "of 5 (PCC 0.20 and 0.30 against the truth); with it every seed kept the nuclei in place (`BENCHMARKS.md`, "
+        "sixth session). `--addons#polarity_margin 0` turns it off."
+    )
+
+
 def defaults_text(name: str, task: dict) -> str:
     """The paragraph of a bundle's docs that says what its training defaults do and why (measured in
     BENCHMARKS.md)."""
@@ -94,7 +108,7 @@ def defaults_text(name: str, task: dict) -> str:
         "denoising data."
         + warmup_text(task)
         + f" A polarity hinge (`lambda_polarity` 1) penalises only a wrong sign of the correlation between the "
-        f"8-pixel block means of input and translation: this task {POLARITY_TEXT[POLARITY[name]]}.",
+        f"8-pixel block means of input and translation: this task {POLARITY_TEXT[POLARITY[name]]}." + margin_text(task),
     ]
     if task["method"] == "stable":
         parts.append(

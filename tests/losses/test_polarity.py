@@ -41,3 +41,20 @@ def test_channels_and_3d():
     torch.testing.assert_close(low_resolution_correlation(a, two, block=4), torch.ones(2), atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="polarity"):
         polarity_loss(a, a, polarity=0)
+
+
+def test_margin_charges_a_weak_layout_and_spares_the_right_one():
+    """With a margin the hinge is a structure anchor: blobs moved away from the input's pay (their coarse
+    correlation is low although positive), the same blobs in place pay nothing."""
+    a = _blobs()
+    moved = torch.roll(a, shifts=(9, 13), dims=(2, 3))
+    weak = float(low_resolution_correlation(a, moved))
+    assert -0.5 < weak < 0.5
+    assert float(polarity_loss(a, moved, margin=0.6)) == pytest.approx(0.6 - weak, abs=1e-5)
+    assert float(polarity_loss(a, 2 * a + 0.1, margin=0.6)) == 0.0
+    assert float(polarity_loss(a, moved)) <= max(0.0, -weak) + 1e-6  # without margin only a wrong sign pays
+    fake = moved.clone().requires_grad_(True)
+    polarity_loss(a, fake, margin=0.6).backward()
+    assert fake.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="margin"):
+        polarity_loss(a, a, margin=1.0)

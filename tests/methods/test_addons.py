@@ -1,5 +1,6 @@
 """Add-ons every method takes: the identity warm-up (weight, decay, skipped across channel counts), the polarity
-hinge in the generator step, and STABLE's instance norm behaving the same in training and inference at batch 1."""
+hinge in the generator step and its margin, and STABLE's instance norm behaving the same in training and inference
+at batch 1."""
 
 import pytest
 import torch
@@ -29,6 +30,22 @@ def test_polarity_term_in_the_generator_step():
     assert "G_polarity" in out.terms and 0.0 <= float(out.terms["G_polarity"]) <= 2.0
     with pytest.raises(ValueError, match="polarity"):
         make_method("cyclegan", 2, 1, 1, {"ngf": 4, "n_blocks": 1, "ndf": 4}, {"polarity": 2})
+
+
+def test_polarity_margin_is_an_addon_of_every_method():
+    torch.manual_seed(1)
+    a, b = torch.rand(1, 1, 32, 32), torch.rand(1, 1, 32, 32)
+    addons = {"lambda_polarity": 1.0, "polarity": 1}
+    plain = make_method("stable", 2, 1, 1, TINY_STABLE, addons)
+    anchored = make_method("stable", 2, 1, 1, TINY_STABLE, addons | {"polarity_margin": 0.9})
+    anchored.load_state_dict(plain.state_dict())
+    torch.manual_seed(0)
+    low = plain.generator_step(a, b, 0).terms["G_polarity"]
+    torch.manual_seed(0)
+    high = anchored.generator_step(a, b, 0).terms["G_polarity"]
+    assert float(high) > float(low) and anchored.hyperparameters()["polarity_margin"] == 0.9
+    with pytest.raises(ValueError, match="polarity_margin"):
+        make_method("stable", 2, 1, 1, TINY_STABLE, addons | {"polarity_margin": -0.1})
 
 
 @pytest.mark.parametrize("norm, same", [("instance", True), ("none", True), ("batch", False)])
