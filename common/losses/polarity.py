@@ -37,7 +37,12 @@ def low_resolution_correlation(x: torch.Tensor, y: torch.Tensor, block: int = 8)
 
 
 def polarity_loss(
-    source: torch.Tensor, translation: torch.Tensor, polarity: int = 1, block: int = 8, margin: float = 0.0
+    source: torch.Tensor,
+    translation: torch.Tensor,
+    polarity: int = 1,
+    block: int = 8,
+    margin: float = 0.0,
+    per_channel: bool = False,
 ) -> torch.Tensor:
     """``mean(relu(margin - polarity * corr))``: zero when the low-resolution correlation has the expected sign
     (and, with ``margin`` > 0, at least that strength).
@@ -46,8 +51,10 @@ def polarity_loss(
         source: the input ``(N, C_a, *S)``.
         translation: its translation ``(N, C_b, *S)``.
         polarity: +1 (brightness kept) or -1 (reversed).
-        block: side of the averaging blocks, in pixels.
+        block: side of the averaging blocks, in pixels (1: pixel-wise).
         margin: the correlation, in [0, 1), under which the hinge charges (0: only a wrong sign pays).
+        per_channel: correlate the input with each translated channel on its own (averaging the hinges) instead of
+            with their mean, so that one inverted channel of several (a marker of an unmixing) pays too.
 
     Returns:
         A scalar in ``[0, 1 + margin]``.
@@ -56,5 +63,8 @@ def polarity_loss(
         raise ValueError(f"polarity must be 1 or -1, got {polarity}")
     if not 0.0 <= margin < 1.0:
         raise ValueError(f"margin must be in [0, 1), got {margin}")
-    corr = low_resolution_correlation(source, translation, block)
-    return F.relu(float(margin) - float(polarity) * corr).mean()
+    if int(block) < 1:
+        raise ValueError(f"block must be at least 1 pixel, got {block}")
+    channels = [translation[:, c : c + 1] for c in range(translation.shape[1])] if per_channel else [translation]
+    hinges = [F.relu(float(margin) - float(polarity) * low_resolution_correlation(source, y, block)) for y in channels]
+    return torch.stack(hinges).mean()

@@ -21,7 +21,9 @@ Add-ons usable by every method (constructor keywords):
   brightness relation, -1 where they reverse it, 0 for none), both directions of two-sided methods;
   ``polarity_margin`` > 0 turns it into a structure anchor: the hinge then also charges a correlation of the right sign
   under the margin, so that the translation's coarse layout cannot drift away from the input's (objects moved or
-  invented where the input has none) while anything finer than the 8-px blocks stays free;
+  invented where the input has none) while anything finer than the 8-px blocks stays free; ``polarity_block`` sets
+  the block side (1: pixel-wise) and ``polarity_per_channel`` hinges each translated channel on its own (an unmixing
+  whose one marker channel comes out inverted pays, where the channels' mean may not);
 * ``augment_d``: differentiable augmentation of every image a discriminator judges, real or translated
   (:class:`~common.ops.diff_augment.DiffAugment`: ``"translation"``, ``"cutout"``, both, or ``None``), against a
   discriminator that memorises a small training set; methods call their image discriminators through
@@ -96,6 +98,8 @@ class TranslationMethod(nn.Module):
         lambda_polarity: weight of the polarity hinge (0: off).
         polarity: expected sign of the input-translation brightness relation (+1, -1; 0: off).
         polarity_margin: the correlation (of the expected sign) under which the hinge charges, in [0, 1).
+        polarity_block: side in pixels of the blocks the hinge averages over.
+        polarity_per_channel: hinge each translated channel apart instead of their mean.
         augment_d: the discriminators' input augmentation policy (``None``: off).
     """
 
@@ -122,6 +126,8 @@ class TranslationMethod(nn.Module):
         lambda_polarity: float = 0.0,
         polarity: int = 0,
         polarity_margin: float = 0.0,
+        polarity_block: int = 8,
+        polarity_per_channel: bool = False,
         augment_d: str | None = None,
     ):
         super().__init__()
@@ -147,8 +153,11 @@ class TranslationMethod(nn.Module):
             )
         if not 0.0 <= polarity_margin < 1.0:
             raise ValueError(f"polarity_margin must be in [0, 1), got {polarity_margin}")
+        if int(polarity_block) < 1:
+            raise ValueError(f"polarity_block must be at least 1 pixel, got {polarity_block}")
         self.lambda_polarity, self.polarity = float(lambda_polarity), int(polarity)
-        self.polarity_margin = float(polarity_margin)
+        self.polarity_margin, self.polarity_block = float(polarity_margin), int(polarity_block)
+        self.polarity_per_channel = bool(polarity_per_channel)
         self.augment_d = DiffAugment(augment_d)
         self.generator_ba: nn.Module | None = None  # one-sided methods keep None (set before subclasses' modules)
 
@@ -270,7 +279,15 @@ class TranslationMethod(nn.Module):
         if self.lambda_polarity > 0 and self.polarity != 0:
             pairs = [(real_a, fake_b)] + ([(real_b, fake_a)] if fake_a is not None else [])
             terms["G_polarity"] = self.lambda_polarity * sum(
-                polarity_loss(x, y, self.polarity, margin=self.polarity_margin) for x, y in pairs
+                polarity_loss(
+                    x,
+                    y,
+                    self.polarity,
+                    block=self.polarity_block,
+                    margin=self.polarity_margin,
+                    per_channel=self.polarity_per_channel,
+                )
+                for x, y in pairs
             )
         return terms
 
@@ -289,6 +306,8 @@ class TranslationMethod(nn.Module):
             "lambda_polarity": self.lambda_polarity,
             "polarity": self.polarity,
             "polarity_margin": self.polarity_margin,
+            "polarity_block": self.polarity_block,
+            "polarity_per_channel": self.polarity_per_channel,
             "augment_d": ",".join(self.augment_d.policy) or "none",
             "spatial_dims": self.spatial_dims,
         }

@@ -45,6 +45,8 @@ ADDON_KEYS = (
     "lambda_polarity",
     "polarity",
     "polarity_margin",
+    "polarity_block",
+    "polarity_per_channel",
     "augment_d",
 )
 _GEOMETRY = ("self", "spatial_dims", "channels_a", "channels_b", "addons")

@@ -58,3 +58,17 @@ def test_margin_charges_a_weak_layout_and_spares_the_right_one():
     assert fake.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="margin"):
         polarity_loss(a, a, margin=1.0)
+
+
+def test_per_channel_catches_one_inverted_channel_of_two():
+    """An unmixing whose second marker comes out inverted: the channels' mean can keep the input's polarity (the
+    first channel dominates), each channel on its own cannot."""
+    a = _blobs()
+    unmixed = torch.cat([2.0 * a, 1.0 - 0.5 * a], dim=1)
+    assert float(polarity_loss(a, unmixed)) == 0.0
+    per_channel = float(polarity_loss(a, unmixed, per_channel=True))
+    assert per_channel == pytest.approx(0.5, abs=1e-3)  # the inverted channel's hinge (1.0), averaged over two
+    assert float(polarity_loss(a, torch.cat([a, 3 * a], dim=1), per_channel=True)) == 0.0
+    assert float(polarity_loss(a, unmixed, block=1, per_channel=True)) == pytest.approx(0.5, abs=1e-3)
+    with pytest.raises(ValueError, match="block"):
+        polarity_loss(a, a, block=0)

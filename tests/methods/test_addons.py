@@ -59,3 +59,23 @@ def test_stable_norm_train_and_eval_agree_at_batch_one(norm, same):
         generator.eval()
         inference = generator(x)
     assert torch.allclose(train, inference, atol=1e-5) is same
+
+
+@pytest.mark.parametrize("task, margin", [("calcium", 0.6), ("denoising", 0.6), ("mri_t2_pd", 0.0)])
+def test_bundles_anchor_the_layout_where_it_was_measured(task, margin):
+    """calcium and denoising train every method with the margin (BENCHMARKS.md, sixth session); others do not."""
+    import json
+    from pathlib import Path
+
+    from monai.bundle import ConfigParser
+
+    import common
+
+    config = json.loads((Path(common.PROJECT_ROOT) / "bundles" / task / "configs" / "train.json").read_text())
+    for method in ("stable", "cyclegan"):
+        parser = ConfigParser(config)
+        parser["data_root"], parser["method"] = "unused", method
+        if method == "cyclegan":
+            parser["hyperparameters#cyclegan"] = {"ngf": 4, "n_blocks": 1, "ndf": 4}
+        built = parser.get_parsed_content("method_def")
+        assert built.polarity_margin == margin and built.polarity == 1 and built.lambda_polarity == 1.0
