@@ -141,8 +141,9 @@ def defaults_text(name: str, task: dict) -> str:
                 "beat the untranslated input on those phantoms and on W2S (1,000 iterations; `BENCHMARKS.md`); on "
                 "the MRI phantoms the gain alone left STABLE under the fitted input (17.0 / 12.7 dB against 20.7, "
                 "seeds 0 / 1). Not a guarantee: the seeds do not reproduce across machines, and on a second one "
-                "calcium seed 2 lost the nuclei's positions (PCC 0.20) in fp32 under every setting screened; check "
-                "the validation PCC of a run (`validation.csv`) before trusting it."
+                "calcium seeds 2 and 4 of 5 lost the nuclei's positions (PCC 0.20 / 0.30) in fp32 until the polarity "
+                "hinge got its margin (calcium and denoising); check the validation PCC of a run (`validation.csv`) "
+                "before trusting it."
             )
         if task["overrides"].get("stable", {}).get("lambda_cyc") == 0:
             parts.append(
