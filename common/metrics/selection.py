@@ -2,8 +2,9 @@
 
 * With ground truth (``valB`` aligned with ``valA``): :func:`fitted_psnr` and :func:`fitted_pcc`, the translation
   first fitted to the truth by least squares per channel (an unpaired translation's intensity scale is arbitrary:
-  a merely rescaled output read -6.6 dB without the fit), PSNR over the truth's 0.1-99.9 percentile range, as
-  ``../shared/tools/score_translation.py`` scores reviews.
+  a merely rescaled output read -6.6 dB without the fit; its sign is not, so the gain is kept non-negative, where
+  ``../shared/tools/score_translation.py`` lets it go negative), PSNR over the truth's 0.1-99.9 percentile range, as
+  that tool scores reviews.
 * Without: :func:`realism` (the sliced Wasserstein distance between local patches of the translation and of real
   B images, relative to that of a flat image at B's mean) plus, for two-sided methods, the cycle error through the
   DCT low-pass relative to the input's own variation. An identity (near-input) output is far from B's patches, an
@@ -23,13 +24,15 @@ __all__ = ["fitted_psnr", "fitted_pcc", "patch_descriptors", "sliced_wasserstein
 
 
 def _fit(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``a * pred + b`` per channel, least squares against ``target`` (``(C, *S)`` each)."""
+    """``a * pred + b`` per channel, least squares against ``target`` (``(C, *S)`` each), with ``a >= 0``: an
+    inverted channel fits as its mean only, so that model selection never prefers an inverted translation (a free
+    slope scored a Ui2i snapshot whose nuclear channel was inverted, PCC -0.88, above its upright snapshots)."""
     p = pred.flatten(1).double()
     t = target.flatten(1).double()
     pm, tm = p.mean(dim=1, keepdim=True), t.mean(dim=1, keepdim=True)
     var = (p - pm).pow(2).mean(dim=1, keepdim=True)
     cov = ((p - pm) * (t - tm)).mean(dim=1, keepdim=True)
-    a = torch.where(var > 0, cov / var.clamp_min(1e-30), torch.zeros_like(var))
+    a = torch.where(var > 0, cov / var.clamp_min(1e-30), torch.zeros_like(var)).clamp_min(0.0)
     return (a * (p - pm) + tm).reshape(pred.shape)
 
 

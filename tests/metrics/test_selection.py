@@ -33,6 +33,18 @@ def test_fitted_psnr_ignores_scale_and_offset(rng):
     assert fitted_pcc(-noisy, target) == pytest.approx(-fitted_pcc(noisy, target))
 
 
+def test_fitted_psnr_never_prefers_an_inverted_channel(rng):
+    """Selection's fit keeps the gain non-negative: an inverted channel scores as a flat one (its mean), below a
+    noisy upright one, where a free slope would score it as well as the upright one."""
+    target = torch.as_tensor(rng.random((2, 32, 32)), dtype=torch.float32)
+    noisy = target + 0.3 * torch.as_tensor(rng.standard_normal((2, 32, 32)), dtype=torch.float32)
+    inverted = torch.stack([1.0 - target[0], target[1]])
+    flat = torch.stack([torch.full_like(target[0], 0.3), target[1]])
+    assert fitted_psnr(inverted, target) == pytest.approx(fitted_psnr(flat, target), abs=1e-6)
+    upright = torch.stack([noisy[0], target[1]])
+    assert fitted_psnr(upright, target) > fitted_psnr(inverted, target)
+
+
 def test_review_scores_match_the_fit_and_baseline(rng):
     ref = rng.random((40, 40))
     scores = review_scores(5 * ref + 2, ref)
