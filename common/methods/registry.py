@@ -52,6 +52,11 @@ ADDON_KEYS = (
 _GEOMETRY = ("self", "spatial_dims", "channels_a", "channels_b", "addons")
 
 
+#: hyper-parameters added after models had been saved, with the value that rebuilds such a model as it was trained
+#: (its stored spec lacks the key): Ui2i padded its convolutions with zeros until replicated borders became its default
+SPEC_FALLBACKS: dict[str, dict] = {"ui2i": {"padding_mode": "zeros"}}
+
+
 def method_defaults(name: str) -> dict:
     """The keyword defaults (paper settings) of method ``name``, without the task geometry and the add-ons: what
     a bundle's ``hyperparameters#<name>`` starts from.
@@ -121,13 +126,17 @@ def make_method(
 
 
 def method_from_spec(spec: Mapping) -> TranslationMethod:
-    """The method a model spec (``model.json``) describes, freshly initialised."""
+    """The method a model spec (``model.json``) describes, freshly initialised; a hyper-parameter the spec predates
+    takes the value its model was trained with (:data:`SPEC_FALLBACKS`), not today's default."""
+    hyperparameters = dict(spec.get("hyperparameters") or {})
+    for key, value in SPEC_FALLBACKS.get(spec["method"], {}).items():
+        hyperparameters.setdefault(key, value)
     return make_method(
         spec["method"],
         int(spec.get("spatial_dims", 2)),
         int(spec.get("channels_a", 1)),
         int(spec.get("channels_b", 1)),
-        spec.get("hyperparameters"),
+        hyperparameters,
         spec.get("addons"),
     )
 

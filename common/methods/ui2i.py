@@ -7,7 +7,10 @@ The stacked discriminator sees ``cat([image of A, image of B])`` and classifies 
 into its own domain); the generators want their translations classified as real. The content discriminator
 tells bottleneck features of A from those of B; the generators try to make them indistinguishable. Defaults
 are the paper's: ``lambda_cyc`` 10, ``lambda_id`` 1, ``lambda_cl`` 0.1, scale augmentation in [0.75, 1.5], pool
-50, Adam 2e-4 (0.5, 0.999).
+50, Adam 2e-4 (0.5, 0.999). The paper does not say how the convolutions pad; ``padding_mode`` "replicate" (the
+default) repeats the edge pixels: with zeros, the normalisation-free generators drew a dark frame around every
+translation of the IHC phantoms (white brightfield background at 1.0 against the padding's 0), which cost 1-3 dB of
+PSNR (BENCHMARKS.md, seventh session).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class Ui2i(TranslationMethod):
         output_act: str | None = None,
         attention: bool = True,
         absn: bool = True,
+        padding_mode: str = "replicate",
         ndf: int = 64,
         n_layers_d: int = 3,
         disc_norm: str = "absn",
@@ -61,7 +65,14 @@ class Ui2i(TranslationMethod):
         if min(lambda_adv, lambda_content, lambda_cyc, lambda_id, lambda_cl) < 0:
             raise ValueError("loss weights must be non-negative")
         self.generator_ab, self.generator_ba = make_ui2i_generators(
-            spatial_dims, channels_a, channels_b, tuple(features), output_act=output_act, absn=absn, attention=attention
+            spatial_dims,
+            channels_a,
+            channels_b,
+            tuple(features),
+            output_act=output_act,
+            absn=absn,
+            attention=attention,
+            padding_mode=padding_mode,
         )
         # the paper names ABSN for the generators only; the discriminators take ABSN too by default
         disc_norm = choose(disc_norm, DiscriminatorNorm, "disc_norm").value
@@ -89,6 +100,7 @@ class Ui2i(TranslationMethod):
             "features": str(tuple(features)),
             "attention": attention,
             "absn": absn,
+            "padding_mode": padding_mode,
             "disc_norm": disc_norm,
             "scale_range": str(tuple(scale_range)),
             "pool_size": pool_size,

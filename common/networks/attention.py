@@ -32,12 +32,13 @@ class ChannelAttention(nn.Module):
 
 
 class SpatialAttention(nn.Module):
-    """Spatial attention: a convolution over the channel-wise mean and max maps, sigmoid gate."""
+    """Spatial attention: a convolution over the channel-wise mean and max maps (borders padded by
+    ``padding_mode``), sigmoid gate."""
 
-    def __init__(self, spatial_dims: int, kernel_size: int = 7):
+    def __init__(self, spatial_dims: int, kernel_size: int = 7, padding_mode: str = "zeros"):
         super().__init__()
         conv = nn.Conv2d if spatial_dims == 2 else nn.Conv3d
-        self.conv = conv(2, 1, kernel_size, padding=kernel_size // 2, bias=False)
+        self.conv = conv(2, 1, kernel_size, padding=kernel_size // 2, bias=False, padding_mode=padding_mode)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         descriptor = torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
@@ -47,12 +48,12 @@ class SpatialAttention(nn.Module):
 class ChannelSpatialAttention(nn.Module):
     """``x + spatial(channel(x))``: attention in series with a residual connection."""
 
-    def __init__(self, spatial_dims: int, channels: int, kernel_size: int = 7):
+    def __init__(self, spatial_dims: int, channels: int, kernel_size: int = 7, padding_mode: str = "zeros"):
         super().__init__()
         if spatial_dims not in (2, 3):
             raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims}")
         self.channel = ChannelAttention(channels)
-        self.spatial = SpatialAttention(spatial_dims, kernel_size)
+        self.spatial = SpatialAttention(spatial_dims, kernel_size, padding_mode)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.spatial(self.channel(x))

@@ -21,9 +21,11 @@ def make_ui2i_generators(
     output_act: str | None = "tanh",
     absn: bool = True,
     attention: bool = True,
+    padding_mode: str = "replicate",
 ) -> tuple[UNetGenerator, UNetGenerator]:
-    """``(G_AB, G_BA)`` sharing one bottleneck module (and so its weights)."""
-    shared = double_conv(spatial_dims, features[-2], features[-1], None, 0.2)
+    """``(G_AB, G_BA)`` sharing one bottleneck module (and so its weights); ``padding_mode`` pads every convolution's
+    border (replicated edges by default: zero padding drew a dark frame around brightfield translations)."""
+    shared = double_conv(spatial_dims, features[-2], features[-1], None, 0.2, padding_mode)
     generators = []
     for c_in, c_out in ((channels_a, channels_b), (channels_b, channels_a)):
         g = UNetGenerator(
@@ -36,6 +38,7 @@ def make_ui2i_generators(
             attention=attention,
             output_act=output_act,
             bottleneck=shared,
+            padding_mode=padding_mode,
         )
         generators.append(apply_absn(g) if absn else g)
     return generators[0], generators[1]

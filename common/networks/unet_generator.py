@@ -2,10 +2,13 @@
 
 Encoder levels are two 3x3 convolutions (optionally followed by residual channel-spatial attention), joined by
 stride-2 3x3 convolutions; a bottleneck of two 3x3 convolutions; decoder levels upsample (transposed convolution,
-bilinear, or Ui2i's fixed Lanczos-2 kernel followed by a 3x3 convolution), concatenate the skip connection and
-apply two 3x3 convolutions; a 1x1 convolution gives the output. The bottleneck is a separate module that two
-generators can share (Ui2i). :meth:`UNetGenerator.forward_with_bottleneck` also returns the bottleneck
-features (for Ui2i's content discriminator and contrastive loss).
+bilinear, or Ui2i's fixed Lanczos-2 kernel followed by a 3x3 convolution), concatenate the skip connection and apply
+two 3x3 convolutions; a 1x1 convolution gives the output. ``padding_mode`` sets how every 3x3 convolution pads the
+border: zeros (pix2pix's U-Net) or replicated edge pixels (Ui2i here: where the background is bright, as in
+brightfield histology normalised to [0, 1], zero padding reads as a black frame around every feature map and the
+translation's outer pixels came out dark, costing Ui2i 1-3 dB on the IHC phantoms; BENCHMARKS.md). The bottleneck is
+a separate module that two generators can share (Ui2i). :meth:`UNetGenerator.forward_with_bottleneck` also returns
+the bottleneck features (for Ui2i's content discriminator and contrastive loss).
 """
 
 from __future__ import annotations
@@ -20,17 +23,22 @@ from common.networks.resnet_generator import _norm
 from common.ops.lanczos import LanczosUpsample
 from common.ops.padding import crop_to, pad_to_multiple
 
-__all__ = ["UNetGenerator", "double_conv", "UPSAMPLERS"]
+__all__ = ["UNetGenerator", "double_conv", "UPSAMPLERS", "PADDINGS"]
 
 UPSAMPLERS = ("transpose", "bilinear", "lanczos")  # of common.networks.options.Upsampling
+PADDINGS = ("zeros", "replicate", "reflect")
 
 
-def double_conv(spatial_dims: int, c_in: int, c_out: int, norm: str | None, negative_slope: float) -> nn.Sequential:
-    """Two 3x3 convolutions, each followed by the norm (if any) and a (leaky) ReLU."""
+def double_conv(
+    spatial_dims: int, c_in: int, c_out: int, norm: str | None, negative_slope: float, padding_mode: str = "zeros"
+) -> nn.Sequential:
+    """Two 3x3 convolutions (borders padded by ``padding_mode``), each followed by the norm (if any) and a (leaky)
+    ReLU."""
     conv = Conv[Conv.CONV, spatial_dims]
     layers: list[nn.Module] = []
     for a, b in ((c_in, c_out), (c_out, c_out)):
-        layers += [conv(a, b, 3, padding=1), _norm(norm, spatial_dims, b), _act(negative_slope)]
+        layers += [conv(a, b, 3, padding=1, padding_mode=padding_mode), _norm(norm, spatial_dims, b)]
+        layers.append(_act(negative_slope))
     return nn.Sequential(*layers)
 
 
@@ -39,17 +47,19 @@ def _act(negative_slope: float) -> nn.Module:
 
 
 class _Up(nn.Module):
-    def __init__(self, spatial_dims: int, c_in: int, c_out: int, mode: str):
+    def __init__(self, spatial_dims: int, c_in: int, c_out: int, mode: str, padding_mode: str = "zeros"):
         super().__init__()
         conv = Conv[Conv.CONV, spatial_dims]
         if mode == "transpose":
             self.up = nn.Sequential(Conv[Conv.CONVTRANS, spatial_dims](c_in, c_out, 2, stride=2))
         elif mode == "lanczos":
-            self.up = nn.Sequential(LanczosUpsample(spatial_dims, c_in), conv(c_in, c_out, 3, padding=1))
+            self.up = nn.Sequential(
+                LanczosUpsample(spatial_dims, c_in), conv(c_in, c_out, 3, padding=1, padding_mode=padding_mode)
+            )
         elif mode == "bilinear":
             self.up = nn.Sequential(
                 nn.Upsample(scale_factor=2.0, mode="bilinear" if spatial_dims == 2 else "trilinear"),
-                conv(c_in, c_out, 3, padding=1),
+                conv(c_in, c_out, 3, padding=1, padding_mode=padding_mode),
             )
         else:
             raise ValueError(f"upsample must be one of {UPSAMPLERS}, got {mode!r}")
@@ -71,6 +81,8 @@ class UNetGenerator(nn.Module):
         negative_slope: LeakyReLU slope (0 for ReLU).
         output_act: ``"tanh"`` or ``None``.
         bottleneck: a bottleneck module to use (shared between two generators); default a new one.
+        padding_mode: border padding of the 3x3 convolutions: ``"zeros"``, ``"replicate"`` or ``"reflect"``
+            (reflect needs every feature map at least 2 pixels wide).
 
     Shapes:
         ``(N, in_channels, *S)`` -> ``(N, out_channels, *S)`` for any ``S`` (padded internally to a multiple of
@@ -89,6 +101,7 @@ class UNetGenerator(nn.Module):
         negative_slope: float = 0.2,
         output_act: str | None = "tanh",
         bottleneck: nn.Module | None = None,
+        padding_mode: str = "zeros",
     ):
         super().__init__()
         if spatial_dims not in (2, 3):
@@ -97,28 +110,31 @@ class UNetGenerator(nn.Module):
         if len(features) < 2 or min(features) < 1:
             raise ValueError(f"features needs at least two positive values, got {features}")
         upsample = choose(upsample, Upsampling, "upsample", allowed=UPSAMPLERS)
+        if padding_mode not in PADDINGS:
+            raise ValueError(f"padding_mode must be one of {PADDINGS}, got {padding_mode!r}")
         output_act = choose(output_act, OutputActivation, "output_act", allowed=("tanh", "none"))
         conv = Conv[Conv.CONV, spatial_dims]
         self.encoder = nn.ModuleList()
         self.down = nn.ModuleList()
         c_prev = in_channels
         for c in features[:-1]:
-            level: list[nn.Module] = [double_conv(spatial_dims, c_prev, c, norm, negative_slope)]
+            level: list[nn.Module] = [double_conv(spatial_dims, c_prev, c, norm, negative_slope, padding_mode)]
             if attention:
-                level.append(ChannelSpatialAttention(spatial_dims, c))
+                level.append(ChannelSpatialAttention(spatial_dims, c, padding_mode=padding_mode))
             self.encoder.append(nn.Sequential(*level))
-            self.down.append(nn.Sequential(conv(c, c, 3, stride=2, padding=1), _act(negative_slope)))
+            down = conv(c, c, 3, stride=2, padding=1, padding_mode=padding_mode)
+            self.down.append(nn.Sequential(down, _act(negative_slope)))
             c_prev = c
         self.bottleneck = (
             bottleneck
             if bottleneck is not None
-            else double_conv(spatial_dims, features[-2], features[-1], norm, negative_slope)
+            else double_conv(spatial_dims, features[-2], features[-1], norm, negative_slope, padding_mode)
         )
         self.up = nn.ModuleList()
         self.decoder = nn.ModuleList()
         for c_deep, c in zip(features[:0:-1], features[-2::-1], strict=True):
-            self.up.append(_Up(spatial_dims, c_deep, c, upsample))
-            self.decoder.append(double_conv(spatial_dims, 2 * c, c, norm, negative_slope))
+            self.up.append(_Up(spatial_dims, c_deep, c, upsample, padding_mode))
+            self.decoder.append(double_conv(spatial_dims, 2 * c, c, norm, negative_slope, padding_mode))
         self.head = conv(features[0], out_channels, 1)
         self.tanh = output_act == "tanh"
         self.multiple = 2 ** (len(features) - 1)

@@ -20,7 +20,7 @@ from common.engines import (
     read_loss_log,
     read_model_spec,
 )
-from common.methods import make_method
+from common.methods import make_method, resolve_hyperparameters
 from common.phantoms import make_phantoms
 
 TINY = {"channels": (4, 8), "n_info": 2, "ndf": 4}
@@ -184,7 +184,8 @@ def test_deployable_weights_bake_absn_in_and_leave_the_network_working():
     from common.engines import deployable_state_dict
     from common.methods import make_generator
 
-    spec = {"method": "ui2i", "channels_a": 1, "channels_b": 2, "hyperparameters": {"features": [4, 8, 16], "ndf": 4}}
+    hyperparameters = resolve_hyperparameters("ui2i", {"features": [4, 8, 16], "ndf": 4})  # as a spec stores them
+    spec = {"method": "ui2i", "channels_a": 1, "channels_b": 2, "hyperparameters": hyperparameters}
     method = make_method("ui2i", 2, 1, 2, spec["hyperparameters"])
     x = torch.rand(1, 1, 16, 16)
     method.eval()

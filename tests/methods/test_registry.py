@@ -1,8 +1,16 @@
 """The method switch: paper defaults read from the code, and the full hyper-parameters a model spec stores."""
 
 import pytest
+import torch
 
-from common.methods import ADDON_KEYS, METHODS, make_method, method_defaults, resolve_hyperparameters
+from common.methods import (
+    ADDON_KEYS,
+    METHODS,
+    make_method,
+    method_defaults,
+    method_from_spec,
+    resolve_hyperparameters,
+)
 
 
 @pytest.mark.parametrize("name", list(METHODS))
@@ -27,3 +35,20 @@ def test_unknown_method_or_keyword_is_a_clear_error():
         method_defaults("pix2pix")
     with pytest.raises(ValueError, match="'ngf_typo'"):
         resolve_hyperparameters("cyclegan", {"ngf_typo": 3})
+
+
+def test_a_spec_saved_before_a_new_hyper_parameter_rebuilds_its_model_as_trained():
+    """Ui2i's ``padding_mode`` came after models were saved: a stored spec without it rebuilds zero padding (what
+    those weights were trained with), a spec written now stores today's default (replicated borders)."""
+    old = {"method": "ui2i", "channels_a": 3, "channels_b": 3, "hyperparameters": {"features": [4, 8, 16], "ndf": 4}}
+    new = old | {"hyperparameters": resolve_hyperparameters("ui2i", old["hyperparameters"])}
+    assert new["hyperparameters"]["padding_mode"] == "replicate"
+    convs = [
+        {
+            m.padding_mode
+            for m in method_from_spec(spec).generator_ab.modules()
+            if isinstance(m, torch.nn.Conv2d) and max(m.padding) > 0
+        }
+        for spec in (old, new)
+    ]
+    assert convs == [{"zeros"}, {"replicate"}]

@@ -82,6 +82,25 @@ def test_ui2i_generators_share_the_bottleneck_and_expose_it():
     assert not any(isinstance(m, (torch.nn.InstanceNorm2d, torch.nn.BatchNorm2d)) for m in g_ab.modules())
 
 
+@pytest.mark.parametrize("spatial_dims", [2, 3])
+def test_replicated_borders_translate_a_flat_image_to_a_flat_one(spatial_dims):
+    """Ui2i's generators (no feature norm, Lanczos upsampling, attention) pad with replicated edges: a flat input
+    gives a flat output, with no frame. Zero padding, the U-Net's other choice, draws one (the test can fail)."""
+    shape = (1, 3) + (24,) * spatial_dims
+    flat = torch.full(shape, 0.9)  # a bright brightfield background
+    torch.manual_seed(0)
+    g_ab, _ = make_ui2i_generators(spatial_dims, 3, 3, (8, 16, 32))
+    torch.manual_seed(0)
+    zeros, _ = make_ui2i_generators(spatial_dims, 3, 3, (8, 16, 32), padding_mode="zeros")
+    with torch.no_grad():
+        out, framed = g_ab(flat), zeros(flat)
+    spread = float(out.flatten(2).std(dim=2).max())  # over space, per channel
+    assert spread < 1e-5 * (float(out.abs().mean()) + 1e-3)
+    assert float(framed.flatten(2).std(dim=2).max()) > 100 * max(spread, 1e-7)
+    with pytest.raises(ValueError, match="padding_mode"):
+        UNetGenerator(2, 1, 1, (8, 16), padding_mode="circle")
+
+
 def test_tanh_and_linear_outputs():
     x = 10 * torch.randn(1, 1, 16, 16)
     assert float(ResnetGenerator(2, 1, 1, 8, 1)(x).abs().max()) <= 1.0
