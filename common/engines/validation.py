@@ -4,7 +4,7 @@ The items come from ``valA`` (with ``valB`` as ground truth where names match); 
 validates on ``trainA`` images instead, with the unsupervised criterion only (no ground truth is used, so this is
 no test leakage). Criteria (:mod:`common.metrics.selection`):
 
-* with ground truth: ``val_psnr`` (after a least-squares intensity fit per channel; higher is better) and
+* with ground truth: ``val_psnr`` (after one least-squares intensity fit for all channels; higher is better) and
   ``val_pcc``;
 * without: ``val_selection`` (lower is better) = realism of the translations against real B patches (``valB``,
   else ``trainB``) + the cycle error through the DCT low-pass (two-sided methods), reported apart as

@@ -33,16 +33,26 @@ def test_fitted_psnr_ignores_scale_and_offset(rng):
     assert fitted_pcc(-noisy, target) == pytest.approx(-fitted_pcc(noisy, target))
 
 
-def test_fitted_psnr_never_prefers_an_inverted_channel(rng):
-    """Selection's fit keeps the gain non-negative: an inverted channel scores as a flat one (its mean), below a
-    noisy upright one, where a free slope would score it as well as the upright one."""
+def test_fitted_psnr_never_prefers_an_inverted_translation(rng):
+    """Selection's fit keeps the gain non-negative: an inverted translation scores as a flat one (its mean), and one
+    inverted channel of two scores below a noisy upright pair, where a free slope would score full inversion as
+    perfect."""
     target = torch.as_tensor(rng.random((2, 32, 32)), dtype=torch.float32)
     noisy = target + 0.3 * torch.as_tensor(rng.standard_normal((2, 32, 32)), dtype=torch.float32)
-    inverted = torch.stack([1.0 - target[0], target[1]])
-    flat = torch.stack([torch.full_like(target[0], 0.3), target[1]])
-    assert fitted_psnr(inverted, target) == pytest.approx(fitted_psnr(flat, target), abs=1e-6)
-    upright = torch.stack([noisy[0], target[1]])
-    assert fitted_psnr(upright, target) > fitted_psnr(inverted, target)
+    assert fitted_psnr(1.0 - target, target) == pytest.approx(fitted_psnr(torch.full_like(target, 0.3), target))
+    inverted_channel = torch.stack([1.0 - target[0], target[1]])
+    assert fitted_psnr(noisy, target) > fitted_psnr(inverted_channel, target)
+
+
+def test_fitted_psnr_fits_all_channels_at_once_as_the_review_does(rng):
+    """One gain and offset for all channels: a translation with the right structure but the wrong balance between
+    channels (an H&E of the wrong colour) scores below the right balance, and the score is the review's."""
+    target = torch.as_tensor(rng.random((3, 32, 32)), dtype=torch.float32)
+    noisy = target + 0.05 * torch.as_tensor(rng.standard_normal((3, 32, 32)), dtype=torch.float32)
+    wrong_colour = noisy * torch.tensor([3.0, 1.0, 0.2]).reshape(3, 1, 1)
+    assert fitted_psnr(noisy, target) > fitted_psnr(wrong_colour, target) + 3
+    review = review_scores(noisy.permute(1, 2, 0).numpy(), target.permute(1, 2, 0).numpy())
+    assert fitted_psnr(noisy, target) == pytest.approx(review["psnr"], abs=1e-4)
 
 
 def test_review_scores_match_the_fit_and_baseline(rng):
