@@ -99,6 +99,22 @@ MARGIN_EVIDENCE = {
 }
 
 
+#: what replicated padding and the one-gain selection measured, per Ui2i task (BENCHMARKS.md, seventh session)
+UI2I_EVIDENCE = {
+    "ihc_he_translation": (
+        "Measured on the IHC phantoms (1,000 iterations, seeds 0-2, `BENCHMARKS.md`, seventh session): 18.3 / 19.3 / "
+        "18.8 dB before, 21.5 / 21.1 / 20.7 now (SSIM 0.69-0.73, PCC >= 0.94), against CycleGAN's 21.3 / 21.3 / "
+        "21.2 (SSIM 0.66-0.67)."
+    ),
+    "if_unmixing": (
+        "On the if_unmixing phantoms (dark fluorescence background) the padding matters little: 16.9 / 15.3 / 21.5 "
+        "dB (seeds 0-2) against 16.8 / 19.5 / 16.0 before, and CycleGAN's 20.1 / 20.2 / 18.0; Ui2i's seeds still "
+        "scatter at this budget (`BENCHMARKS.md`, seventh session), so check a run's validation PCC "
+        "(`validation.csv`) before trusting it."
+    ),
+}
+
+
 def margin_text(name: str, task: dict) -> str:
     """What the polarity hinge's margin (the structure anchor) does, where the task sets one."""
     margin = task.get("addons", {}).get("polarity_margin", 0.0)
@@ -124,6 +140,14 @@ def defaults_text(name: str, task: dict) -> str:
         f"8-pixel block means of input and translation: this task {POLARITY_TEXT[POLARITY[name]]}."
         + margin_text(name, task),
     ]
+    if task["method"] == "ui2i":
+        parts.append(
+            'Ui2i\'s generators pad their convolutions with replicated edge pixels (`padding_mode` "replicate"; '
+            "the paper does not say). With zero padding these normalisation-free U-Nets drew a dark frame around "
+            "every translation of the IHC phantoms (a white background at 1.0 against the padding's 0), which cost "
+            "1-3 dB there. Model selection fits one gain for all channels, as reviews score, so a snapshot of the "
+            "wrong colours or channel balance is not chosen. " + UI2I_EVIDENCE[name]
+        )
     if task["method"] == "stable":
         parts.append(
             "STABLE follows the authors' code: static demodulated convolutions without biases (the generator "
