@@ -24,6 +24,11 @@ Add-ons usable by every method (constructor keywords):
   invented where the input has none) while anything finer than the 8-px blocks stays free; ``polarity_block`` sets
   the block side (1: pixel-wise) and ``polarity_per_channel`` hinges each translated channel on its own (an unmixing
   whose one marker channel comes out inverted pays, where the channels' mean may not);
+* ``lambda_mixing``: mixing consistency for unmixing tasks (:func:`~common.losses.mixing.mixing_residual`): the
+  input must be a non-negative mix of the translation's channels (plus an offset), and for two-sided methods the
+  reverse translation a non-negative mix of the real B channels; the share of the mixture's variance no such mix
+  explains is charged, so a channel cannot invent structure the input lacks nor come out inverted, while each
+  channel's scale and which marker goes where stay free;
 * ``augment_d``: differentiable augmentation of every image a discriminator judges, real or translated
   (:class:`~common.ops.diff_augment.DiffAugment`: ``"translation"``, ``"cutout"``, both, or ``None``), against a
   discriminator that memorises a small training set; methods call their image discriminators through
@@ -39,6 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from common.losses.fsesim import fsesim_loss
+from common.losses.mixing import MAX_MIXING_CHANNELS, mixing_residual
 from common.losses.polarity import polarity_loss
 from common.ops.dct import dct_lowpass
 from common.ops.diff_augment import DiffAugment
@@ -100,6 +106,7 @@ class TranslationMethod(nn.Module):
         polarity_margin: the correlation (of the expected sign) under which the hinge charges, in [0, 1).
         polarity_block: side in pixels of the blocks the hinge averages over.
         polarity_per_channel: hinge each translated channel apart instead of their mean.
+        lambda_mixing: weight of the mixing consistency (0: off; B needs 1 to 4 channels).
         augment_d: the discriminators' input augmentation policy (``None``: off).
     """
 
@@ -128,6 +135,7 @@ class TranslationMethod(nn.Module):
         polarity_margin: float = 0.0,
         polarity_block: int = 8,
         polarity_per_channel: bool = False,
+        lambda_mixing: float = 0.0,
         augment_d: str | None = None,
     ):
         super().__init__()
@@ -158,6 +166,13 @@ class TranslationMethod(nn.Module):
         self.lambda_polarity, self.polarity = float(lambda_polarity), int(polarity)
         self.polarity_margin, self.polarity_block = float(polarity_margin), int(polarity_block)
         self.polarity_per_channel = bool(polarity_per_channel)
+        if lambda_mixing < 0:
+            raise ValueError(f"lambda_mixing must be non-negative, got {lambda_mixing}")
+        if lambda_mixing > 0 and channels_b > MAX_MIXING_CHANNELS:
+            raise ValueError(
+                f"lambda_mixing needs at most {MAX_MIXING_CHANNELS} channels in B to unmix into, got {channels_b}"
+            )
+        self.lambda_mixing = float(lambda_mixing)
         self.augment_d = DiffAugment(augment_d)
         self.generator_ba: nn.Module | None = None  # one-sided methods keep None (set before subclasses' modules)
 
@@ -289,6 +304,9 @@ class TranslationMethod(nn.Module):
                 )
                 for x, y in pairs
             )
+        if self.lambda_mixing > 0:
+            pairs = [(real_a, fake_b)] + ([(fake_a, real_b)] if fake_a is not None else [])
+            terms["G_mixing"] = self.lambda_mixing * sum(mixing_residual(m, c) for m, c in pairs)
         return terms
 
     @staticmethod
@@ -308,6 +326,7 @@ class TranslationMethod(nn.Module):
             "polarity_margin": self.polarity_margin,
             "polarity_block": self.polarity_block,
             "polarity_per_channel": self.polarity_per_channel,
+            "lambda_mixing": self.lambda_mixing,
             "augment_d": ",".join(self.augment_d.policy) or "none",
             "spatial_dims": self.spatial_dims,
         }

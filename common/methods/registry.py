@@ -47,6 +47,7 @@ ADDON_KEYS = (
     "polarity_margin",
     "polarity_block",
     "polarity_per_channel",
+    "lambda_mixing",
     "augment_d",
 )
 _GEOMETRY = ("self", "spatial_dims", "channels_a", "channels_b", "addons")

@@ -210,6 +210,7 @@ ADDONS = {
     "polarity_margin": 0.0,
     "polarity_block": 8,
     "polarity_per_channel": False,
+    "lambda_mixing": 0.0,
     "augment_d": None,
 }
 

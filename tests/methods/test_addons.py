@@ -79,3 +79,20 @@ def test_bundles_anchor_the_layout_where_it_was_measured(task, margin):
             parser["hyperparameters#cyclegan"] = {"ngf": 4, "n_blocks": 1, "ndf": 4}
         built = parser.get_parsed_content("method_def")
         assert built.polarity_margin == margin and built.polarity == 1 and built.lambda_polarity == 1.0
+
+
+@pytest.mark.parametrize("name", ["ui2i", "cyclegan"])
+def test_mixing_term_in_the_generator_step_of_an_unmixing(name):
+    """``lambda_mixing``: the input must be a non-negative mix of the translated channels (and the reverse
+    translation a mix of the real B channels); off by default; B with more than 4 channels is refused."""
+    tiny = {"ui2i": {"features": [4, 8, 16], "ndf": 4, "content_hidden": 4}, "cyclegan": {"ngf": 4, "n_blocks": 1}}
+    a, b = torch.rand(1, 1, 32, 32), torch.rand(1, 2, 32, 32)
+    method = make_method(name, 2, 1, 2, tiny[name], {"lambda_mixing": 2.0})
+    out = method.generator_step(a, b, 0)
+    assert 0.0 <= float(out.terms["G_mixing"]) <= 4.0  # two directions, each in [0, 1], weight 2
+    assert method.hyperparameters()["lambda_mixing"] == 2.0
+    assert "G_mixing" not in make_method(name, 2, 1, 2, tiny[name]).generator_step(a, b, 0).terms
+    with pytest.raises(ValueError, match="at most 4 channels"):
+        make_method(name, 2, 1, 5, tiny[name], {"lambda_mixing": 1.0})
+    with pytest.raises(ValueError, match="lambda_mixing must be non-negative"):
+        make_method(name, 2, 1, 2, tiny[name], {"lambda_mixing": -1.0})
