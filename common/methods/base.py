@@ -176,6 +176,13 @@ class TranslationMethod(nn.Module):
         self.augment_d = DiffAugment(augment_d)
         self.generator_ba: nn.Module | None = None  # one-sided methods keep None (set before subclasses' modules)
 
+    @property
+    def trains_cycle(self) -> bool:
+        """Whether the reverse generator is trained to undo the forward one (two-sided, cycle weight above 0): only
+        then does the cycle error say anything about a translation (STABLE's denoising weights have no cycle term,
+        and its untrained cycle error swung between 0.95 and 2.3 across snapshots)."""
+        return self.generator_ba is not None and float(getattr(self, "lambda_cyc", 1.0)) > 0
+
     # --- what subclasses provide: generator_ab (and generator_ba when two-sided), and the methods below ------
 
     def generator_modules(self) -> list[nn.Module]:

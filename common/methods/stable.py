@@ -102,6 +102,7 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
         self.gan = GANLoss(gan_mode)
         self.lambda_adv, self.lambda_info, self.lambda_idt = float(lambda_adv), float(lambda_info), float(lambda_idt)
         self.discriminator_weight = self.lambda_adv
+        self.lambda_cyc = float(lambda_cyc)
         self.cyc_weight = SigmoidRamp(0.0, lambda_cyc, cyc_ramp_iterations, steepness=12.0)  # the reference's curve
         self.identity = self.lambda_idt > 0 and channels_a == channels_b
         self.pool_a, self.pool_b = ImagePool(pool_size, seed=seed), ImagePool(pool_size, seed=seed + 1)

@@ -268,7 +268,7 @@ def train_config(name: str, task: dict) -> dict:
             "@deployable_network)",
             "inferer": {"_target_": "SimpleInferer"},
             "metrics": "$common.engines.validation_metrics(@validate#has_ground_truth, @spatial_dims, "
-            "@validate#reference, @channels_b)",
+            "@validate#reference, @channels_b, @addons#polarity)",
             "watch": {
                 "_target_": "common.engines.TranslationWatch",
                 "method": "@method_def",

@@ -176,8 +176,36 @@ def test_validation_without_ground_truth_uses_the_unsupervised_criterion(tmp_pat
     assert list(key) == ["val_selection"] and list(extra) == ["val_realism", "val_cycle"]
     one_sided = validation_network(make_method("cut", 2, 1, 1, {"ngf": 4, "n_blocks": 1, "ndf": 4}), False)
     assert one_sided(items[0]["image"][None]).shape == (1, 1, 32, 32)  # realism only
+    no_cycle = validation_network(make_method("stable", 2, 1, 1, TINY | {"lambda_cyc": 0.0}), False)
+    assert no_cycle(items[0]["image"][None]).shape == (1, 1, 32, 32)  # an untrained cycle says nothing
     with pytest.raises(ValueError, match="reference"):
         validation_metrics(False)
+
+
+def test_unsupervised_selection_charges_a_translation_whose_structure_left_the_input(tmp_path):
+    """With a task polarity the criterion adds ``val_structure`` (1 - r of 8-px block means): the input itself
+    scores 0, a translation moved by half the image scores worse, an inverted one worst; realism is the same for
+    all three, so the structure term decides."""
+    from common.engines import reference_images, validation_metrics
+
+    make_phantoms("denoising", tmp_path, n_train=1, n_test=1, n_val=1, size=64)
+    reference = reference_images(tmp_path, size=(64, 64))
+    key, extra = validation_metrics(False, reference=reference, channels_b=1, polarity=1)
+    assert list(extra) == ["val_realism", "val_cycle", "val_structure"]
+    source = reference[0][:, 0] if reference[0].ndim == 4 else reference[0]  # (1, Y, X)
+    score = {}
+    for name, pred in {"same": source, "moved": source.roll(32, dims=-1), "inverted": 1.0 - source}.items():
+        for metric in (key | extra).values():
+            metric.reset()
+            metric.update(([pred], [source]))
+        score[name] = {k: m.compute() for k, m in (key | extra).items()}
+    assert score["same"]["val_structure"] == pytest.approx(0.0, abs=1e-4)
+    assert score["same"]["val_structure"] < score["moved"]["val_structure"] < score["inverted"]["val_structure"]
+    assert score["moved"]["val_realism"] == pytest.approx(score["same"]["val_realism"], rel=0.2)
+    assert score["same"]["val_selection"] < score["moved"]["val_selection"]
+    assert "val_structure" not in validation_metrics(False, reference=reference, channels_b=1)[1]
+    with pytest.raises(ValueError, match="polarity"):
+        validation_metrics(False, reference=reference, channels_b=1, polarity=2)
 
 
 def test_deployable_weights_bake_absn_in_and_leave_the_network_working():

@@ -103,6 +103,7 @@ class _Steganographer(nn.Module):
     def __init__(self, realistic: torch.Tensor):
         super().__init__()
         self.spatial_dims, self.dct_cutoff = 2, 1.0
+        self.trains_cycle = True  # its cycle is what it was made for
         self.register_buffer("realistic", realistic)
         y, x = torch.meshgrid(torch.arange(realistic.shape[-2]), torch.arange(realistic.shape[-1]), indexing="ij")
         self.register_buffer("carrier", ((x + y) % 2 * 2 - 1).float())
