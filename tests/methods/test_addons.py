@@ -61,9 +61,12 @@ def test_stable_norm_train_and_eval_agree_at_batch_one(norm, same):
     assert torch.allclose(train, inference, atol=1e-5) is same
 
 
-@pytest.mark.parametrize("task, margin", [("calcium", 0.6), ("denoising", 0.6), ("mri_t2_pd", 0.0)])
+@pytest.mark.parametrize(
+    "task, margin", [("calcium", 0.6), ("denoising", 0.6), ("if_unmixing", 0.9), ("mri_t2_pd", 0.0)]
+)
 def test_bundles_anchor_the_layout_where_it_was_measured(task, margin):
-    """calcium and denoising train every method with the margin (BENCHMARKS.md, sixth session); others do not."""
+    """calcium and denoising (BENCHMARKS.md, sixth session) and if_unmixing (seventh) train every method with a
+    margin; others do not."""
     import json
     from pathlib import Path
 
