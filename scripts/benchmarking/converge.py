@@ -48,20 +48,20 @@ DATASETS: dict[str, dict] = {
         "patch": 64,
         "label": "SPM avg152 T2 -> PD, 5-slice slabs in turn to trainA / trainB / held out (test and validation)",
     },
-    # the same phantoms without valB: model selection by the unsupervised criterion (realism + low-passed cycle)
+    # the same phantoms without valB: selection by the unsupervised criterion (realism, structure, low-passed cycle)
     "calcium_unsupervised": {
         "task": "calcium",
         "phantom_size": 128,
         "patch": 96,
         "unsupervised": True,
-        "label": "phantoms of calcium, 128 px, valB removed: selection by realism + low-passed cycle error",
+        "label": "phantoms of calcium, 128 px, valB removed: selection by realism, structure, low-passed cycle",
     },
     "denoising_unsupervised": {
         "task": "denoising",
         "phantom_size": 128,
         "patch": 96,
         "unsupervised": True,
-        "label": "phantoms of denoising, 128 px, valB removed: selection by realism + low-passed cycle error",
+        "label": "phantoms of denoising, 128 px, valB removed: selection by realism, structure, low-passed cycle",
     },
     "cellprofiler": {
         "task": "if_unmixing",
