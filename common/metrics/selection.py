@@ -6,8 +6,9 @@
   is kept non-negative, where ``../shared/tools/score_translation.py`` lets it go negative), PSNR over the truth's
   0.1-99.9 percentile range, as that tool scores reviews.
 * Without: :func:`realism` (the sliced Wasserstein distance between local patches of the translation and of real
-  B images, relative to that of a flat image at B's mean) plus, for two-sided methods, the cycle error through the
-  DCT low-pass relative to the input's own variation. An identity (near-input) output is far from B's patches, an
+  B images, relative to that of a flat image at B's mean) plus, for methods that train a cycle, the cycle error
+  through the DCT low-pass relative to the input's own variation (and, in :mod:`common.engines.validation`, the
+  disagreement of coarse structure with the input). An identity (near-input) output is far from B's patches, an
   inverted or collapsed one too, and a generator hiding its input in high frequencies (steganography) cannot
   reconstruct it after the low-pass: none of them can look good on both terms.
 """

@@ -23,10 +23,9 @@ from common.networks.resnet_generator import _norm
 from common.ops.lanczos import LanczosUpsample
 from common.ops.padding import crop_to, pad_to_multiple
 
-__all__ = ["UNetGenerator", "double_conv", "UPSAMPLERS", "PADDINGS"]
+__all__ = ["UNetGenerator", "double_conv", "UPSAMPLERS"]
 
 UPSAMPLERS = ("transpose", "bilinear", "lanczos")  # of common.networks.options.Upsampling
-PADDINGS = ("zeros", "replicate", "reflect")
 
 
 def double_conv(
@@ -37,8 +36,11 @@ def double_conv(
     conv = Conv[Conv.CONV, spatial_dims]
     layers: list[nn.Module] = []
     for a, b in ((c_in, c_out), (c_out, c_out)):
-        layers += [conv(a, b, 3, padding=1, padding_mode=padding_mode), _norm(norm, spatial_dims, b)]
-        layers.append(_act(negative_slope))
+        layers += [
+            conv(a, b, 3, padding=1, padding_mode=padding_mode),
+            _norm(norm, spatial_dims, b),
+            _act(negative_slope),
+        ]
     return nn.Sequential(*layers)
 
 
@@ -81,8 +83,8 @@ class UNetGenerator(nn.Module):
         negative_slope: LeakyReLU slope (0 for ReLU).
         output_act: ``"tanh"`` or ``None``.
         bottleneck: a bottleneck module to use (shared between two generators); default a new one.
-        padding_mode: border padding of the 3x3 convolutions: ``"zeros"``, ``"replicate"`` or ``"reflect"``
-            (reflect needs every feature map at least 2 pixels wide).
+        padding_mode: border padding of the 3x3 convolutions, any of torch's (``"zeros"``, ``"replicate"``,
+            ``"reflect"``, ``"circular"``; torch refuses others); reflect needs every feature map 2 pixels wide.
 
     Shapes:
         ``(N, in_channels, *S)`` -> ``(N, out_channels, *S)`` for any ``S`` (padded internally to a multiple of
@@ -110,8 +112,6 @@ class UNetGenerator(nn.Module):
         if len(features) < 2 or min(features) < 1:
             raise ValueError(f"features needs at least two positive values, got {features}")
         upsample = choose(upsample, Upsampling, "upsample", allowed=UPSAMPLERS)
-        if padding_mode not in PADDINGS:
-            raise ValueError(f"padding_mode must be one of {PADDINGS}, got {padding_mode!r}")
         output_act = choose(output_act, OutputActivation, "output_act", allowed=("tanh", "none"))
         conv = Conv[Conv.CONV, spatial_dims]
         self.encoder = nn.ModuleList()
