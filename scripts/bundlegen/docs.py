@@ -108,9 +108,9 @@ MARGIN_EVIDENCE = {
 #: what replicated padding and the one-gain selection measured, per Ui2i task (BENCHMARKS.md, seventh session)
 UI2I_EVIDENCE = {
     "ihc_he_translation": (
-        "Measured on the IHC phantoms (1,000 iterations, seeds 0-2, `BENCHMARKS.md`, seventh session): 18.3 / 19.3 / "
-        "18.8 dB before, 21.5 / 21.1 / 20.7 now (SSIM 0.69-0.73, PCC >= 0.94), against CycleGAN's 21.3 / 21.3 / "
-        "21.2 (SSIM 0.66-0.67)."
+        "Measured on the IHC phantoms (1,000 iterations, `BENCHMARKS.md`, seventh session): 18.3 / 19.3 / 18.8 dB "
+        "before (seeds 0-2), 21.5 / 21.1 / 20.7 / 20.6 now (seeds 0-3; SSIM 0.68-0.73, PCC >= 0.94), against "
+        "CycleGAN's 21.3 / 21.3 / 21.2 / 21.3 (SSIM 0.66-0.67): 0.4 dB behind on the median PSNR, ahead on SSIM."
     ),
     "if_unmixing": (
         "On the if_unmixing phantoms (dark fluorescence background) the padding matters little: 16.9 / 15.3 / 21.5 "
