@@ -53,6 +53,7 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
         upsample: str = "dysample",
         output_act: str | None = None,
         demod_gain: float = 1.0,
+        padding_mode: str = "zeros",
         residual: bool = False,
         ndf: int = 64,
         n_layers_d: int = 3,
@@ -88,6 +89,7 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
                 upsample,
                 output_act=act,
                 demod_gain=demod_gain,
+                padding_mode=padding_mode,
             )
 
         self.encoder_a, self.encoder_b = unet(channels_a, n_info, None), unet(channels_b, n_info, None)
@@ -112,6 +114,7 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
             "norm": check_norm(norm),
             "demodulate": demodulate,
             "demod_gain": float(demod_gain),
+            "padding_mode": padding_mode,
             "residual": residual,
             "upsample": upsample,
             "gan_mode": gan_mode,

@@ -18,7 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["DemodulatedConv", "demodulate"]
+__all__ = ["DemodulatedConv", "demodulate", "PADDING_MODES"]
+
+#: border paddings of the convolutions (those of :class:`torch.nn.Conv2d`)
+PADDING_MODES = ("zeros", "replicate", "reflect", "circular")
 
 
 def demodulate(weight: torch.Tensor, spatial_dims: int, eps: float = 1e-8) -> torch.Tensor:
@@ -38,6 +41,8 @@ class DemodulatedConv(nn.Module):
         gain: scale of the unit-norm filters. 1 (the reference) keeps the output's second moment equal to the
             input's for white inputs, so each following ReLU halves it and a deep U-Net's signal fades; ``sqrt(2)``
             (He's gain for ReLU, as StyleGAN2 applies after its demodulated convolutions) keeps it.
+        padding_mode: how the border is padded: ``"zeros"`` (the reference), ``"replicate"``, ``"reflect"`` or
+            ``"circular"``, as :class:`torch.nn.Conv2d`'s.
 
     Shapes:
         ``(N, in_channels, *S)`` -> ``(N, out_channels, *S)``.
@@ -51,6 +56,7 @@ class DemodulatedConv(nn.Module):
         kernel_size: int = 3,
         bias: bool = False,
         gain: float = 1.0,
+        padding_mode: str = "zeros",
     ):
         super().__init__()
         if spatial_dims not in (2, 3):
@@ -59,12 +65,15 @@ class DemodulatedConv(nn.Module):
             raise ValueError(f"kernel_size must be odd, got {kernel_size}")
         if not gain > 0:
             raise ValueError(f"gain must be positive, got {gain}")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {', '.join(PADDING_MODES)}, got {padding_mode!r}")
         shape = (out_channels, in_channels) + (kernel_size,) * spatial_dims
         self.weight = nn.Parameter(torch.randn(shape))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.spatial_dims, self.in_channels, self.out_channels = spatial_dims, in_channels, out_channels
         self.padding = kernel_size // 2
         self.gain = float(gain)
+        self.padding_mode = padding_mode
 
     def effective_weight(self) -> torch.Tensor:
         """The demodulated filters ``(out, in, *k)``."""
@@ -74,6 +83,10 @@ class DemodulatedConv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, in, *S)`` -> ``(N, out, *S)``."""
         weight = self.effective_weight()
+        padding = self.padding
+        if self.padding_mode != "zeros" and padding > 0:
+            x = F.pad(x, [padding] * (2 * self.spatial_dims), mode=self.padding_mode)
+            padding = 0
         if self.spatial_dims == 2:
-            return F.conv2d(x, weight, self.bias, padding=self.padding)
-        return F.conv3d(x, weight, self.bias, padding=self.padding)
+            return F.conv2d(x, weight, self.bias, padding=padding)
+        return F.conv3d(x, weight, self.bias, padding=padding)

@@ -38,16 +38,19 @@ def _norm(spatial_dims: int, norm: str, channels: int) -> list[nn.Module]:
     return []
 
 
-def _conv3(spatial_dims: int, c_in: int, c_out: int, demod: bool, gain: float) -> nn.Module:
+def _conv3(spatial_dims: int, c_in: int, c_out: int, demod: bool, gain: float, padding_mode: str) -> nn.Module:
     if demod:
-        return DemodulatedConv(spatial_dims, c_in, c_out, 3, gain=gain)
-    return Conv[Conv.CONV, spatial_dims](c_in, c_out, 3, padding=1, bias=False)
+        return DemodulatedConv(spatial_dims, c_in, c_out, 3, gain=gain, padding_mode=padding_mode)
+    return Conv[Conv.CONV, spatial_dims](c_in, c_out, 3, padding=1, bias=False, padding_mode=padding_mode)
 
 
-def _conv_block(spatial_dims: int, c_in: int, c_out: int, demod: bool, norm: str, gain: float) -> nn.Sequential:
+def _conv_block(
+    spatial_dims: int, c_in: int, c_out: int, demod: bool, norm: str, gain: float, padding_mode: str
+) -> nn.Sequential:
     layers: list[nn.Module] = []
     for a, b in ((c_in, c_out), (c_out, c_out)):
-        layers += [_conv3(spatial_dims, a, b, demod, gain), *_norm(spatial_dims, norm, b), nn.ReLU(inplace=True)]
+        conv = _conv3(spatial_dims, a, b, demod, gain, padding_mode)
+        layers += [conv, *_norm(spatial_dims, norm, b), nn.ReLU(inplace=True)]
     return nn.Sequential(*layers)
 
 
@@ -71,6 +74,9 @@ class StableUNet(nn.Module):
         output_act: ``None`` (linear), ``"sigmoid"`` or ``"tanh"``.
         demod_gain: gain of the demodulated filters (:class:`~common.networks.demod_conv.DemodulatedConv`):
             1 as in the reference; ``sqrt(2)`` keeps the signal's scale through the ReLUs.
+        padding_mode: border padding of every 3x3 convolution: ``"zeros"`` (the reference) or ``"replicate"``
+            (and torch's others). Zeros are a dark frame around each feature map; on a bright background
+            (brightfield) or a noisy one the outer pixels then differ from the inside.
 
     Shapes:
         ``(N, in_channels, *S)`` -> ``(N, out_channels, *S)``: full resolution, any ``S``.
@@ -88,6 +94,7 @@ class StableUNet(nn.Module):
         dysample_groups: int = 4,
         output_act: str | None = None,
         demod_gain: float = 1.0,
+        padding_mode: str = "zeros",
     ):
         super().__init__()
         if spatial_dims not in (2, 3):
@@ -102,7 +109,7 @@ class StableUNet(nn.Module):
         self.contract = nn.ModuleList()
         c_prev = in_channels
         for c in channels:
-            self.contract.append(_conv_block(spatial_dims, c_prev, c, demodulate, norm, demod_gain))
+            self.contract.append(_conv_block(spatial_dims, c_prev, c, demodulate, norm, demod_gain, padding_mode))
             c_prev = c
         self.pool = Pool[Pool.MAX, spatial_dims](2)
         self.up = nn.ModuleList()
@@ -112,11 +119,14 @@ class StableUNet(nn.Module):
                 resample: nn.Module = DySample(spatial_dims, c_deep, 2, groups=_groups(c_deep, dysample_groups))
             else:
                 resample = nn.Upsample(scale_factor=2.0, mode="bilinear" if spatial_dims == 2 else "trilinear")
-            self.up.append(nn.Sequential(resample, conv(c_deep, c, 3, padding=1, bias=False)))
-            self.expand.append(_conv_block(spatial_dims, 2 * c, c, demodulate, norm, demod_gain))
+            halve = conv(c_deep, c, 3, padding=1, bias=False, padding_mode=padding_mode)
+            self.up.append(nn.Sequential(resample, halve))
+            self.expand.append(_conv_block(spatial_dims, 2 * c, c, demodulate, norm, demod_gain, padding_mode))
         c0 = channels[0]
         self.head = nn.Sequential(
-            conv(c0, c0, 3, padding=1, bias=False), nn.ReLU(inplace=True), conv(c0, out_channels, 1)
+            conv(c0, c0, 3, padding=1, bias=False, padding_mode=padding_mode),
+            nn.ReLU(inplace=True),
+            conv(c0, out_channels, 1),
         )
         self.output_act: str = output_act.value
         self.multiple = 2 ** (len(channels) - 1)

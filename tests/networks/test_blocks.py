@@ -100,6 +100,46 @@ def test_demodulated_conv_gain_scales_the_unit_filters_and_is_validated():
             DemodulatedConv(2, 6, 5, 3, gain=bad)
 
 
+@pytest.mark.parametrize("spatial_dims", [2, 3])
+def test_demodulated_conv_padding_mode_matches_torch_conv(spatial_dims):
+    """Replicated padding gives what torch's own convolution gives with the same (demodulated) filters."""
+    conv = DemodulatedConv(spatial_dims, 3, 4, 3, padding_mode="replicate")
+    torch_conv = nn.Conv2d if spatial_dims == 2 else nn.Conv3d
+    reference = torch_conv(3, 4, 3, padding=1, bias=False, padding_mode="replicate")
+    with torch.no_grad():
+        reference.weight.copy_(conv.effective_weight())
+    x = torch.randn((1, 3) + (6,) * spatial_dims)
+    torch.testing.assert_close(conv(x), reference(x), rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(conv(x), DemodulatedConv(spatial_dims, 3, 4, 3).requires_grad_(False)(x))
+    with pytest.raises(ValueError, match="padding_mode"):
+        DemodulatedConv(spatial_dims, 3, 4, 3, padding_mode="edge")
+
+
+@pytest.mark.parametrize("spatial_dims", [2, 3])
+def test_stable_unet_replicated_borders_translate_a_flat_image_to_a_flat_one(spatial_dims):
+    """With ``padding_mode="replicate"`` every 3x3 convolution of the STABLE U-Net (demodulated or plain, the
+    up-path's and the head's) sees an unbroken field at the border: a flat input gives a flat output. Zero padding,
+    the reference's choice, draws a frame (the test can fail)."""
+    from common.networks import EncoderDecoder, StableUNet
+
+    flat = torch.full((1, 1) + (16,) * spatial_dims, 0.7)
+    out = {}
+    for mode in ("replicate", "zeros"):
+        for demodulate in (True, False):
+            torch.manual_seed(0)
+            net = EncoderDecoder(
+                StableUNet(spatial_dims, 1, 4, (4, 8), demodulate=demodulate, padding_mode=mode),
+                StableUNet(spatial_dims, 4, 1, (4, 8), demodulate=demodulate, padding_mode=mode),
+            ).eval()
+            with torch.no_grad():
+                out[mode, demodulate] = net(flat)
+    for demodulate in (True, False):
+        replicated, zeros = out["replicate", demodulate], out["zeros", demodulate]
+        scale = float(replicated.abs().mean()) + 1e-3
+        assert float(replicated.std()) < 1e-5 * scale
+        assert float(zeros.std()) > 100 * max(float(replicated.std()), 1e-7)
+
+
 def test_stable_unet_demod_gain_keeps_the_signal_through_the_relus():
     """Unit-norm filters followed by ReLUs halve the signal's second moment per layer (the reference's U-Net at
     initialisation: its deepest features are ~10x weaker than its first); He's gain sqrt(2) keeps the scale."""
