@@ -92,9 +92,10 @@ MARGIN_EVIDENCE = {
         "(22.2-24.5 dB, PCC >= 0.71, seed std 0.97 against 1.92; 1,000 iterations)"
     ),
     "denoising": (
-        "(the phantoms' truth correlates at 0.96 with its noisy input, W2S's at 0.998). On the phantoms it lifted "
-        "STABLE from 23.5 / 23.5 / 21.8 to 26.1 / 25.3 / 24.5 dB (seeds 0-2, PCC >= 0.84; CycleGAN 27.0) and kept "
-        "the final models from collapsing; on W2S it changed nothing (median 27.5 against 27.4 dB)"
+        "(the phantoms' truth correlates at 0.96 with its noisy input, W2S's at 0.998). The margin 0.6 lifted "
+        "STABLE on the phantoms from 23.5 / 23.5 / 21.8 to 26.1 / 25.3 / 24.5 dB (seeds 0-2) and kept the final "
+        "models from collapsing; 0.9 (now) gave 25.9 / 26.1 / 27.0 with zero padding and CycleGAN 27.4 / 27.4 / 27.1 "
+        "against 27.1 / 27.0 / 26.6 without a margin (1,000 iterations)"
     ),
     "if_unmixing": (
         "(the input is the sum of the two markers: the mean of the phantoms' two truth channels correlates at 1.00 "
@@ -119,6 +120,16 @@ UI2I_EVIDENCE = {
         "(`validation.csv`) before trusting it."
     ),
 }
+
+
+#: what replicated padding measured for STABLE's denoising (BENCHMARKS.md, eighth session)
+STABLE_PADDING_EVIDENCE = (
+    "With the margin 0.9 (1,000 iterations, seeds 0 / 1 / 2): denoising phantoms 26.4 / 27.8 / 27.8 dB against "
+    "25.9 / 26.1 / 27.0 with zeros and CycleGAN's 27.4 / 27.4 / 27.1 (over 5 seeds: median 27.75 against "
+    "CycleGAN's 27.40, mean 27.28 against 27.39); W2S 30.6 / 28.1 / 27.5 against 28.3 / 25.0 / 27.5 (margin 0.6, "
+    "zeros). Replicated padding without the margin scattered (26.5 / 23.8 / 27.8), so the two go together. "
+    "`--hyperparameters#stable#padding_mode zeros` restores the reference's padding."
+)
 
 
 def margin_text(name: str, task: dict) -> str:
@@ -174,6 +185,13 @@ def defaults_text(name: str, task: dict) -> str:
                 "calcium seeds 2 and 4 of 5 lost the nuclei's positions (PCC 0.20 / 0.30) in fp32 until the polarity "
                 "hinge got its margin (calcium and denoising); check the validation PCC of a run (`validation.csv`) "
                 "before trusting it."
+            )
+        if task["overrides"].get("stable", {}).get("padding_mode", "zeros") != "zeros":
+            parts.append(
+                "Another departure, measured: STABLE's U-Nets pad every 3x3 convolution with replicated edge pixels "
+                '(`padding_mode` "replicate"; the reference pads with zeros). Zero padding is a dark frame around '
+                "every feature map of these bias-free networks, and a noisy background next to it is not: the "
+                "outer pixels came out 0.3-0.5 dB worse than the inside. " + STABLE_PADDING_EVIDENCE
             )
         if task["overrides"].get("stable", {}).get("lambda_cyc") == 0:
             parts.append(

@@ -450,6 +450,29 @@ def test_mri_bundle_trains_and_ships_residual_stable_generators():
         assert torch.equal(generator(x), x)  # an untrained residual generator is the identity
 
 
+@pytest.mark.parametrize("name, mode", [("denoising", "replicate"), ("calcium", "zeros")])
+def test_stable_padding_of_the_bundles_and_their_inference(name, mode):
+    """Denoising's STABLE pads its convolutions with replicated edges (BENCHMARKS.md, eighth session: with zeros the
+    border cost 0.3-0.5 dB, and with the margin 0.9 replicate beat zeros on the phantoms and W2S); calcium keeps the
+    reference's zeros. Inference rebuilds the generator the same way, and a flat image stays flat with replicate."""
+    from monai.bundle import ConfigParser
+
+    from common.methods import make_generator
+    from common.networks import DemodulatedConv
+
+    assert json.loads(Path(_config(name, "train")).read_text())["hyperparameters"]["stable"]["padding_mode"] == mode
+    parser = ConfigParser()
+    parser.read_config(_config(name, "inference"))
+    generator = make_generator(parser.get_parsed_content("default_spec")).eval()
+    convs = [m for m in generator.modules() if isinstance(m, DemodulatedConv | torch.nn.Conv2d) and m.padding]
+    modes = {m.padding_mode for m in convs if not isinstance(m, torch.nn.Conv2d) or m.kernel_size[0] > 1}
+    assert modes == {mode}
+    if mode == "replicate":
+        with torch.no_grad():
+            out = generator(torch.full((1, 1, 40, 40), 0.3))
+        assert float(out.std()) < 1e-5 * (float(out.abs().mean()) + 1e-3)
+
+
 @pytest.mark.parametrize("name", ["denoising", "calcium"])
 def test_identity_pull_spans_the_run_for_denoising_and_its_first_tenth_elsewhere(name):
     """Denoising keeps a fidelity pull towards the input through the whole run (weight 2 falling to 0); the other
