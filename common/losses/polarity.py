@@ -53,11 +53,13 @@ def polarity_loss(
         polarity: +1 (brightness kept) or -1 (reversed).
         block: side of the averaging blocks, in pixels (1: pixel-wise).
         margin: the correlation, in [0, 1), under which the hinge charges (0: only a wrong sign pays).
-        per_channel: correlate the input with each translated channel on its own (averaging the hinges) instead of
-            with their mean, so that one inverted channel of several (a marker of an unmixing) pays too.
+        per_channel: also hinge each translated channel's own correlation with the input on its sign (margin 0,
+            averaged over the channels), so that one inverted channel of several (a marker of an unmixing) pays too,
+            while the margin applies to the channels' mean only: one marker of a mixture need not follow the whole
+            mixture closely, but a marker that is part of it does not anti-correlate with it.
 
     Returns:
-        A scalar in ``[0, 1 + margin]``.
+        A scalar in ``[0, 1 + margin]`` (``[0, 2 + margin]`` with ``per_channel``).
     """
     if polarity not in (1, -1):
         raise ValueError(f"polarity must be 1 or -1, got {polarity}")
@@ -65,6 +67,11 @@ def polarity_loss(
         raise ValueError(f"margin must be in [0, 1), got {margin}")
     if int(block) < 1:
         raise ValueError(f"block must be at least 1 pixel, got {block}")
-    channels = [translation[:, c : c + 1] for c in range(translation.shape[1])] if per_channel else [translation]
-    hinges = [F.relu(float(margin) - float(polarity) * low_resolution_correlation(source, y, block)) for y in channels]
-    return torch.stack(hinges).mean()
+    anchor = F.relu(float(margin) - float(polarity) * low_resolution_correlation(source, translation, block)).mean()
+    if not per_channel or translation.shape[1] == 1:
+        return anchor
+    signs = [
+        F.relu(-float(polarity) * low_resolution_correlation(source, translation[:, c : c + 1], block))
+        for c in range(translation.shape[1])
+    ]
+    return anchor + torch.stack(signs).mean()

@@ -22,8 +22,9 @@ Add-ons usable by every method (constructor keywords):
   ``polarity_margin`` > 0 turns it into a structure anchor: the hinge then also charges a correlation of the right sign
   under the margin, so that the translation's coarse layout cannot drift away from the input's (objects moved or
   invented where the input has none) while anything finer than the 8-px blocks stays free; ``polarity_block`` sets
-  the block side (1: pixel-wise) and ``polarity_per_channel`` hinges each translated channel on its own (an unmixing
-  whose one marker channel comes out inverted pays, where the channels' mean may not);
+  the block side (1: pixel-wise) and ``polarity_per_channel`` also hinges the sign of each translated channel's own
+  correlation (an unmixing whose one marker channel comes out inverted pays, where the channels' mean may not; the
+  margin binds the mean only, since one marker need not follow the whole mixture closely);
 * ``lambda_mixing``: mixing consistency for unmixing tasks (:func:`~common.losses.mixing.mixing_residual`): the
   input must be a non-negative mix of the translation's channels (plus an offset), and for two-sided methods the
   reverse translation a non-negative mix of the real B channels; the share of the mixture's variance no such mix
@@ -105,7 +106,7 @@ class TranslationMethod(nn.Module):
         polarity: expected sign of the input-translation brightness relation (+1, -1; 0: off).
         polarity_margin: the correlation (of the expected sign) under which the hinge charges, in [0, 1).
         polarity_block: side in pixels of the blocks the hinge averages over.
-        polarity_per_channel: hinge each translated channel apart instead of their mean.
+        polarity_per_channel: also hinge each translated channel's correlation on its sign (the margin binds the mean).
         lambda_mixing: weight of the mixing consistency (0: off; B needs 1 to 4 channels).
         augment_d: the discriminators' input augmentation policy (``None``: off).
     """

@@ -72,3 +72,18 @@ def test_per_channel_catches_one_inverted_channel_of_two():
     assert float(polarity_loss(a, unmixed, block=1, per_channel=True)) == pytest.approx(0.5, abs=1e-3)
     with pytest.raises(ValueError, match="block"):
         polarity_loss(a, a, block=0)
+
+
+def test_per_channel_margin_binds_the_mean_and_only_the_sign_of_each_channel():
+    """A sparse second marker (one of the four blobs) correlates weakly with the mixture: with a margin the channels'
+    mean must follow the input closely, but the weak marker on its own pays nothing as long as its sign is right."""
+    a = _blobs()
+    y, x = torch.meshgrid(torch.arange(64), torch.arange(64), indexing="ij")
+    sparse = torch.exp(-((x - 50) ** 2 + (y - 50) ** 2) / 40.0)[None, None].float()
+    weak = float(low_resolution_correlation(a, sparse))
+    assert 0.0 < weak < 0.9
+    unmixed = torch.cat([a, 0.1 * sparse], dim=1)
+    assert float(polarity_loss(a, unmixed, margin=0.9, per_channel=True)) == 0.0
+    inverted = torch.cat([a, -0.1 * sparse], dim=1)  # the mean still follows the input; the marker is inverted
+    assert float(polarity_loss(a, inverted, margin=0.9)) == 0.0
+    assert float(polarity_loss(a, inverted, margin=0.9, per_channel=True)) == pytest.approx(weak / 2, abs=1e-3)
