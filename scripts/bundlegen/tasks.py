@@ -120,6 +120,9 @@ TASKS: dict[str, dict] = {
         "phantom_size": 256,
         "overrides": {"stable": STABLE_DENOISING},
         "addons": FIDELITY_PULL | DENOISING_ANCHOR,
+        # measured (BENCHMARKS.md, ninth session): STABLE at twice its paper rate, with the generator's EMA
+        "learning_rates": {"stable": 6e-4},
+        "ema_decay": 0.99,
         "output_dtype": "float32",
         "paper": "STABLE, denoising experiments (penicillium, planaria)",
     },
