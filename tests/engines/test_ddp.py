@@ -75,7 +75,7 @@ def test_cut_encode_layers_is_synchronised(process_group):
 
 SCRIPT = textwrap.dedent(
     """
-    import json, sys, torch, torch.distributed as dist
+    import json, os, sys, torch, torch.distributed as dist
     from common.distributed import init_distributed, get_rank
     from common.engines import distribute_method, parameter_digest
     from common.methods import make_method
@@ -100,6 +100,10 @@ SCRIPT = textwrap.dedent(
     if get_rank() == 0:
         print("REPORTS=" + json.dumps(reports))
     dist.destroy_process_group()
+    # skip the interpreter's teardown: with torch 2.13 (CPU, gloo) it aborted ("terminate called without an active
+    # exception") in 8 of 36 runs of this script on a 2-core machine, after every rank had reported and left the group
+    sys.stdout.flush()
+    os._exit(0)
     """
 )
 
