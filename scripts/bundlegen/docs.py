@@ -134,16 +134,17 @@ STABLE_PADDING_EVIDENCE = (
 
 STABLE_RATE_EMA_TEXT = (
     "A third departure, measured: STABLE trains at twice the paper's learning rate (`learning_rates` "
-    '{"stable": 6e-4}; `learning_rate` is what the optimisers get, and `--learning_rate X` overrides it for any '
-    "method), and validation, model selection and both saved models use an exponential moving average of the "
-    "A -> B generator (`ema_decay` 0.99, for every method of this bundle). The faster rate let the slow seeds catch "
-    "up on W2S but made the snapshots swing by up to 6 dB within a run; the average smooths them. W2S dev data, 1,000 "
-    "iterations, seeds 0-4: 30.3 / 30.1 / 29.6 / 30.4 / 28.0 dB (median 30.1, seed spread 0.98 dB) against 30.6 / "
-    "28.1 / 27.5 / 28.7 / 29.7 (median 28.7, spread 1.23) with 3e-4 and no average; the rate alone 30.2 / 31.2 / "
-    "29.6 / 30.7 / 28.0 (spread 1.25), the average alone 30.7 / 27.9 / 26.7 (seeds 0-2). Denoising phantoms, seeds "
-    "0-4: 27.6 / 28.3 / 28.0 / 28.0 / 27.2 (median 28.0) against 26.4 / 27.8 / 27.8 / 26.5 / 27.9 (median 27.75; "
-    "the rate alone 26.6 / 25.9 / 27.2 on seeds 0-2); CycleGAN with the average 27.4 / 27.4 / 27.1, as without it. "
-    "`--learning_rate 3e-4 --ema_decay None` restores the paper's rate and the raw generator."
+    '{"stable": '
+    "6e-4}; `learning_rate` is what the optimisers get, and `--learning_rate X` overrides it for any method), and "
+    "validation, model selection and both saved models use an exponential moving average of the A -> B generator "
+    "(`ema_decay` 0.99, for every method of this bundle). The faster rate let the slow seeds catch up on W2S but "
+    "made the snapshots swing by up to 8 dB within a run (seed 3: 23.0 to 30.7); the average smooths them. W2S dev "
+    "data, 1,000 iterations, seeds 0-4: 30.3 / 30.1 / 29.6 / 30.4 / 28.0 dB (median 30.1, seed spread 0.98 dB) "
+    "against 30.6 / 28.1 / 27.5 / 28.7 / 29.7 (median 28.7, spread 1.23) with 3e-4 and no average; the rate alone "
+    "30.2 / 31.2 / 29.6 / 30.7 / 28.0 (spread 1.25), the average alone 30.7 / 27.9 / 26.7 (seeds 0-2). Denoising "
+    "phantoms, seeds 0-4: 27.6 / 28.3 / 28.0 / 28.0 / 27.2 (median 28.0) against 26.4 / 27.8 / 27.8 / 26.5 / 27.9 "
+    "(median 27.75; the rate alone 26.6 / 25.9 / 27.2 on seeds 0-2); CycleGAN with the average 27.4 / 27.4 / 27.1, "
+    "as without it. `--learning_rate 3e-4 --ema_decay None` restores the paper's rate and the raw generator."
 )
 
 
