@@ -15,7 +15,10 @@ Add-ons usable by every method (constructor keywords):
   translation towards its own input, with a weight falling linearly from ``lambda_warmup`` to 0 (domains with the
   same channel count only). The generators start near the identity, so the adversarial game starts in the basin
   where bright stays bright: without it, STABLE's reference code and ours inverted the contrast on some seeds.
-  The bundles warm up over the first 10% of the run;
+  The bundles warm up over the first 10% of the run; ``warmup_mixture`` extends it to a one-channel mixture
+  against its unmixed channels: the mean of a many-channel translation is pulled towards its one-channel input,
+  a one-channel translation towards the mean of its input's channels (a mixture is the sum of its markers, so
+  this binds the markers' background and layout while leaving the split free);
 * ``lambda_polarity`` / ``polarity``: a hinge on the wrong sign of the low-resolution correlation between input and
   translation (:func:`~common.losses.polarity.polarity_loss`; ``polarity`` +1 where the modalities keep the
   brightness relation, -1 where they reverse it, 0 for none), both directions of two-sided methods;
@@ -51,6 +54,14 @@ from common.ops.dct import dct_lowpass
 from common.ops.diff_augment import DiffAugment
 
 __all__ = ["StepOutput", "TranslationMethod", "FeatureExtractor", "set_requires_grad"]
+
+
+def channel_means(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x`` and ``y`` (B, C, *spatial) as they are where their channels match, else each as its channel mean
+    (B, 1, *spatial): what the warm-up compares between a mixture and its unmixed channels."""
+    if x.shape[1] == y.shape[1]:
+        return x, y
+    return x.mean(dim=1, keepdim=True), y.mean(dim=1, keepdim=True)
 
 
 @dataclass
@@ -102,6 +113,7 @@ class TranslationMethod(nn.Module):
         dct_cutoff: DCT low-pass cutoff on the cycle path (1.0: off).
         identity_warmup: iterations of the identity warm-up (0: off).
         lambda_warmup: its starting weight.
+        warmup_mixture: also warm up between one channel and many, on the many channels' mean.
         lambda_polarity: weight of the polarity hinge (0: off).
         polarity: expected sign of the input-translation brightness relation (+1, -1; 0: off).
         polarity_margin: the correlation (of the expected sign) under which the hinge charges, in [0, 1).
@@ -131,6 +143,7 @@ class TranslationMethod(nn.Module):
         dct_cutoff: float = 1.0,
         identity_warmup: int = 0,
         lambda_warmup: float = 5.0,
+        warmup_mixture: bool = False,
         lambda_polarity: float = 0.0,
         polarity: int = 0,
         polarity_margin: float = 0.0,
@@ -156,6 +169,7 @@ class TranslationMethod(nn.Module):
         self.lambda_fsesim, self.fsesim_window, self.dct_cutoff = float(lambda_fsesim), int(fsesim_window), dct_cutoff
         self.fsesim_features = FeatureExtractor(spatial_dims) if lambda_fsesim > 0 else None
         self.identity_warmup, self.lambda_warmup = int(identity_warmup), float(lambda_warmup)
+        self.warmup_mixture = bool(warmup_mixture)
         if polarity not in (-1, 0, 1) or lambda_polarity < 0:
             raise ValueError(
                 f"polarity must be -1, 0 or 1 and lambda_polarity non-negative, got {polarity}, {lambda_polarity}"
@@ -278,8 +292,12 @@ class TranslationMethod(nn.Module):
         return dct_lowpass(x, self.dct_cutoff, self.spatial_dims)
 
     def warmup_weight(self, step: int) -> float:
-        """Weight of the identity warm-up at ``step`` (0 after the warm-up, or when the channels differ)."""
-        if self.identity_warmup <= 0 or self.channels_a != self.channels_b or step >= self.identity_warmup:
+        """Weight of the identity warm-up at ``step`` (0 after the warm-up, or when the channels differ, unless
+        ``warmup_mixture`` and one domain has a single channel)."""
+        paired = self.channels_a == self.channels_b or (
+            self.warmup_mixture and min(self.channels_a, self.channels_b) == 1
+        )
+        if self.identity_warmup <= 0 or not paired or step >= self.identity_warmup:
             return 0.0
         return self.lambda_warmup * (1.0 - step / self.identity_warmup)
 
@@ -298,7 +316,7 @@ class TranslationMethod(nn.Module):
         warmup = self.warmup_weight(step)
         if warmup > 0:
             pairs = [(real_a, fake_b)] + ([(real_b, fake_a)] if fake_a is not None else [])
-            terms["G_warmup"] = warmup * sum(self.l1(y, x) for x, y in pairs)
+            terms["G_warmup"] = warmup * sum(self.l1(*channel_means(y, x)) for x, y in pairs)
         if self.lambda_polarity > 0 and self.polarity != 0:
             pairs = [(real_a, fake_b)] + ([(real_b, fake_a)] if fake_a is not None else [])
             terms["G_polarity"] = self.lambda_polarity * sum(
@@ -329,6 +347,7 @@ class TranslationMethod(nn.Module):
             "dct_cutoff": self.dct_cutoff,
             "identity_warmup": self.identity_warmup,
             "lambda_warmup": self.lambda_warmup,
+            "warmup_mixture": self.warmup_mixture,
             "lambda_polarity": self.lambda_polarity,
             "polarity": self.polarity,
             "polarity_margin": self.polarity_margin,

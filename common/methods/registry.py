@@ -42,6 +42,7 @@ ADDON_KEYS = (
     "dct_cutoff",
     "identity_warmup",
     "lambda_warmup",
+    "warmup_mixture",
     "lambda_polarity",
     "polarity",
     "polarity_margin",

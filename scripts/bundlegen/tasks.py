@@ -54,6 +54,12 @@ DENOISING_ANCHOR = {"polarity_margin": 0.9}
 #: inverted or blurred a marker; with it Ui2i and CycleGAN both gained (BENCHMARKS.md, seventh session)
 UNMIXING_ANCHOR = {"polarity_margin": 0.9}
 
+#: if_unmixing: the same whole-run pull as denoising, on the translated channels' mean (``warmup_mixture``): the
+#: mixture is the sum of its markers, so the markers' mean must follow it pixel by pixel, background included, while
+#: the split stays free. Ui2i (1,000 iterations, seeds 0-4): 23.1 / 16.3 / 22.4 / 23.5 / 21.2 dB against
+#: 21.4 / 15.9 / 21.7 / 21.9 / 21.4 (median 22.4 against 21.4; seed 1 stays slow; BENCHMARKS.md, tenth session)
+MIXTURE_PULL = {"identity_warmup": "$@max_iterations", "lambda_warmup": 2.0, "warmup_mixture": True}
+
 
 #: the paper's 4-level networks; instance norm in place of its batch norm: at batch 1 batch norm normalises each
 #: image by itself in training and by running statistics in inference, which changed the output (11.5 against
@@ -101,7 +107,7 @@ TASKS: dict[str, dict] = {
         "patch": 256,
         "phantom_size": 256,
         "overrides": {},
-        "addons": UNMIXING_ANCHOR,
+        "addons": MIXTURE_PULL | UNMIXING_ANCHOR,
         "output_dtype": "float32",
         "paper": "Ui2i (NeurIPS 2025), IF unmixing experiment",
     },
@@ -224,6 +230,7 @@ ADDONS = {
     "dct_cutoff": 1.0,
     "identity_warmup": "$@max_iterations // 10",
     "lambda_warmup": 5.0,
+    "warmup_mixture": False,
     "lambda_polarity": 1.0,
     "polarity_margin": 0.0,
     "polarity_block": 8,

@@ -22,6 +22,22 @@ def test_identity_warmup_decays_to_zero_and_pulls_towards_the_input():
     assert unmixing.warmup_weight(0) == 0.0  # no identity between one and two channels
 
 
+def test_mixture_warmup_pulls_the_mean_of_the_unmixed_channels_towards_the_mixture():
+    method = make_method("stable", 2, 1, 2, TINY_STABLE, {"identity_warmup": 10, "warmup_mixture": True})
+    assert method.warmup_weight(0) == 5.0 and method.warmup_weight(10) == 0.0
+    torch.manual_seed(0)
+    a, b = torch.rand(1, 1, 16, 16), torch.rand(1, 2, 16, 16)
+    out = method.generator_step(a, b, 0)
+    fake_b, fake_a = out.images["fake_B"], out.images["fake_A"]
+    assert fake_b.shape[1] == 2 and fake_a.shape[1] == 1
+    # the translated channels' mean against the mixture; the one-channel translation against the channels' mean
+    mixture_b, mixture_real_b = fake_b.mean(1, keepdim=True), b.mean(1, keepdim=True)
+    expected = 5.0 * ((mixture_b - a).abs().mean() + (fake_a - mixture_real_b).abs().mean())
+    torch.testing.assert_close(out.terms["G_warmup"], expected.detach())
+    three_to_two = make_method("stable", 2, 3, 2, TINY_STABLE, {"identity_warmup": 10, "warmup_mixture": True})
+    assert three_to_two.warmup_weight(0) == 0.0  # neither side is a one-channel mixture
+
+
 def test_polarity_term_in_the_generator_step():
     method = make_method(
         "cyclegan", 2, 1, 1, {"ngf": 4, "n_blocks": 1, "ndf": 4}, {"lambda_polarity": 1.0, "polarity": 1}
