@@ -81,7 +81,8 @@ MIXTURE_PULL_TEXT = (
     "reverse translation towards the mean of its input's channels): the mixture is the sum of its markers, so "
     "their mean must follow it pixel by pixel, background included, while which marker goes where stays free. "
     "Measured (Ui2i, if_unmixing phantoms, 1,000 iterations, seeds 0-4): 23.1 / 16.3 / 22.4 / 23.5 / 21.2 dB "
-    "against 21.4 / 15.9 / 21.7 / 21.9 / 21.4 without it (median 22.4 against 21.4); seed 1 stays slow (its "
+    "against 21.4 / 15.9 / 21.7 / 21.9 / 21.4 without it (median 22.4 against 21.4), CycleGAN 21.6 / 21.3 / 21.1 "
+    "against 20.9 / 20.3 / 20.7 (seeds 0-2); Ui2i's seed 1 stays slow (its "
     "membrane channel a bright field with dark cells), so check a run's validation PCC (`validation.csv`). "
     "`--addons#warmup_mixture false` turns it off."
 )
