@@ -13,8 +13,9 @@ Add-ons usable by every method (constructor keywords):
   (against CycleGAN steganography); 1.0 disables it;
 * ``identity_warmup`` / ``lambda_warmup``: for the first ``identity_warmup`` iterations, an L1 term pulling each
   translation towards its own input, with a weight falling linearly from ``lambda_warmup`` to 0 (domains with the
-  same channel count only). The generators start near the identity, so the adversarial game starts in the basin
-  where bright stays bright: without it, STABLE's reference code and ours inverted the contrast on some seeds.
+  same channel count, or a mixture and its channels with ``warmup_mixture``, below). The generators start near
+  the identity, so the adversarial game starts in the basin where bright stays bright: without it, STABLE's
+  reference code and ours inverted the contrast on some seeds.
   The bundles warm up over the first 10% of the run; ``warmup_mixture`` extends it to a one-channel mixture
   against its unmixed channels: the mean of a many-channel translation is pulled towards its one-channel input,
   a one-channel translation towards the mean of its input's channels (a mixture is the sum of its markers, so
