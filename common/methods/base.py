@@ -17,9 +17,10 @@ Add-ons usable by every method (constructor keywords):
   the identity, so the adversarial game starts in the basin where bright stays bright: without it, STABLE's
   reference code and ours inverted the contrast on some seeds.
   The bundles warm up over the first 10% of the run; ``warmup_mixture`` extends it to a one-channel mixture
-  against its unmixed channels: the mean of a many-channel translation is pulled towards its one-channel input,
-  a one-channel translation towards the mean of its input's channels (a mixture is the sum of its markers, so
-  this binds the markers' background and layout while leaving the split free);
+  against its unmixed channels: the mean of a many-channel translation, times a fitted gain, is pulled towards its
+  one-channel input, a one-channel translation towards the gain times the mean of its input's channels (a mixture
+  is proportional to the sum of its markers, so this binds the markers' background and layout while leaving the
+  split and the scale free; :func:`mixture_pair`);
 * ``lambda_polarity`` / ``polarity``: a hinge on the wrong sign of the low-resolution correlation between input and
   translation (:func:`~common.losses.polarity.polarity_loss`; ``polarity`` +1 where the modalities keep the
   brightness relation, -1 where they reverse it, 0 for none), both directions of two-sided methods;
@@ -57,12 +58,24 @@ from common.ops.diff_augment import DiffAugment
 __all__ = ["StepOutput", "TranslationMethod", "FeatureExtractor", "set_requires_grad"]
 
 
-def channel_means(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``x`` and ``y`` (B, C, *spatial) as they are where their channels match, else each as its channel mean
-    (B, 1, *spatial): what the warm-up compares between a mixture and its unmixed channels."""
+def mixture_pair(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the warm-up compares: ``x`` and ``y`` (B, C, *spatial) as they are where their channels match; else the
+    many-channel one's channel mean times a fitted gain, and the one-channel one (both (B, 1, *spatial)).
+
+    The gain is the least-squares factor from the mean to the one-channel image, per sample, kept in [0.1, 10] (so
+    that an anti-correlated mean at the start still gets a pull of the right sign) and detached: a mixture is
+    proportional to the mean of its markers, not equal to it (each channel is normalised by its own percentiles; on
+    the phantoms the mixture is about their sum, twice their mean), so without it the pull would ask every marker for
+    twice its brightness. With it, the mean's shape and its zero background must follow the mixture, and its scale
+    is free.
+    """
     if x.shape[1] == y.shape[1]:
         return x, y
-    return x.mean(dim=1, keepdim=True), y.mean(dim=1, keepdim=True)
+    many, one = (x, y) if x.shape[1] > y.shape[1] else (y, x)
+    mean = many.mean(dim=1, keepdim=True)
+    dims = tuple(range(1, mean.ndim))
+    fit = (mean * one).sum(dim=dims, keepdim=True) / (mean * mean).sum(dim=dims, keepdim=True).clamp_min(1e-6)
+    return fit.clamp(0.1, 10.0).detach() * mean, one
 
 
 @dataclass
@@ -114,7 +127,7 @@ class TranslationMethod(nn.Module):
         dct_cutoff: DCT low-pass cutoff on the cycle path (1.0: off).
         identity_warmup: iterations of the identity warm-up (0: off).
         lambda_warmup: its starting weight.
-        warmup_mixture: also warm up between one channel and many, on the many channels' mean.
+        warmup_mixture: also warm up between one channel and many, on the many channels' mean times a fitted gain.
         lambda_polarity: weight of the polarity hinge (0: off).
         polarity: expected sign of the input-translation brightness relation (+1, -1; 0: off).
         polarity_margin: the correlation (of the expected sign) under which the hinge charges, in [0, 1).
@@ -317,7 +330,7 @@ class TranslationMethod(nn.Module):
         warmup = self.warmup_weight(step)
         if warmup > 0:
             pairs = [(real_a, fake_b)] + ([(real_b, fake_a)] if fake_a is not None else [])
-            terms["G_warmup"] = warmup * sum(self.l1(*channel_means(y, x)) for x, y in pairs)
+            terms["G_warmup"] = warmup * sum(self.l1(*mixture_pair(y, x)) for x, y in pairs)
         if self.lambda_polarity > 0 and self.polarity != 0:
             pairs = [(real_a, fake_b)] + ([(real_b, fake_a)] if fake_a is not None else [])
             terms["G_polarity"] = self.lambda_polarity * sum(

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from common.methods import STABLE, make_method
+from common.methods.base import mixture_pair
 
 TINY_STABLE = {"channels": (4, 8), "n_info": 3, "ndf": 4}
 
@@ -30,12 +31,32 @@ def test_mixture_warmup_pulls_the_mean_of_the_unmixed_channels_towards_the_mixtu
     out = method.generator_step(a, b, 0)
     fake_b, fake_a = out.images["fake_B"], out.images["fake_A"]
     assert fake_b.shape[1] == 2 and fake_a.shape[1] == 1
+
+    def fitted(mean, one):  # the least-squares gain from the channels' mean to the one-channel image, in [0.1, 10]
+        return ((mean * one).sum() / (mean * mean).sum()).clamp(0.1, 10.0) * mean
+
     # the translated channels' mean against the mixture; the one-channel translation against the channels' mean
     mixture_b, mixture_real_b = fake_b.mean(1, keepdim=True), b.mean(1, keepdim=True)
-    expected = 5.0 * ((mixture_b - a).abs().mean() + (fake_a - mixture_real_b).abs().mean())
+    expected = 5.0 * ((fitted(mixture_b, a) - a).abs().mean() + (fitted(mixture_real_b, fake_a) - fake_a).abs().mean())
     torch.testing.assert_close(out.terms["G_warmup"], expected.detach())
     three_to_two = make_method("stable", 2, 3, 2, TINY_STABLE, {"identity_warmup": 10, "warmup_mixture": True})
     assert three_to_two.warmup_weight(0) == 0.0  # neither side is a one-channel mixture
+
+
+def test_mixture_pair_frees_the_scale_and_binds_the_background():
+    mixture = torch.rand(2, 1, 16, 16)
+    markers = torch.cat([0.3 * mixture, 0.2 * mixture], dim=1)  # proportional: their mean is a quarter of the mixture
+    fitted, one = mixture_pair(markers, mixture)
+    torch.testing.assert_close(fitted, mixture)  # any gain is free
+    assert one is mixture
+    lifted = markers + torch.tensor([0.0, 0.5]).view(1, 2, 1, 1)  # a marker with a bright background everywhere
+    fitted, _ = mixture_pair(mixture, lifted)
+    assert (fitted - mixture).abs().mean() > 0.05  # no gain explains an offset
+    inverted = torch.cat([mixture, 1.0 - mixture], dim=1)  # one marker inverted: the mean is flat
+    fitted, _ = mixture_pair(inverted, mixture)
+    assert (fitted - mixture).abs().mean() > 0.1
+    same = torch.rand(2, 3, 8, 8)
+    assert mixture_pair(same, same) == (same, same)  # channels that match are compared as they are
 
 
 def test_polarity_term_in_the_generator_step():
