@@ -10,7 +10,12 @@ are the paper's: ``lambda_cyc`` 10, ``lambda_id`` 1, ``lambda_cl`` 0.1, scale au
 50, Adam 2e-4 (0.5, 0.999). The paper does not say how the convolutions pad; ``padding_mode`` "replicate" (the
 default) repeats the edge pixels: with zeros, the normalisation-free generators drew a dark frame around every
 translation of the IHC phantoms (white brightfield background at 1.0 against the padding's 0), which cost 1-3 dB of
-PSNR (BENCHMARKS.md, seventh session).
+PSNR (BENCHMARKS.md, seventh session). The paper names ABSN for the generators and "a single PatchGAN" for the domain
+discriminator: ``disc_norm`` "instance" (the default) gives it PatchGAN's instance norm and leaves the content
+discriminator unnormalised; "absn" (the default until the eleventh session) put ABSN on both discriminators, which
+then barely told real stacks from translated ones. Measured at 1,000 iterations (BENCHMARKS.md, eleventh session):
+if_unmixing seeds 0-4 25.4 / 25.9 / 24.6 / 26.5 / 25.4 dB with instance norm against 24.3 / 16.9 / 22.9 / 26.1 /
+22.4 with ABSN (seed 1 had an inverted membrane channel), IHC seeds 0-2 22.1 / 21.8 / 21.7 against 21.5 / 21.1 / 20.7.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ class Ui2i(TranslationMethod):
         padding_mode: str = "replicate",
         ndf: int = 64,
         n_layers_d: int = 3,
-        disc_norm: str = "absn",
+        disc_norm: str = "instance",
         content_hidden: int = 256,
         gan_mode: str = "lsgan",
         lambda_adv: float = 1.0,
@@ -74,7 +79,6 @@ class Ui2i(TranslationMethod):
             attention=attention,
             padding_mode=padding_mode,
         )
-        # the paper names ABSN for the generators only; the discriminators take ABSN too by default
         disc_norm = choose(disc_norm, DiscriminatorNorm, "disc_norm").value
         self.disc_domain = stacked_domain_discriminator(
             spatial_dims,

@@ -76,14 +76,15 @@ SHORT_WARMUP_TEXT = (
 
 
 MIXTURE_PULL_TEXT = (
-    " A mixture pull draws the mean of the translated channels towards the one-channel input over the whole run "
-    "(`warmup_mixture` true, `identity_warmup` = `max_iterations`, weight falling from `lambda_warmup` 2 to 0; the "
-    "reverse translation towards the mean of its input's channels): the mixture is the sum of its markers, so "
-    "their mean must follow it pixel by pixel, background included, while which marker goes where stays free. "
-    "Measured (Ui2i, if_unmixing phantoms, 1,000 iterations, seeds 0-4): 23.1 / 16.3 / 22.4 / 23.5 / 21.2 dB "
-    "against 21.4 / 15.9 / 21.7 / 21.9 / 21.4 without it (median 22.4 against 21.4), CycleGAN 21.6 / 21.3 / 21.1 "
-    "against 20.9 / 20.3 / 20.7 (seeds 0-2); Ui2i's seed 1 stays slow (its "
-    "membrane channel a bright field with dark cells), so check a run's validation PCC (`validation.csv`). "
+    " A mixture pull draws the mean of the translated channels, times a gain fitted per image, towards the "
+    "one-channel input over the whole run (`warmup_mixture` true, `identity_warmup` = `max_iterations`, weight "
+    "falling from `lambda_warmup` 2 to 0; the reverse translation towards the gain times the mean of its input's "
+    "channels): the mixture is proportional to the sum of its markers, so their mean must follow it pixel by "
+    "pixel, background included, while which marker goes where, and the scale, stay free. Measured (if_unmixing "
+    "phantoms, 1,000 iterations): Ui2i with the ABSN discriminators of the tenth session 24.3 / 16.9 / 22.9 / "
+    "26.1 / 22.4 dB (seeds 0-4) against 23.1 / 16.3 / 22.4 / 23.5 / 21.2 when the mean was compared without the "
+    "gain and 21.4 / 15.9 / 21.7 / 21.9 / 21.4 without a pull; CycleGAN 21.7 / 21.3 / 21.5 (seeds 0-2) against "
+    "21.6 / 21.3 / 21.1 without the gain and 20.9 / 20.3 / 20.7 without a pull. "
     "`--addons#warmup_mixture false` turns it off."
 )
 
@@ -116,8 +117,8 @@ MARGIN_EVIDENCE = {
     "if_unmixing": (
         "(the input is the sum of the two markers: the mean of the phantoms' two truth channels correlates at 1.00 "
         "with it). Ui2i (seeds 0-2, 1,000 iterations) scored 21.4 / 15.9 / 21.7 dB with it against 16.9 / 15.3 / "
-        "21.5 without, and CycleGAN 20.9 / 20.3 / 20.7 against 20.1 / 20.2 / 18.0; a slow seed (1) still ends with "
-        "a dim, doubled membrane channel"
+        "21.5 without, and CycleGAN 20.9 / 20.3 / 20.7 against 20.1 / 20.2 / 18.0; Ui2i's seed 1 then ended with "
+        "an inverted membrane channel, which the discriminator's instance norm (below) fixed"
     ),
 }
 
@@ -126,16 +127,29 @@ MARGIN_EVIDENCE = {
 UI2I_EVIDENCE = {
     "ihc_he_translation": (
         "Measured on the IHC phantoms (1,000 iterations, `BENCHMARKS.md`, seventh session): 18.3 / 19.3 / 18.8 dB "
-        "before (seeds 0-2), 21.5 / 21.1 / 20.7 / 20.6 now (seeds 0-3; SSIM 0.68-0.73, PCC >= 0.94), against "
-        "CycleGAN's 21.3 / 21.3 / 21.2 / 21.3 (SSIM 0.66-0.67): 0.4 dB behind on the median PSNR, ahead on SSIM."
+        "before (seeds 0-2), 21.5 / 21.1 / 20.7 / 20.6 after (seeds 0-3; SSIM 0.68-0.73, PCC >= 0.94), against "
+        "CycleGAN's 21.3 / 21.3 / 21.2 / 21.3 (SSIM 0.66-0.67): 0.4 dB behind on the median PSNR, ahead on SSIM; "
+        "ahead on both since the discriminators' instance norm (below)."
     ),
     "if_unmixing": (
         "On the if_unmixing phantoms (dark fluorescence background) the padding matters little: 16.9 / 15.3 / 21.5 "
-        "dB (seeds 0-2) against 16.8 / 19.5 / 16.0 before, and CycleGAN's 20.1 / 20.2 / 18.0; Ui2i's seeds still "
-        "scatter at this budget (`BENCHMARKS.md`, seventh session), so check a run's validation PCC "
-        "(`validation.csv`) before trusting it."
+        "dB (seeds 0-2) against 16.8 / 19.5 / 16.0 before, and CycleGAN's 20.1 / 20.2 / 18.0 (`BENCHMARKS.md`, "
+        "seventh session)."
     ),
 }
+
+
+#: what the domain discriminator's instance norm measured (BENCHMARKS.md, eleventh session)
+UI2I_DISC_TEXT = (
+    'The domain discriminator is a PatchGAN with instance norm (`disc_norm` "instance"; the paper: "a single '
+    'PatchGAN"), the content discriminator unnormalised; until the eleventh session both had ABSN ("absn"), and '
+    "then barely told real stacks from translated ones. Measured at 1,000 iterations: if_unmixing phantoms (with "
+    "the mixture pull) 25.4 / 25.9 / 24.6 / 26.5 / 25.4 dB (seeds 0-4; seed spread 0.72 dB, every PCC >= "
+    "0.95) against 24.3 / 16.9 / 22.9 / 26.1 / 22.4 with ABSN, whose seed 1 had an inverted membrane channel; "
+    "IHC phantoms 22.1 / 21.8 / 21.7 / 21.6 (seeds 0-3) against 21.5 / 21.1 / 20.7 / 20.6 with ABSN and "
+    "CycleGAN's 21.3 / 21.3 / 21.2 / 21.3. "
+    "`--hyperparameters#ui2i#disc_norm absn` restores the ABSN discriminators."
+)
 
 
 #: what replicated padding measured for STABLE's denoising (BENCHMARKS.md, eighth session)
@@ -195,7 +209,7 @@ def defaults_text(name: str, task: dict) -> str:
             "the paper does not say). With zero padding these normalisation-free U-Nets drew a dark frame around "
             "every translation of the IHC phantoms (a white background at 1.0 against the padding's 0), which cost "
             "1-3 dB there. Model selection fits one gain for all channels, as reviews score, so a snapshot of the "
-            "wrong colours or channel balance is not chosen. " + UI2I_EVIDENCE[name]
+            "wrong colours or channel balance is not chosen. " + UI2I_EVIDENCE[name] + " " + UI2I_DISC_TEXT
         )
     if task["method"] == "stable":
         parts.append(
