@@ -55,8 +55,9 @@ _GEOMETRY = ("self", "spatial_dims", "channels_a", "channels_b", "addons")
 
 
 #: hyper-parameters added after models had been saved, with the value that rebuilds such a model as it was trained
-#: (its stored spec lacks the key): Ui2i padded its convolutions with zeros until replicated borders became its default
-SPEC_FALLBACKS: dict[str, dict] = {"ui2i": {"padding_mode": "zeros"}}
+#: (its stored spec lacks the key): Ui2i padded its convolutions with zeros until replicated borders became its
+#: default, and its discriminators had ABSN before ``disc_norm`` existed
+SPEC_FALLBACKS: dict[str, dict] = {"ui2i": {"padding_mode": "zeros", "disc_norm": "absn"}}
 
 
 def method_defaults(name: str) -> dict:

@@ -52,3 +52,17 @@ def test_a_spec_saved_before_a_new_hyper_parameter_rebuilds_its_model_as_trained
         for spec in (old, new)
     ]
     assert convs == [{"zeros"}, {"replicate"}]
+
+
+def test_a_ui2i_spec_saved_before_disc_norm_rebuilds_absn_discriminators():
+    """``disc_norm`` came after models were saved with ABSN discriminators; its default is now instance norm. A
+    training checkpoint of such a model must load into the rebuilt method (resume), so its spec rebuilds ABSN."""
+    old = {"method": "ui2i", "channels_a": 1, "channels_b": 2, "hyperparameters": {"features": [4, 8, 16], "ndf": 4}}
+    new = old | {"hyperparameters": resolve_hyperparameters("ui2i", old["hyperparameters"])}
+    assert new["hyperparameters"]["disc_norm"] == "instance"
+    rebuilt, today = method_from_spec(old), method_from_spec(new)
+    assert rebuilt.hyperparameters()["disc_norm"] == "absn" and today.hyperparameters()["disc_norm"] == "instance"
+    trained = method_from_spec(old).state_dict()
+    rebuilt.load_state_dict(trained)  # the keys of an ABSN checkpoint match
+    with pytest.raises(RuntimeError):
+        today.load_state_dict(trained)
