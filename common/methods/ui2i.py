@@ -15,7 +15,8 @@ discriminator: ``disc_norm`` "instance" (the default) gives it PatchGAN's instan
 discriminator unnormalised; "absn" (the default until the eleventh session) put ABSN on both discriminators, which
 then barely told real stacks from translated ones. Measured at 1,000 iterations (BENCHMARKS.md, eleventh session):
 if_unmixing seeds 0-4 25.4 / 25.9 / 24.6 / 26.5 / 25.4 dB with instance norm against 24.3 / 16.9 / 22.9 / 26.1 /
-22.4 with ABSN (seed 1 had an inverted membrane channel), IHC seeds 0-2 22.1 / 21.8 / 21.7 against 21.5 / 21.1 / 20.7.
+22.4 with ABSN (seed 1 had an inverted membrane channel), IHC seeds 0-3 22.1 / 21.8 / 21.7 / 21.6 against 21.5 /
+21.1 / 20.7 / 20.6.
 """
 
 from __future__ import annotations

@@ -145,7 +145,8 @@ UI2I_DISC_TEXT = (
     'PatchGAN"), the content discriminator unnormalised; until the eleventh session both had ABSN ("absn"), and '
     "then barely told real stacks from translated ones. Measured at 1,000 iterations: if_unmixing phantoms (with "
     "the mixture pull) 25.4 / 25.9 / 24.6 / 26.5 / 25.4 dB (seeds 0-4; seed spread 0.72 dB, every PCC >= "
-    "0.95) against 24.3 / 16.9 / 22.9 / 26.1 / 22.4 with ABSN, whose seed 1 had an inverted membrane channel; "
+    "0.95; seeds 5 / 6 23.3 / 25.1, spread 1.04 over 7) against 24.3 / 16.9 / 22.9 / 26.1 / 22.4 with ABSN, "
+    "whose seed 1 had an inverted membrane channel; "
     "IHC phantoms 22.1 / 21.8 / 21.7 / 21.6 (seeds 0-3) against 21.5 / 21.1 / 20.7 / 20.6 with ABSN and "
     "CycleGAN's 21.3 / 21.3 / 21.2 / 21.3. "
     "`--hyperparameters#ui2i#disc_norm absn` restores the ABSN discriminators."
