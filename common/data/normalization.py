@@ -33,6 +33,9 @@ class Normalization:
         a_min, a_max: fixed input range of ``"range"``.
         b_min, b_max: the normalised range.
         clip: clip to ``[b_min, b_max]`` after scaling (off: bright calcium transients stay above 1).
+        channel_wise: ``"percentile"`` per channel (default), or over all channels together (off): one scale for
+            every channel keeps their relative brightness, for markers that can be absent from an image (a
+            channel-wise scale stretches an empty channel's background noise to the full range).
 
     Raises:
         ValueError: an unknown mode or inconsistent bounds.
@@ -46,6 +49,7 @@ class Normalization:
     b_min: float = 0.0
     b_max: float = 1.0
     clip: bool = False
+    channel_wise: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in NORMALIZATIONS:
@@ -76,10 +80,10 @@ class Normalization:
         return asdict(self)
 
     def transform(self, keys: str | Sequence[str] = "image") -> MapTransform:
-        """The MONAI dictionary transform of the data pipeline (per channel, over the whole image or movie)."""
+        """The MONAI dictionary transform of the data pipeline (over the whole image or movie)."""
         if self.mode == "percentile":
             return ScaleIntensityRangePercentilesd(
-                keys, self.lower, self.upper, self.b_min, self.b_max, clip=self.clip, channel_wise=True
+                keys, self.lower, self.upper, self.b_min, self.b_max, clip=self.clip, channel_wise=self.channel_wise
             )
         if self.mode == "range":
             return ScaleIntensityRanged(keys, self.a_min, self.a_max, self.b_min, self.b_max, clip=self.clip)
@@ -107,6 +111,14 @@ class Normalization:
             return np.clip(y, b_min, b_max) if clip else y
 
         return apply
+
+    def scalers(self, samples: Sequence[np.ndarray]) -> list[Callable[[np.ndarray], np.ndarray]]:
+        """One :meth:`scaler` per channel from that channel's sample, or one from all the samples together where
+        the percentiles are not ``channel_wise``."""
+        if self.mode == "percentile" and not self.channel_wise:
+            pooled = self.scaler(np.concatenate([np.ravel(s) for s in samples]))
+            return [pooled] * len(samples)
+        return [self.scaler(s) for s in samples]
 
     def inverse(self, x: torch.Tensor) -> torch.Tensor:
         """Map network output back to the domain's units where the normalisation is invertible.

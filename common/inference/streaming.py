@@ -70,7 +70,7 @@ def translate_tiff_streaming(
 
         picks = np.unique(np.linspace(0, n_frames - 1, min(sample_frames, n_frames)).round().astype(int))
         norm = Normalization.from_config(normalization)
-        scales = [norm.scaler(np.stack([page(f, c) for f in picks])) for c in range(channels)]
+        scales = norm.scalers([np.stack([page(f, c) for f in picks]) for c in range(channels)])
 
         def translated_frames() -> Iterator[np.ndarray]:
             for start in range(0, n_frames, batch_size):
@@ -140,7 +140,7 @@ def translate_nifti_streaming(
 
     picks = np.unique(np.linspace(0, depth - 1, min(sample_slices, depth)).round().astype(int))
     sample = np.stack([slab(z) for z in picks], axis=1)  # (C, n, X, Y)
-    scales = [Normalization.from_config(normalization).scaler(sample[c]) for c in range(channels)]
+    scales = Normalization.from_config(normalization).scalers(list(sample))
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as scratch:

@@ -13,6 +13,8 @@ SETTINGS = [
     {"mode": "range", "a_min": 0.0, "a_max": 255.0, "clip": True},
     {"mode": "range", "a_min": 100.0, "a_max": 4000.0},
     {"mode": "none"},
+    {"channel_wise": False},
+    {"mode": "percentile", "lower": 0.0, "upper": 99.0, "clip": True, "channel_wise": False},
 ]
 
 
@@ -21,13 +23,29 @@ def test_streaming_scaler_matches_the_pipeline_transform(config):
     rng = np.random.default_rng(0)
     image = rng.gamma(2.0, 300.0, size=(2, 24, 32)).astype(np.float32)
     norm = Normalization.from_config(config)
+    image[1] *= 0.1  # channels of different brightness: a pooled scale keeps the ratio
     whole = np.asarray(norm(torch.as_tensor(image)))
-    paged = np.stack([norm.scaler(image[c])(image[c]) for c in range(2)])  # per channel, as the streamer does
+    scalers = norm.scalers([image[c] for c in range(2)])  # one sample per channel, as the streamer takes them
+    paged = np.stack([scalers[c](image[c]) for c in range(2)])
     np.testing.assert_allclose(paged, whole, rtol=1e-5, atol=1e-5)
     legacy = np.asarray(normalization_transform("image", **config)({"image": torch.as_tensor(image)})["image"])
     np.testing.assert_allclose(legacy, whole)
     if config.get("clip"):
         assert whole.min() >= norm.b_min and whole.max() <= norm.b_max
+
+
+def test_pooled_percentiles_keep_an_empty_channel_near_zero():
+    """A marker absent from an image: per channel its background noise is stretched to the full range, pooled it
+    stays at the noise level, and both channels keep their ratio."""
+    rng = np.random.default_rng(0)
+    marker = np.zeros((32, 32), np.float32)
+    marker[8:16, 8:16] = 200.0
+    image = torch.as_tensor(np.stack([marker, rng.uniform(0, 2, (32, 32)).astype(np.float32)]))
+    per_channel = Normalization()(image)
+    pooled = Normalization(channel_wise=False)(image)
+    assert float(per_channel[1].max()) > 0.9
+    assert float(pooled[1].max()) < 0.02 and float(pooled[0].max()) == pytest.approx(1.0, abs=0.01)
+    torch.testing.assert_close(pooled[1] / pooled[0].max(), image[1] / image[0].max(), atol=2e-3, rtol=0)
 
 
 def test_defaults_are_percentile_0_1_to_99_9_onto_0_1():

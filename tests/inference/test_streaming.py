@@ -9,23 +9,32 @@ from common.inference import translate_files
 from common.io import load_image, write_tiff
 
 NORM = {"mode": "percentile", "lower": 1, "upper": 99}
+POOLED = NORM | {"channel_wise": False}  # one scale for all channels
 
 
 @pytest.mark.parametrize(
-    "shape, axes, c_in, c_out",
-    [((7, 3, 50, 60), "TZYX", 1, 2), ((5, 2, 40, 30), "TCYX", 2, 1), ((6, 44, 36), "ZYX", 1, 1)],
+    "shape, axes, c_in, c_out, norm",
+    [
+        ((7, 3, 50, 60), "TZYX", 1, 2, NORM),
+        ((5, 2, 40, 30), "TCYX", 2, 1, NORM),
+        ((5, 2, 40, 30), "TCYX", 2, 1, POOLED),
+        ((6, 44, 36), "ZYX", 1, 1, NORM),
+    ],
 )
-def test_streamed_translation_equals_in_memory(tmp_path, monkeypatch, shape, axes, c_in, c_out):
+def test_streamed_translation_equals_in_memory(tmp_path, monkeypatch, shape, axes, c_in, c_out, norm):
     rng = np.random.default_rng(0)
+    data = rng.integers(0, 4000, shape, dtype=np.uint16)
+    if "C" in axes:
+        data[:, 1] //= 10  # channels of different brightness: a pooled scale differs from per-channel ones
     write_tiff(
         tmp_path / "in" / "big.tif",
-        rng.integers(0, 4000, shape, dtype=np.uint16),
+        data,
         axes,
         spacing={"X": 0.5, "Y": 0.5, "Z": 2.0, "T": 1.5},
     )
     torch.manual_seed(0)
     net = torch.nn.Conv2d(c_in, c_out, 3, padding=1)
-    kwargs = {"normalization": NORM, "roi_size": (32, 32), "batch_size": 4}
+    kwargs = {"normalization": norm, "roi_size": (32, 32), "batch_size": 4}
     (in_memory,) = translate_files(net, tmp_path / "in", tmp_path / "memory", **kwargs)
     real_load = load_module.load_image
 
