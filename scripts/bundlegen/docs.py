@@ -24,10 +24,24 @@ def task_prose(name: str) -> dict[str, str]:
     return {key: body.strip() for key, body in zip(parts[::2], parts[1::2], strict=True)}
 
 
+#: why a domain's percentiles are pooled over its channels (BENCHMARKS.md, twelfth session)
+POOLED_TEXT = (
+    " (one scale for all channels of an image, `channel_wise` false: a marker absent from an image stays dark, "
+    "where a scale per channel stretched its background noise to the full range, in training and in the "
+    "validation truth; Ui2i on the CellProfiler dev data, seeds 0-4, 1,000 iterations: 27.4 / 26.9 / 28.8 / "
+    "27.6 / 30.6 dB against 25.9 / 24.5 / 26.9 / 21.8 / 27.3 per channel, the input 26.0; if_unmixing phantoms "
+    "28.4 / 27.1 / 24.0 / 27.6 / 27.5 against 25.4 / 25.9 / 24.6 / 26.5 / 25.4)"
+)
+
+
 def norm_text(norm: dict) -> str:
     if norm["mode"] == "percentile":
-        return f"{norm['lower']} / {norm['upper']} percentiles per channel to 0 / 1" + (
-            "" if norm["clip"] else ", not clipped"
+        pooled = not norm.get("channel_wise", True)
+        scope = "over all channels together" if pooled else "per channel"
+        return (
+            f"{norm['lower']} / {norm['upper']} percentiles {scope} to 0 / 1"
+            + ("" if norm["clip"] else ", not clipped")
+            + (POOLED_TEXT if pooled else "")
         )
     if norm["mode"] == "range":
         return f"fixed range {norm['a_min']:g}..{norm['a_max']:g} to 0 / 1" + (", clipped" if norm["clip"] else "")
