@@ -24,25 +24,24 @@ def task_prose(name: str) -> dict[str, str]:
     return {key: body.strip() for key, body in zip(parts[::2], parts[1::2], strict=True)}
 
 
-#: why a domain's percentiles are pooled over its channels (BENCHMARKS.md, twelfth session)
-POOLED_TEXT = (
-    " (one scale for all channels of an image, `channel_wise` false: a marker absent from an image stays dark, "
-    "where a scale per channel stretched its background noise to the full range, in training and in the "
-    "validation truth; Ui2i on the CellProfiler dev data, seeds 0-4, 1,000 iterations: 27.4 / 26.9 / 28.8 / "
-    "27.6 / 30.6 dB against 25.9 / 24.5 / 26.9 / 21.8 / 27.3 per channel, the input 26.0; if_unmixing phantoms "
-    "28.4 / 27.1 / 24.0 / 27.6 / 27.5 against 25.4 / 25.9 / 24.6 / 26.5 / 25.4; at this bundle's 2,000 iterations "
-    "28.6 / 32.0 / 30.1 / 31.7 / 32.2 / 28.4 / 28.6 over seeds 0-6, input 15.7)"
-)
+#: what a task's normalisation measured, after its line (BENCHMARKS.md, twelfth session)
+NORMALIZATION_EVIDENCE = {
+    "if_unmixing": (
+        " (one scale for all channels of an image, `channel_wise` false: a marker absent from an image stays dark, "
+        "where a scale per channel stretched its background noise to the full range, in training and in the "
+        "validation truth; Ui2i on the CellProfiler dev data, seeds 0-4, 1,000 iterations: 27.4 / 26.9 / 28.8 / "
+        "27.6 / 30.6 dB against 25.9 / 24.5 / 26.9 / 21.8 / 27.3 per channel, the input 26.0; if_unmixing phantoms "
+        "28.4 / 27.1 / 24.0 / 27.6 / 27.5 against 25.4 / 25.9 / 24.6 / 26.5 / 25.4; at this bundle's 2,000 "
+        "iterations 28.6 / 32.0 / 30.1 / 31.7 / 32.2 / 28.4 / 28.6 over seeds 0-6, input 15.7)"
+    ),
+}
 
 
 def norm_text(norm: dict) -> str:
     if norm["mode"] == "percentile":
-        pooled = not norm.get("channel_wise", True)
-        scope = "over all channels together" if pooled else "per channel"
-        return (
-            f"{norm['lower']} / {norm['upper']} percentiles {scope} to 0 / 1"
-            + ("" if norm["clip"] else ", not clipped")
-            + (POOLED_TEXT if pooled else "")
+        scope = "per channel" if norm.get("channel_wise", True) else "over all channels together"
+        return f"{norm['lower']} / {norm['upper']} percentiles {scope} to 0 / 1" + (
+            "" if norm["clip"] else ", not clipped"
         )
     if norm["mode"] == "range":
         return f"fixed range {norm['a_min']:g}..{norm['a_max']:g} to 0 / 1" + (", clipped" if norm["clip"] else "")
@@ -319,7 +318,7 @@ def docs(name: str, task: dict) -> str:
         units=extra["units"],
         patch=task["patch"],
         norm_a=norm_text(task["normalization"][0]),
-        norm_b=norm_text(task["normalization"][1]),
+        norm_b=norm_text(task["normalization"][1]) + NORMALIZATION_EVIDENCE.get(name, ""),
         performance=performance,
         defaults=defaults_text(name, task),
         other_defaults=other_defaults_text(task),
