@@ -117,8 +117,8 @@ TASKS: dict[str, dict] = {
         "phantom_size": 256,
         "overrides": {},
         "addons": MIXTURE_PULL | UNMIXING_ANCHOR,
-        # measured (BENCHMARKS.md, thirteenth session): Ui2i at twice its paper rate closes the gap of its slow seeds
-        "learning_rates": {"ui2i": 4e-4},
+        # not {"ui2i": 4e-4}: it closed the slow seeds' gap with the benchmark's CPU networks but stalled the
+        # full-size ones (BENCHMARKS.md, thirteenth session)
         "output_dtype": "float32",
         "paper": "Ui2i (NeurIPS 2025), IF unmixing experiment",
     },
