@@ -32,8 +32,9 @@ NORMALIZATION_EVIDENCE = {
         "validation truth; Ui2i on the CellProfiler dev data, seeds 0-4, 1,000 iterations: 27.4 / 26.9 / 28.8 / "
         "27.6 / 30.6 dB against 25.9 / 24.5 / 26.9 / 21.8 / 27.3 per channel, the input 26.0; if_unmixing phantoms "
         "28.4 / 27.1 / 24.0 / 27.6 / 27.5 against 25.4 / 25.9 / 24.6 / 26.5 / 25.4; at 2,000 iterations and "
-        "the paper's rate 28.6 / 32.0 / 30.1 / 31.7 / 32.2 / 28.4 / 28.6 over seeds 0-6, input 15.7; Ui2i's rate: "
-        "below)"
+        "the paper's rate 28.6 / 32.0 / 30.1 / 31.7 / 32.2 / 28.4 / 28.6 over seeds 0-6, input 15.7; "
+        "`--learning_rate 4e-4` narrowed that spread with the benchmark's CPU-sized networks, 0.96 dB, but "
+        "stalled this bundle's full-size ones on the one seed tried: `BENCHMARKS.md`, thirteenth session)"
     ),
 }
 
@@ -194,23 +195,6 @@ STABLE_RATE_EMA_TEXT = (
 )
 
 
-#: what Ui2i at twice its paper rate measured on if_unmixing (BENCHMARKS.md, thirteenth session)
-UI2I_RATE_TEXT = (
-    "Ui2i trains at twice the paper's learning rate here (`learning_rates` "
-    '{"ui2i": '
-    "4e-4}, generators and discriminators; the paper: Adam at 2e-4 for 50,000 iterations, 25 times this bundle's "
-    "budget; `--learning_rate 2e-4` restores it). At the paper's rate the seeds split into a slow and a fast group "
-    "that 2,000 iterations did not close: the slow seeds' cycle error trailed from the first 200 iterations on, "
-    "and the rate's decay over the second half stopped them short. Measured on the if_unmixing phantoms with the "
-    "benchmark's CPU-sized networks (16-128 features; this bundle's full-size networks at 4e-4 are not measured yet; "
-    "2,000 iterations, seeds 0-6): 31.7 / 34.2 / 32.5 / 32.6 / 31.3 / 31.7 / 32.9 dB (median 32.5, seed spread "
-    "0.96 dB, every PCC >= 0.99) against 28.6 / 32.0 / 30.1 / 31.7 / 32.2 / 28.4 / 28.6 (median 30.1, spread 1.74); a "
-    "constant 2e-4 without the decay lifted seed 0 only to 30.6 (4e-4: 31.7). CellProfiler dev data (seeds 0-4): "
-    "29.5 / 29.5 / 28.9 / 27.7 / 31.6 dB against 27.4 / 26.9 at 2e-4 (seeds 0 / 1), the input 26.0; its PH3 channel "
-    "is still only partly unmixed (seed 0 leaves it dark)."
-)
-
-
 def margin_text(name: str, task: dict) -> str:
     """What the polarity hinge's margin (the structure anchor) does, where the task sets one."""
     margin = task.get("addons", {}).get("polarity_margin", 0.0)
@@ -244,8 +228,6 @@ def defaults_text(name: str, task: dict) -> str:
             "1-3 dB there. Model selection fits one gain for all channels, as reviews score, so a snapshot of the "
             "wrong colours or channel balance is not chosen. " + UI2I_EVIDENCE[name] + " " + UI2I_DISC_TEXT
         )
-        if task.get("learning_rates", {}).get("ui2i"):
-            parts.append(UI2I_RATE_TEXT)
     if task["method"] == "stable":
         parts.append(
             "STABLE follows the authors' code: static demodulated convolutions without biases (the generator "
