@@ -8,6 +8,7 @@ Usage::
         [--patch 128] [--dataset_dir D] [--out DIR] [--small] [--amp (bf16 autocast)] [--label L]
     python scripts/benchmark.py converge [--out DIR] [--datasets calcium,w2s] [--iterations 1500] [--jobs 2]
     python scripts/benchmark.py uncertainty [--converge_dir DIR] [--datasets calcium,denoising] [--checkpoints 3]
+    python scripts/benchmark.py error_head_cost [--tasks ihc_he_translation,calcium] [--iterations 12] [--threads 1]
     python scripts/benchmark.py bundle_inference [--bundles calcium,denoising] [--images 3] [--size 512]
     python scripts/benchmark.py identity DATA [--dataset w2s] [--methods stable,cyclegan] [--lrs 3e-4,1e-3]
     python scripts/benchmark.py speed --task calcium [--methods stable,cyclegan] [--iterations 6] [--threads 2]
@@ -35,6 +36,7 @@ import sys
 import fire
 from benchmarking.bundle_inference import bundle_inference, bundle_inference_one
 from benchmarking.converge import converge, run_one
+from benchmarking.error_head import error_head_cost
 from benchmarking.fidelity import fidelity, run_preset
 from benchmarking.flops import flops
 from benchmarking.identity import identity
@@ -50,6 +52,7 @@ COMMANDS = {
     "converge_one": run_one,
     "uncertainty": uncertainty,
     "uncertainty_one": score_run,
+    "error_head_cost": error_head_cost,
     "speed": speed,
     "speedups": speedups,
     "precision": precision,

@@ -13,6 +13,7 @@ from common.engines.checkpoints import (
 from common.engines.ddp import distribute_method, distributed_units
 from common.engines.ema import deployable_network, generator_ema
 from common.engines.environment import environment_info
+from common.engines.error_head_trainer import ERROR_HEAD_LOSS, ErrorHeadTrainer
 from common.engines.loss_log import LossLogger, read_loss_log
 from common.engines.mlflow_logging import (
     RunLogger,
@@ -43,6 +44,8 @@ __all__ = [
     "default_tracking_uri",
     "experiment_id",
     "AtomicCheckpointSaver",
+    "ERROR_HEAD_LOSS",
+    "ErrorHeadTrainer",
     "ImageMean",
     "LossLogger",
     "ModelSaver",

@@ -12,6 +12,7 @@ import json
 import os
 import random
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +112,8 @@ class ModelSaver:
         spec: JSON-serialisable description of how to rebuild the network.
         key_metric: save when ``engine.state.metrics[key_metric]`` improves (at the engine's completion).
         higher_is_better: direction of ``key_metric``.
+        extras: modules saved in the same file at the same moment, each as ``{name: {"config": module.config(),
+            "state": state_dict}}`` (the learned error head: :func:`~common.inference.load_error_head`).
     """
 
     def __init__(
@@ -121,8 +124,10 @@ class ModelSaver:
         spec: dict | None = None,
         key_metric: str | None = None,
         higher_is_better: bool = True,
+        extras: Mapping[str, torch.nn.Module] | None = None,
     ):
         self.path, self.get_network, self.interval = Path(path), get_network, int(interval)
+        self.extras = dict(extras or {})
         self.spec, self.key_metric, self.higher_is_better = spec, key_metric, bool(higher_is_better)
         self.best: float | None = None
 
@@ -143,9 +148,14 @@ class ModelSaver:
 
     def __call__(self, engine: Engine) -> None:
         network = self.get_network() if self.get_network is not None else engine.deployable_generator()
-        state = deployable_state_dict(network)
+        data = {"model": deployable_state_dict(network)}
+        for name, module in self.extras.items():
+            data[name] = {
+                "config": module.config(),
+                "state": {k: v.detach().cpu() for k, v in module.state_dict().items()},
+            }
         with atomic_path(self.path, overwrite=True) as tmp:
-            torch.save({"model": state}, tmp)
+            torch.save(data, tmp)
         if self.spec is not None:
             with atomic_path(self.path.with_suffix(".json"), overwrite=True) as tmp:
                 tmp.write_text(json.dumps(self.spec, indent=4, default=str))

@@ -25,7 +25,7 @@ from common.data.slicing import axes_to_slice, take_slice
 from common.errors import InputDataError
 from common.evaluation.figures import box_plot, overlay
 from common.evaluation.report import item_panels, panel_figure, selection_note, watch_trips, write_report
-from common.inference.ensemble import EnsembleTranslator
+from common.inference.ensemble import UncertaintyTranslator
 from common.inference.files import translate_files
 from common.inference.translate import uncertainty_path
 from common.io.atomic import atomic_path
@@ -145,9 +145,10 @@ def evaluate(
         report_images: images shown in ``report.html`` (the fidelity report: input / translation / uncertainty
             / error panels, the metrics, the probe's verdict, the selected checkpoint; logged to MLflow too).
 
-    A ``network`` that is an :class:`~common.inference.ensemble.EnsembleTranslator` translates with its mean and
-    writes the per-pixel uncertainty under ``output_dir/uncertainty``; with a truth, the uncertainty is scored
-    against the error (``uncertainty_spearman``, ``uncertainty_top_ratio``).
+    A ``network`` that is an :class:`~common.inference.ensemble.UncertaintyTranslator` (the test-time ensemble,
+    which translates with its mean, or the learned error head's translator) writes the per-pixel uncertainty under
+    ``output_dir/uncertainty``; with a truth, the uncertainty is scored against the error (``uncertainty_spearman``,
+    ``uncertainty_top_ratio``).
 
     Returns:
         the summary (metric -> median, plus IQRs and the segmenter used).
@@ -155,7 +156,7 @@ def evaluate(
     spec = dict(spec or {})
     out = Path(output_dir)
     items = paired_test_items(dataset_dir)
-    ensemble = isinstance(network, EnsembleTranslator) and predictions_dir is None
+    ensemble = isinstance(network, UncertaintyTranslator) and predictions_dir is None
     uncertainty_dir = out / "uncertainty" if ensemble else None
     if predictions_dir is None:
         if network is None:
@@ -262,7 +263,8 @@ def evaluate(
         figures.append(box_plot(per_object, ("distance", "iou", "trace_pcc"), out / "objects_boxplot.png", overwrite))
     if first_overlay is not None:
         figures.append(overlay(*first_overlay, out / "overlay.png", overwrite))
-    figures += _report(out, panels, summary, checkpoint, uncertainty_dir is not None, overwrite)
+    described = network.description if uncertainty_dir is not None else None
+    figures += _report(out, panels, summary, checkpoint, described, overwrite)
     if tracking_uri:
         _log_mlflow(
             tracking_uri,
@@ -275,7 +277,9 @@ def evaluate(
     return summary
 
 
-def _report(out: Path, panels: list, summary: Mapping, checkpoint, uncertainty: bool, overwrite: bool) -> list[Path]:
+def _report(
+    out: Path, panels: list, summary: Mapping, checkpoint, uncertainty: str | None, overwrite: bool
+) -> list[Path]:
     """``report.html`` and its panel figures (returned for MLflow, page first)."""
     page = out / "report.html"
     if page.exists() and not overwrite:
@@ -298,10 +302,7 @@ def _report(out: Path, panels: list, summary: Mapping, checkpoint, uncertainty: 
     if not uncertainty:
         notes.append("Uncertainty: not computed (evaluate with --uncertainty true).")
     else:
-        notes.append(
-            "Translation: the mean over test-time flips/rotations (and checkpoints); uncertainty: their standard "
-            "deviation per pixel."
-        )
+        notes.append(uncertainty)
     metrics = {k: v for k, v in summary.items() if not k.endswith("_iqr")}
     write_report(page, f"Fidelity report: {out.name}", figures, metrics, notes, warnings)
     return [page, *figures]

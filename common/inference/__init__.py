@@ -1,7 +1,14 @@
 """Inference: translate whole files (movies, stacks, volumes, large tiles) keeping their geometry."""
 
 from common.inference.bundle_run import translate_with_bundle, volume_to_nifti
-from common.inference.ensemble import EnsembleTranslator, ensemble_checkpoints, ensemble_translator, split_uncertainty
+from common.inference.ensemble import (
+    EnsembleTranslator,
+    UncertaintyTranslator,
+    ensemble_checkpoints,
+    ensemble_translator,
+    split_uncertainty,
+)
+from common.inference.error_head import ErrorHeadTranslator, load_error_head, uncertainty_translator
 from common.inference.files import translate_files
 from common.inference.inferer import FrameInferer
 from common.inference.transforms import postprocessing, preprocessing
@@ -9,6 +16,10 @@ from common.inference.translate import denormalize, output_path, translate_image
 
 __all__ = [
     "EnsembleTranslator",
+    "ErrorHeadTranslator",
+    "UncertaintyTranslator",
+    "load_error_head",
+    "uncertainty_translator",
     "ensemble_checkpoints",
     "ensemble_translator",
     "split_uncertainty",

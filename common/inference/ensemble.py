@@ -27,6 +27,7 @@ from torch import nn
 
 __all__ = [
     "EnsembleTranslator",
+    "UncertaintyTranslator",
     "dihedral_transforms",
     "ensemble_checkpoints",
     "ensemble_translator",
@@ -71,7 +72,17 @@ def dihedral_transforms(spatial_dims: int) -> list[tuple[Transform, Transform]]:
     raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims}")
 
 
-class EnsembleTranslator(nn.Module):
+class UncertaintyTranslator(nn.Module):
+    """A translator whose output holds the translation and its per-pixel uncertainty: ``(B, C_in, *S)`` ->
+    ``(B, 2 C_out, *S)``, the translation in channels ``[:C_out]``, the uncertainty (an absolute error scale in
+    the same normalised units) in ``[C_out:]`` (:func:`split_uncertainty`). ``translate_files`` writes the two
+    halves to two folders."""
+
+    #: what the two halves are, for reports
+    description = "Translation and per-pixel uncertainty."
+
+
+class EnsembleTranslator(UncertaintyTranslator):
     """Mean and spread of the translation over ``networks`` x test-time augmentations.
 
     Args:
@@ -87,6 +98,11 @@ class EnsembleTranslator(nn.Module):
         ``(B, C_in, *S)`` -> ``(B, 2 C_out, *S)``: channels ``[:C_out]`` the mean over passes, ``[C_out:]`` their
         standard deviation (population, over ``len(networks) * 8`` passes, or ``len(networks)``).
     """
+
+    description = (
+        "Translation: the mean over test-time flips/rotations (and checkpoints); uncertainty: their standard "
+        "deviation per pixel."
+    )
 
     def __init__(self, networks: Sequence[nn.Module], spatial_dims: int = 2, augment: bool = True):
         super().__init__()

@@ -22,7 +22,7 @@ from torch import nn
 from common.data.layout import resolve_files
 from common.data.normalization import Normalization
 from common.errors import InputDataError, find_input_error
-from common.inference.ensemble import EnsembleTranslator, split_uncertainty
+from common.inference.ensemble import UncertaintyTranslator, split_uncertainty
 from common.inference.inferer import FrameInferer
 from common.inference.streaming import can_stream, translate_nifti_streaming, translate_tiff_streaming
 from common.inference.transforms import postprocessing as make_postprocessing
@@ -91,11 +91,13 @@ def translate_files(
         channels: the network's input channels; inputs with another count are refused before anything is written.
         stream_above_bytes: TIFF movies/stacks and NIfTI volumes (2D networks) whose pixel data exceed this are
             translated page by page / slice by slice (:mod:`common.inference.streaming`) instead of loaded whole.
-        uncertainty_dir: with an :class:`~common.inference.ensemble.EnsembleTranslator` as ``network``: the mean
-            over its passes goes to ``output_dir`` and the per-pixel spread (standard deviation over passes, in
-            the translation's units and geometry, stored as float32: a ``.tif`` where the translation is a PNG)
-            to this folder under the same name (:func:`~common.inference.translate.uncertainty_path`). Streamed inputs
-            are translated twice (once per output), so they take twice the time.
+        uncertainty_dir: with an :class:`~common.inference.ensemble.UncertaintyTranslator` as ``network`` (an
+            ``EnsembleTranslator`` or an :class:`~common.inference.error_head.ErrorHeadTranslator`): the
+            translation (the ensemble's mean over its passes) goes to ``output_dir`` and the per-pixel uncertainty
+            (the spread over passes, or the learned error head's expected error; in the translation's units and
+            geometry, stored as float32: a ``.tif`` where the translation is a PNG) to this folder under the same
+            name (:func:`~common.inference.translate.uncertainty_path`). Streamed inputs are translated twice (once
+            per output), so they take twice the time.
 
     Returns:
         the written files (translations, then uncertainty maps).
@@ -106,8 +108,11 @@ def translate_files(
     """
     files = resolve_files(inputs, name="inputs")
     ensemble = uncertainty_dir is not None
-    if ensemble and not isinstance(network, EnsembleTranslator):
-        raise ValueError("uncertainty_dir needs an EnsembleTranslator as network (mean and spread of its passes)")
+    if ensemble and not isinstance(network, UncertaintyTranslator):
+        raise ValueError(
+            "uncertainty_dir needs an UncertaintyTranslator as network (translation and uncertainty: the spread of an "
+            "EnsembleTranslator's passes, or an ErrorHeadTranslator's learned error)"
+        )
     expected = len(channel_mix[0]) if channel_mix is not None else channels
     stream = set()
     for f in files:  # every input readable, with the right channels, before anything is written

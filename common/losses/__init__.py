@@ -4,6 +4,7 @@
 from common.losses.adversarial import FAKE, GAN_MODES, IDENTITY, REAL, GANLoss, stacked_domain_loss
 from common.losses.contrastive import npair_contrastive_loss
 from common.losses.fsesim import fsesim_loss, self_similarity
+from common.losses.laplace import laplace_nll
 from common.losses.patchnce import PatchNCELoss, PatchSampleMLP, patch_nce_loss
 from common.losses.polarity import low_resolution_correlation, polarity_loss
 from common.losses.saliency import saliency_consistency_loss, soft_mask
@@ -17,6 +18,7 @@ __all__ = [
     "PatchSampleMLP",
     "REAL",
     "fsesim_loss",
+    "laplace_nll",
     "low_resolution_correlation",
     "npair_contrastive_loss",
     "patch_nce_loss",

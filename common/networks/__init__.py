@@ -10,6 +10,7 @@ from common.networks.discriminators import (
     patchgan,
     stacked_domain_discriminator,
 )
+from common.networks.error_head import DEFAULT_ERROR_HEAD_FEATURES, ErrorHead
 from common.networks.resnet_generator import ResnetBlock, ResnetGenerator
 from common.networks.stable_unet import EncoderDecoder, StableUNet
 from common.networks.ui2i import ContentDiscriminator, make_ui2i_generators
@@ -21,7 +22,9 @@ __all__ = [
     "ChannelSpatialAttention",
     "ContentDiscriminator",
     "DemodulatedConv",
+    "DEFAULT_ERROR_HEAD_FEATURES",
     "EncoderDecoder",
+    "ErrorHead",
     "MultiScaleDiscriminator",
     "ResnetBlock",
     "ResnetGenerator",

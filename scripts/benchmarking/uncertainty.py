@@ -3,7 +3,9 @@
 On the runs of the convergence benchmark (``benchmark.py converge``: trained with ``keep_snapshots``, validated on
 ``valA``/``valB``), for each data set, method and seed: translate ``testA`` with the selected model
 (``best_model.pt``) as an :class:`~common.inference.ensemble.EnsembleTranslator` - the 8 flips/rotations, alone
-(``tta``) and with the ``checkpoints - 1`` latest snapshots of the run (``tta+ckpt``) - and score each image's
+(``tta``) and with the ``checkpoints - 1`` latest snapshots of the run (``tta+ckpt``) - and, where the model file
+carries a learned error head (runs trained with ``error_head``), the plain translation with the head's map
+(``head``: :class:`~common.inference.error_head.ErrorHeadTranslator`) - and score each image's
 uncertainty map against the error of its translation to ``testB`` (:mod:`common.metrics.uncertainty`): the
 Spearman correlation over pixels, and the mean error of the 10% most uncertain pixels over the mean error.
 Targets: median Spearman >= 0.3 and ratio >= 2 on each task. A control scores the translation's own intensity as
@@ -35,7 +37,7 @@ def score_run(run: str, data: str, checkpoints: int = 3) -> dict:
     from common.data import paired_test_items
     from common.engines import load_model_weights, read_model_spec
     from common.evaluation.review import review_folder, review_uncertainty
-    from common.inference import ensemble_translator, translate_files
+    from common.inference import load_error_head, translate_files, uncertainty_translator
     from common.methods import make_generator
 
     torch.set_num_threads(1)
@@ -43,9 +45,12 @@ def score_run(run: str, data: str, checkpoints: int = 3) -> dict:
     spec = read_model_spec(train / "model.pt")
     inputs = [i.A for i in paired_test_items(data)]
     result = {"run": str(run_dir), "threads": torch.get_num_threads()}
-    for label, count in (("tta", 1), ("tta+ckpt", int(checkpoints))):
+    kinds = [("tta", "spread", 1), ("tta+ckpt", "spread", int(checkpoints))]
+    if load_error_head(train / "best_model.pt") is not None:
+        kinds.append(("head", "error_head", 1))
+    for label, source, count in kinds:
         network = load_model_weights(make_generator(spec), train / "best_model.pt").eval()
-        translator = ensemble_translator(network, spec, train / "best_model.pt", count)
+        translator = uncertainty_translator(network, spec, train / "best_model.pt", source, count)
         out = run_dir / "uncertainty" / label.replace("+", "_")
         started = time.perf_counter()
         translate_files(
@@ -103,7 +108,9 @@ def report(root: Path, chosen: list[str], checkpoints: int) -> str:
         f"### Uncertainty against error ({date.today().isoformat()})",
         "",
         "Selected models of the convergence runs; `tta`: mean and spread over the 8 flips/rotations; `tta+ckpt`: "
-        f"the same over the selected model and the {checkpoints - 1} latest snapshots of its run. Per test image: "
+        f"the same over the selected model and the {checkpoints - 1} latest snapshots of its run; `head`: the "
+        "plain translation and the learned error head trained beside the generators (runs with `error_head`). "
+        "Per test image: "
         "Spearman correlation of uncertainty and absolute error (translation fitted to the truth), the mean "
         "error of the 10% most uncertain pixels over the mean error, and the partial Spearman correlation given "
         "the translation's brightness; medians over the images (min-max). Control: the translation's own "
@@ -120,7 +127,9 @@ def report(root: Path, chosen: list[str], checkpoints: int) -> str:
         for path in sorted((root / "runs" / name).glob("*_seed*/uncertainty.json")):
             r = json.loads(path.read_text())
             method, seed = path.parent.name.rsplit("_seed", 1)
-            for label in ("tta", "tta+ckpt"):
+            for label in ("tta", "tta+ckpt", "head"):
+                if label not in r:
+                    continue
                 s = r[label]
                 rho = [x["spearman"] for x in s["per_image"]]
                 ratio = [x["top_ratio"] for x in s["per_image"]]

@@ -69,14 +69,17 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
         "postprocessing": {"_target_": "common.inference.postprocessing", "normalization": "$@spec['normalization_b']"},
         "output_dtype": task["output_dtype"],
         "overwrite": False,
-        # --uncertainty true: the mean over test-time flips/rotations (and the last checkpoints) is written, with
-        # its per-pixel standard deviation under output_dir/uncertainty
+        # --uncertainty true writes a per-pixel uncertainty map under output_dir/uncertainty; uncertainty_source
+        # spread: the translation is the mean over test-time flips/rotations (and the last checkpoints), the map
+        # their standard deviation; error_head: the plain translation and the learned error head's expected error
+        # (model files of runs trained with error_head); auto: the head where the model file has one
         "uncertainty": False,
+        "uncertainty_source": task.get("uncertainty_source", "spread"),
         "uncertainty_checkpoints": 1,
         "uncertainty_augment": True,
         "uncertainty_dir": "$os.path.join(@output_dir, 'uncertainty') "
         "if common.as_bool(@uncertainty, 'uncertainty') else None",
-        "translator": "$common.inference.ensemble_translator(@network, @spec, @checkpoint, "
+        "translator": "$common.inference.uncertainty_translator(@network, @spec, @checkpoint, @uncertainty_source, "
         "@uncertainty_checkpoints, common.as_bool(@uncertainty_augment, 'uncertainty_augment'), @device) "
         "if @uncertainty_dir else @network",
         # every file of dataset_dir through preprocessing, inferer and postprocessing into output_dir (inputs
@@ -142,11 +145,13 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
         "training_checkpoint": "$common.engines.latest_checkpoint(os.path.join(os.path.dirname(@checkpoint), "
         "'checkpoints'))",
         "probe_method": "$common.engines.load_method(@spec, @training_checkpoint) if @training_checkpoint else None",
-        # the translation is the mean over the 8 test-time flips/rotations (and the last uncertainty_checkpoints
-        # snapshots), its spread the uncertainty of the report; --uncertainty false: the plain network
+        # the uncertainty of the report, as inference's uncertainty_source: the spread (the translation is then
+        # the mean over the 8 test-time flips/rotations and the last uncertainty_checkpoints snapshots) or the
+        # learned error head (the plain translation); --uncertainty false: the plain network
         "uncertainty": True,
+        "uncertainty_source": inference["uncertainty_source"],
         "uncertainty_checkpoints": 1,
-        "translator": "$common.inference.ensemble_translator(@network, @spec, @checkpoint, "
+        "translator": "$common.inference.uncertainty_translator(@network, @spec, @checkpoint, @uncertainty_source, "
         "@uncertainty_checkpoints, True, @device) if @network is not None and common.as_bool(@uncertainty, "
         "'uncertainty') else @network",
         "cellpose_model": None,

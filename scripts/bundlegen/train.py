@@ -106,6 +106,15 @@ def train_config(name: str, task: dict) -> dict:
             }
             for k in ("g", "d")
         },
+        # a small U-Net trained beside the generators to predict the forward generator's per-pixel error from the
+        # B -> A -> B cycle's (inference's uncertainty_source error_head); off for methods without a cycle
+        "error_head": task.get("error_head", True),
+        "error_head_trainer": {
+            "_target_": "common.engines.ErrorHeadTrainer",
+            "method": "@method_def",
+            "enabled": "$common.as_bool(@error_head, 'error_head')",
+            "learning_rate": 0.001,
+        },
         "checkpoint_dir": "$os.path.join(@output_dir, 'checkpoints')",
         "resume_from": "$common.engines.latest_checkpoint(@checkpoint_dir)",
         "tracking_uri": "$common.engines.default_tracking_uri(@bundle_root)",
@@ -203,11 +212,13 @@ def train_config(name: str, task: dict) -> dict:
                     "samples": "$torch.stack([x['image'] for x in @validate#items[:2]])",
                     "interval": "@sample_interval",
                 },
+                "@error_head_trainer",
                 {
                     "_target_": "common.engines.ModelSaver",
                     "path": "$os.path.join(@output_dir, 'model.pt')",
                     "interval": "@checkpoint_interval",
                     "spec": "@model_spec",
+                    "extras": "$@error_head_trainer.saved()",
                 },
                 {"_target_": "common.engines.LossLogger", "path": "$os.path.join(@output_dir, 'losses.csv')"},
                 {
@@ -294,6 +305,7 @@ def train_config(name: str, task: dict) -> dict:
                     "spec": "@model_spec",
                     "key_metric": "$next(iter(@validate#metrics[0]))",
                     "higher_is_better": "@validate#has_ground_truth",
+                    "extras": "$@error_head_trainer.saved()",
                 },
             ],
             "evaluator": {
@@ -316,6 +328,7 @@ def train_config(name: str, task: dict) -> dict:
             "scheduler_g": "@lr_scheduler_g",
             "scheduler_d": "@lr_scheduler_d",
             "trainer": "@train#trainer",
+            "error_head": "@error_head_trainer",
             "rng": "$common.engines.RNGState()",
         },
         "checkpoint_loader": {

@@ -248,6 +248,9 @@ def test_synthetic_nuclei_training_set(trained, tmp_path):
 @pytest.mark.parametrize("name", ["if_unmixing", "ihc_he_translation", "mri_t2_pd", "denoising"])
 def test_evaluate_config_writes_reports(trained, tmp_path, name):
     out = trained(name)
+    # the learned error head where the method trains a cycle (Ui2i on IHC), else (denoising's STABLE has no cycle
+    # term; "auto") the spread over flips
+    source = {"ihc_he_translation": "error_head", "denoising": "auto"}.get(name, "spread")
     workflow = ConfigWorkflow(
         config_file=_config(name, "evaluate"),
         workflow_type="infer",
@@ -255,6 +258,7 @@ def test_evaluate_config_writes_reports(trained, tmp_path, name):
         output_dir=str(tmp_path / "eval"),
         checkpoint=str(out / "model.pt"),
         tracking_uri=None,
+        uncertainty_source=source,
     )
     workflow.initialize()
     workflow.run()
@@ -268,6 +272,8 @@ def test_evaluate_config_writes_reports(trained, tmp_path, name):
     page = (tmp_path / "eval" / "report.html").read_text()
     assert 'src="report_0.png"' in page and "Model selection picked iteration 2" in page
     assert "Steganography probe: the reverse generator moves" in page
+    described = "learned error head" if source == "error_head" else "mean over test-time flips"
+    assert described in page
 
 
 def test_evaluate_contract_and_compare_runs_across_methods(tmp_path, train_bundle):

@@ -209,6 +209,31 @@ def test_uncertainty_option_writes_mean_and_spread_over_augmentations_and_snapsh
         assert float(u.min()) >= 0 and float(u.max()) > 0
 
 
+def test_learned_error_head_is_trained_saved_and_written_by_the_uncertainty_option(tmp_path, phantoms, train):
+    train(tmp_path / "train", dataset_dir=phantoms, max_iterations=4)
+    with_head = read_loss_log(tmp_path / "train" / "losses.csv")
+    assert all(float(row["error_head_nll"]) > -20 for row in with_head)
+    for name in ("model.pt", "best_model.pt"):
+        assert "error_head" in torch.load(tmp_path / "train" / name, weights_only=True)
+    out = tmp_path / "translated"
+    workflow = _inference(phantoms, tmp_path, uncertainty="true", uncertainty_source="error_head")
+    assert workflow.parser.get_parsed_content("translator").passes == 1
+    workflow.run()
+    for source in sorted(Path(phantoms, "testA").glob("*.tif")):
+        a, u = load_image(source), load_image(out / "uncertainty" / source.name, dtype=None)
+        assert u.shape == a.shape and u.meta["spatial_axes"] == "TYX" and float(u.min()) > 0
+    # trained without the head: the option says what is missing, before anything is written
+    train(tmp_path / "plain" / "train", dataset_dir=phantoms, max_iterations=4, error_head="false")
+    assert "error_head" not in torch.load(tmp_path / "plain" / "train" / "model.pt", weights_only=True)
+    # the head learns from detached images and draws its weights from its own generator: the same training
+    without = read_loss_log(tmp_path / "plain" / "train" / "losses.csv")
+    assert [{k: v for k, v in row.items() if k != "error_head_nll"} for row in with_head] == without
+    with pytest.raises(Exception) as error:
+        _inference(phantoms, tmp_path / "plain", uncertainty="true", uncertainty_source="error_head").run()
+    assert "has no learned error head" in str(error.value) + str(error.value.__cause__)
+    assert not (tmp_path / "plain" / "translated").exists()
+
+
 def test_same_seed_and_config_give_the_same_first_20_losses(tmp_path, phantoms, train):
     first = train(tmp_path / "one", dataset_dir=phantoms, max_iterations=20, val_interval=100, checkpoint_interval=100)
     train(tmp_path / "two", dataset_dir=phantoms, max_iterations=20, val_interval=100, checkpoint_interval=100)

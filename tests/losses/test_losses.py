@@ -82,3 +82,18 @@ def test_fsesim_ignores_appearance_but_sees_structure():
     assert fsesim_loss(f, same_structure, generator=g) < 1e-5
     assert fsesim_loss(f, moved, generator=torch.Generator().manual_seed(0)) > 0.1
     assert fsesim_loss(f, moved, distance="cosine", generator=torch.Generator().manual_seed(0)) > 0.05
+
+
+def test_laplace_likelihood_is_lowest_where_the_scale_is_the_error():
+    from common.losses import laplace_nll
+
+    error = torch.tensor([[[[0.01, 0.1], [1.0, 3.0]]]])
+    log_scale = torch.zeros_like(error, requires_grad=True)
+    optimizer = torch.optim.SGD([log_scale], lr=0.5)
+    for _ in range(300):
+        optimizer.zero_grad()
+        laplace_nll(error, log_scale).backward()
+        optimizer.step()
+    torch.testing.assert_close(torch.exp(log_scale.detach()), error, rtol=0.02, atol=1e-4)
+    with pytest.raises(ValueError, match="shapes differ"):
+        laplace_nll(error, torch.zeros(1, 1, 2, 3))

@@ -179,3 +179,16 @@ def test_identity_table_learns_the_identity_at_a_usable_rate_and_not_at_a_neglig
     # the phantoms have ground truth: the same outputs scored against it, PSNR / PCC, PCC within [-1, 1]
     truth = [[float(v) for v in c.split("/")] for c in cells["0.003", "truth (fitted PSNR / PCC)"]]
     assert all(p > 0 and -1 <= c <= 1 for p, c in truth)
+
+
+def test_error_head_cost_times_training_with_and_without_the_head(tmp_path):
+    out = tmp_path / "cost.md"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "error_head_cost", "--tasks", "calcium",
+         "--networks", "cpu", "--iterations", "3", "--append", str(out)],
+        capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    row = next(line for line in out.read_text().splitlines() if line.startswith("| calcium stable (CPU networks"))
+    without, with_head, share = (c.strip() for c in row.split("|")[2:5])
+    assert float(without) > 0 and float(with_head) > 0 and share.endswith("%")

@@ -1,0 +1,103 @@
+"""Uncertainty from a learned error head: the translation and the head's expected error in one pass each.
+
+A model file written by a training run with ``error_head`` on carries, beside the generator, the
+:class:`~common.networks.ErrorHead` trained on the model's own cycle errors
+(:class:`~common.engines.ErrorHeadTrainer`). :class:`ErrorHeadTranslator` pairs the two so that inference writes
+the translation (a single pass, the same as without the option) and the head's map as its uncertainty.
+:func:`uncertainty_translator` chooses between this and the spread over flips/checkpoints
+(:class:`~common.inference.ensemble.EnsembleTranslator`) for a bundle's ``uncertainty_source``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from common.inference.ensemble import UncertaintyTranslator, ensemble_translator
+from common.networks.error_head import ErrorHead
+
+__all__ = ["ErrorHeadTranslator", "UNCERTAINTY_SOURCES", "load_error_head", "uncertainty_translator"]
+
+#: the ``uncertainty_source`` values of the bundles: ``spread`` over flips/checkpoints, the learned ``error_head``,
+#: or ``auto`` (the head where the model file carries one, else the spread)
+UNCERTAINTY_SOURCES = ("spread", "error_head", "auto")
+
+
+class ErrorHeadTranslator(UncertaintyTranslator):
+    """The generator's translation and the error head's expected absolute error of it.
+
+    Args:
+        generator: the A -> B generator.
+        head: its error head (same A channels in, B channels out).
+
+    Raises:
+        ValueError: a head whose channels do not match ``generator``'s output (checked on the first call).
+
+    Shapes:
+        ``(B, C_in, *S)`` -> ``(B, 2 C_out, *S)``: the translation, then the expected error.
+    """
+
+    description = (
+        "Translation: the network's single pass; uncertainty: the learned error head's expected absolute error per "
+        "pixel (trained on the model's own cycle errors)."
+    )
+
+    def __init__(self, generator: nn.Module, head: ErrorHead):
+        super().__init__()
+        self.generator, self.head = generator, head
+
+    @property
+    def passes(self) -> int:
+        """Forward passes of the generator per input."""
+        return 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.generator(x).float()
+        error = self.head.error(x).float()
+        if error.shape != y.shape:
+            raise ValueError(f"the error head gives {tuple(error.shape)} for a translation of {tuple(y.shape)}")
+        return torch.cat([y, error], dim=1)
+
+
+def load_error_head(checkpoint: str | os.PathLike) -> ErrorHead | None:
+    """The error head stored in a model file (``{"model": ..., "error_head": {"config", "state"}}``), in eval mode;
+    ``None`` where the file has none (a run trained without ``error_head``, or a one-sided method)."""
+    data = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    stored = data.get("error_head") if isinstance(data, dict) else None
+    if stored is None:
+        return None
+    head = ErrorHead(**stored["config"])
+    head.load_state_dict(stored["state"])
+    return head.eval()
+
+
+def uncertainty_translator(
+    network: nn.Module,
+    spec: dict,
+    checkpoint: str | os.PathLike,
+    source: str = "spread",
+    checkpoints: int = 1,
+    augment: bool = True,
+    device: torch.device | str = "cpu",
+) -> UncertaintyTranslator:
+    """The translator of ``--uncertainty true``: by ``source``, the spread over flips/checkpoints
+    (:func:`~common.inference.ensemble.ensemble_translator`, ``checkpoints`` and ``augment``), the learned error
+    head of ``checkpoint`` (:class:`ErrorHeadTranslator`), or ``auto`` (the head where the file has one).
+
+    Raises:
+        ValueError: an unknown ``source``, or ``error_head`` for a model file without a head.
+    """
+    if source not in UNCERTAINTY_SOURCES:
+        raise ValueError(f"uncertainty_source must be one of {', '.join(UNCERTAINTY_SOURCES)}, got {source!r}")
+    head = load_error_head(checkpoint) if source != "spread" else None
+    if head is None and source == "error_head":
+        raise ValueError(
+            f"{Path(checkpoint)}: the model file has no learned error head (train with error_head true, a method "
+            "with a cycle); use uncertainty_source spread"
+        )
+    if head is None:
+        return ensemble_translator(network, spec, checkpoint, checkpoints, augment, device)
+    return ErrorHeadTranslator(network, head.to(device)).to(device).eval()

@@ -1,0 +1,81 @@
+"""A learned error head: a small U-Net that maps an image of domain A to the expected per-pixel absolute error of
+the A -> B generator's translation of it.
+
+The head is trained beside the generators (:class:`~common.engines.ErrorHeadTrainer`) on what a cycle method
+computes every iteration anyway: a real B patch ``b``, its translation into A ``a' = G_BA(b)`` and the cycle back
+``G_AB(a')``. For the synthetic A image ``a'`` the truth of its translation is known (``b``), so the cycle's
+absolute error ``|G_AB(a') - b|`` is a per-pixel error of the forward generator on an A image; the head learns to
+predict it from ``a'`` alone (:func:`~common.losses.laplace_nll`) and at inference reads the real A image. Its map
+comes from the model's own behaviour - where this generator failed on images like this one - not from the input's
+brightness, and costs one small forward pass instead of eight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from monai.networks.nets import BasicUNet
+from torch import nn
+
+__all__ = ["ErrorHead", "DEFAULT_ERROR_HEAD_FEATURES"]
+
+#: BasicUNet widths of the head: 0.5 M parameters, a few per cent of a generator's cost
+DEFAULT_ERROR_HEAD_FEATURES = (16, 16, 32, 64, 128, 16)
+
+#: bounds of the predicted log-scale (errors from 6e-6 to 400 in normalised units): keeps exp() finite
+LOG_SCALE_RANGE = (-12.0, 6.0)
+
+
+class ErrorHead(nn.Module):
+    """Per-pixel log-scale of the forward generator's absolute error, from an A image.
+
+    Args:
+        spatial_dims: 2 or 3.
+        in_channels: channels of domain A (as the generator sees them, after any channel mix).
+        out_channels: channels of domain B (one error map per output channel).
+        features: the six widths of MONAI's ``BasicUNet``.
+
+    Raises:
+        ValueError: ``spatial_dims`` not 2 or 3, channel counts below 1, or not six features.
+
+    Shapes:
+        ``(N, in_channels, *S)`` -> ``(N, out_channels, *S)`` log-scales; :meth:`error` gives ``exp`` of them, the
+        expected absolute error in the B domain's normalised units.
+    """
+
+    def __init__(
+        self,
+        spatial_dims: int = 2,
+        in_channels: int = 1,
+        out_channels: int = 1,
+        features: Sequence[int] = DEFAULT_ERROR_HEAD_FEATURES,
+    ):
+        super().__init__()
+        if spatial_dims not in (2, 3):
+            raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims}")
+        if int(in_channels) < 1 or int(out_channels) < 1:
+            raise ValueError(f"channel counts must be positive, got {in_channels}, {out_channels}")
+        features = tuple(int(f) for f in features)
+        if len(features) != 6 or min(features) < 1:
+            raise ValueError(f"features must be six positive widths, got {features}")
+        self.spatial_dims, self.in_channels, self.out_channels = int(spatial_dims), int(in_channels), int(out_channels)
+        self.features = features
+        self.net = BasicUNet(
+            spatial_dims=self.spatial_dims, in_channels=self.in_channels, out_channels=self.out_channels,
+            features=features,
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).clamp(*LOG_SCALE_RANGE)
+
+    def error(self, x: torch.Tensor) -> torch.Tensor:
+        """The expected absolute error, ``exp(forward(x))``."""
+        return torch.exp(self(x))
+
+    def config(self) -> dict:
+        """The arguments that rebuild this head (stored beside its weights)."""
+        return {
+            "spatial_dims": self.spatial_dims, "in_channels": self.in_channels, "out_channels": self.out_channels,
+            "features": list(self.features),
+        }  # fmt: skip

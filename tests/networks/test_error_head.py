@@ -1,0 +1,41 @@
+"""The learned error head: shapes in 2D and 3D, a positive error, a config that rebuilds it, refused settings."""
+
+import pytest
+import torch
+
+from common.networks import ErrorHead
+
+SMALL = (4, 4, 8, 8, 16, 4)
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_head_maps_a_channels_to_one_error_per_b_channel(dims):
+    head = ErrorHead(dims, in_channels=3, out_channels=2, features=SMALL)
+    x = torch.randn((2, 3) + (36,) * dims)  # not a multiple of 16: BasicUNet pads its skips
+    log_scale = head(x)
+    assert log_scale.shape == (2, 2) + (36,) * dims
+    error = head.error(x)
+    assert torch.all(error > 0) and torch.allclose(error, torch.exp(log_scale))
+    log_scale.mean().backward()
+    assert all(p.grad is not None for p in head.parameters() if p.requires_grad)
+
+
+def test_config_rebuilds_the_same_head():
+    head = ErrorHead(2, 1, 1, SMALL)
+    copy = ErrorHead(**head.config())
+    copy.load_state_dict(head.state_dict())
+    x = torch.randn(1, 1, 32, 32)
+    torch.testing.assert_close(copy.eval()(x), head.eval()(x))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"spatial_dims": 1}, "spatial_dims"),
+        ({"in_channels": 0}, "channel counts"),
+        ({"features": (4, 4, 8)}, "six positive widths"),
+    ],
+)
+def test_bad_settings_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ErrorHead(**({"features": SMALL} | kwargs))
