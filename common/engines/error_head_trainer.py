@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import torch
 from ignite.engine import Engine, Events
 
+from common.engines.ema import generator_ema
 from common.losses.laplace import laplace_nll
 from common.networks.error_head import DEFAULT_ERROR_HEAD_FEATURES, ErrorHead
 
@@ -41,6 +42,8 @@ class ErrorHeadTrainer:
         learning_rate: of the head's Adam optimiser (constant).
         seed: of the head's initial weights, drawn from a generator of its own: the global random state, and so
             the generators' training, is the same with the head on or off.
+        ema_decay: keep (and save) the exponential moving average of the head's weights with this decay per
+            iteration (:func:`~common.engines.generator_ema`); ``None``: the head itself.
 
     Raises:
         ValueError: a learning rate that is not positive.
@@ -53,12 +56,14 @@ class ErrorHeadTrainer:
         features: Sequence[int] = DEFAULT_ERROR_HEAD_FEATURES,
         learning_rate: float = 1e-3,
         seed: int = 0,
+        ema_decay: float | None = None,
     ):
         if not float(learning_rate) > 0:
             raise ValueError(f"learning_rate must be positive, got {learning_rate}")
         self.method = method
         self.head: ErrorHead | None = None
         self.optimizer: torch.optim.Optimizer | None = None
+        self.ema = None
         if enabled and not getattr(method, "trains_cycle", False):
             logger.warning(
                 "%s has no trained B -> A -> B cycle to learn its errors from: no learned error head; "
@@ -71,14 +76,18 @@ class ErrorHeadTrainer:
                 torch.manual_seed(int(seed))
                 self.head = ErrorHead(method.spatial_dims, method.channels_a, method.channels_b, features)
             self.optimizer = torch.optim.Adam(self.head.parameters(), lr=float(learning_rate))
+            self.ema = generator_ema(self.head, ema_decay)
 
     @property
     def enabled(self) -> bool:
         return self.head is not None
 
     def saved(self) -> dict[str, ErrorHead]:
-        """What model files carry beside the generator: ``{"error_head": head}``, or nothing when off."""
-        return {"error_head": self.head} if self.head is not None else {}
+        """What model files carry beside the generator: ``{"error_head": head}`` (its moving average with
+        ``ema_decay``), or nothing when off."""
+        if self.head is None:
+            return {}
+        return {"error_head": self.head if self.ema is None else self.ema.module}
 
     def attach(self, engine: Engine) -> None:
         if self.head is not None:
@@ -94,20 +103,27 @@ class ErrorHeadTrainer:
         device = source.device
         if next(self.head.parameters()).device != device:
             self.head.to(device)  # in place: the optimiser keeps its parameters
+            if self.ema is not None:
+                self.ema.to(device)
         self.head.train()
         loss = laplace_nll(error.contiguous(), self.head(source.contiguous()))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.head)
         record["loss"][ERROR_HEAD_LOSS] = float(loss.detach())
 
     def state_dict(self) -> dict:
         if self.head is None:
             return {}
-        return {"head": self.head.state_dict(), "optimizer": self.optimizer.state_dict()}
+        state = {"head": self.head.state_dict(), "optimizer": self.optimizer.state_dict()}
+        return state if self.ema is None else state | {"ema": self.ema.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         if self.head is None or not state:
             return
         self.head.load_state_dict(state["head"])
         self.optimizer.load_state_dict(state["optimizer"])
+        if self.ema is not None and "ema" in state:
+            self.ema.load_state_dict(state["ema"])

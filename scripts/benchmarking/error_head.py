@@ -3,8 +3,9 @@ iteration (issue 17), for a task's default method with the bundle's networks and
 CPU-sized ones.
 
 Each configuration runs the unpaired trainer on fixed random patches (batch 1, the bundle's patch size or the
-benchmark's) for ``iterations`` iterations with and without :class:`~common.engines.ErrorHeadTrainer`, and reports
-the median seconds per iteration (the first two dropped) and the head's share. Inference without
+benchmark's) for ``iterations`` iterations without and with :class:`~common.engines.ErrorHeadTrainer`, alternated
+``rounds`` times, and reports the median seconds per iteration (the first two of each run dropped) and the head's
+share. Inference without
 ``--uncertainty`` runs the generator alone, as before, so its speed is untouched.
 """
 
@@ -39,7 +40,7 @@ def _method(task: str, cpu_networks: bool):
     return method, patch
 
 
-def _seconds_per_iteration(task: str, cpu_networks: bool, head: bool, iterations: int) -> float:
+def _iteration_seconds(task: str, cpu_networks: bool, head: bool, iterations: int) -> list[float]:
     import torch
     from ignite.engine import Events
 
@@ -57,16 +58,17 @@ def _seconds_per_iteration(task: str, cpu_networks: bool, head: bool, iterations
     times: list[float] = []
     trainer.add_event_handler(Events.ITERATION_COMPLETED, step_timer(times))
     trainer.run()
-    return statistics.median(b - a for a, b in zip(times[1:-1], times[2:], strict=True))
+    return [b - a for a, b in zip(times[1:-1], times[2:], strict=True)]
 
 
 def error_head_cost(
-    tasks: str | tuple = "ihc_he_translation,calcium", iterations: int = 12, threads: int = 1,
+    tasks: str | tuple = "ihc_he_translation,calcium", iterations: int = 8, rounds: int = 2, threads: int = 1,
     networks: str | tuple = "bundle,cpu", append: str | None = None, track: bool = False,
     tracking_uri: str | None = None,
 ) -> str:  # fmt: skip
     """Seconds per training iteration with and without the error head (``networks``: the bundle's, the
-    benchmark's CPU-sized ones, or both); prints (and appends) a Markdown table."""
+    benchmark's CPU-sized ones, or both), ``rounds`` alternations of ``iterations`` each; prints (and appends) a
+    Markdown table."""
     import torch
 
     torch.set_num_threads(int(threads))
@@ -78,8 +80,11 @@ def error_head_cost(
     rows = []
     for task in tasks.split(",") if isinstance(tasks, str) else tasks:
         for cpu_networks in [kind == "cpu" for kind in kinds]:
-            without = _seconds_per_iteration(task, cpu_networks, False, iterations)
-            with_head = _seconds_per_iteration(task, cpu_networks, True, iterations)
+            times: dict[bool, list[float]] = {False: [], True: []}
+            for _ in range(int(rounds)):  # alternated, so that a drift of the machine's speed hits both alike
+                for head in (False, True):
+                    times[head] += _iteration_seconds(task, cpu_networks, head, iterations)
+            without, with_head = statistics.median(times[False]), statistics.median(times[True])
             method, patch = _method(task, cpu_networks)
             rows.append({
                 "method": f"{task} {method.name} ({'CPU' if cpu_networks else 'bundle'} networks, patch {patch[0]})",
@@ -88,8 +93,8 @@ def error_head_cost(
     lines = [
         f"### Training cost of the learned error head ({date.today().isoformat()})",
         "",
-        f"{machine_line(torch.get_num_threads())}; batch 1, fp32, random patches, median of {iterations - 2} "
-        "iterations.",
+        f"{machine_line(torch.get_num_threads())}; batch 1, fp32, random patches; median over {rounds} alternated "
+        f"rounds of {iterations} iterations each (the first two of each dropped).",
         "",
         "| task, method, networks | s/iteration without the head | with it | cost of the head |",
         "|---|---|---|---|",

@@ -325,6 +325,7 @@ def docs(name: str, task: dict) -> str:
         defaults=defaults_text(name, task),
         other_defaults=other_defaults_text(task),
         reproduce=reproduce_text(name),
+        uncertainty_source=task.get("uncertainty_source", "spread"),
         objects=(
             "no object metrics (the labels of this task are tissue classes, not instances)."
             if task["segment"] is None

@@ -159,6 +159,9 @@ TASKS: dict[str, dict] = {
         "overrides": {},
         "output_dtype": "uint8",
         "paper": "Ui2i (NeurIPS 2025), IHC -> H&E for nucleus segmentation",
+        # the learned error head ranked the errors better than the spread over flips (BENCHMARKS.md, "A learned
+        # error head"): --uncertainty uses it where the model file has one
+        "uncertainty_source": "auto",
     },
     "mri_t2_pd": {
         "segment": None,

@@ -104,3 +104,20 @@ def test_methods_without_a_cycle_get_no_head(caplog):
 def test_model_files_without_a_head_load_none(tmp_path):
     torch.save({"model": {}}, tmp_path / "model.pt")
     assert load_error_head(tmp_path / "model.pt") is None
+
+
+def test_moving_average_of_the_head_is_what_model_files_carry_and_checkpoints_restore():
+    torch.manual_seed(0)
+    trainer = ErrorHeadTrainer(make_method("cyclegan", 2, 1, 1, CYCLEGAN), features=SMALL, ema_decay=0.5)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        trainer(SimpleNamespace(state=SimpleNamespace(output=[{"images": _cycle_images(generator), "loss": {}}])))
+    saved = trainer.saved()["error_head"]
+    assert saved is trainer.ema.module and saved is not trainer.head
+    name = next(iter(trainer.head.state_dict()))
+    assert not torch.equal(saved.state_dict()[name], trainer.head.state_dict()[name])  # an average, not the head
+    fresh = ErrorHeadTrainer(make_method("cyclegan", 2, 1, 1, CYCLEGAN), features=SMALL, ema_decay=0.5)
+    fresh.load_state_dict(trainer.state_dict())
+    torch.testing.assert_close(fresh.saved()["error_head"].state_dict(), saved.state_dict())
+    with pytest.raises(ValueError, match="ema_decay"):
+        ErrorHeadTrainer(make_method("cyclegan", 2, 1, 1, CYCLEGAN), ema_decay=1.5)

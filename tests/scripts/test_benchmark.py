@@ -185,7 +185,7 @@ def test_error_head_cost_times_training_with_and_without_the_head(tmp_path):
     out = tmp_path / "cost.md"
     done = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "error_head_cost", "--tasks", "calcium",
-         "--networks", "cpu", "--iterations", "3", "--append", str(out)],
+         "--networks", "cpu", "--iterations", "3", "--rounds", "1", "--append", str(out)],
         capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1"),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
