@@ -44,6 +44,8 @@ class ErrorHeadTrainer:
             the generators' training, is the same with the head on or off.
         ema_decay: keep (and save) the exponential moving average of the head's weights with this decay per
             iteration (:func:`~common.engines.generator_ema`); ``None``: the head itself.
+        calibrated: learn the error left after one least-squares gain and offset of each reconstruction to its
+            patch (the calibration the review scores apply before measuring an error) instead of the raw error.
 
     Raises:
         ValueError: a learning rate that is not positive.
@@ -57,10 +59,11 @@ class ErrorHeadTrainer:
         learning_rate: float = 1e-3,
         seed: int = 0,
         ema_decay: float | None = None,
+        calibrated: bool = False,
     ):
         if not float(learning_rate) > 0:
             raise ValueError(f"learning_rate must be positive, got {learning_rate}")
-        self.method = method
+        self.method, self.calibrated = method, bool(calibrated)
         self.head: ErrorHead | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self.ema = None
@@ -99,7 +102,10 @@ class ErrorHeadTrainer:
         images = record["images"]
         with torch.no_grad():
             source = self.method.low_pass(images["fake_A"]).float()
-            error = (images["rec_B"].float() - images["B"].float()).abs()
+            reconstruction, target = images["rec_B"].float(), images["B"].float()
+            if self.calibrated:
+                reconstruction = _fitted(reconstruction, target)
+            error = (reconstruction - target).abs()
         device = source.device
         if next(self.head.parameters()).device != device:
             self.head.to(device)  # in place: the optimiser keeps its parameters
@@ -127,3 +133,11 @@ class ErrorHeadTrainer:
         self.optimizer.load_state_dict(state["optimizer"])
         if self.ema is not None and "ema" in state:
             self.ema.load_state_dict(state["ema"])
+
+
+def _fitted(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``a x + b`` with one least-squares gain and offset per sample over all its values (``(N, ...)``)."""
+    flat_x, flat_y = x.flatten(1), y.flatten(1)
+    dx, dy = flat_x - flat_x.mean(1, keepdim=True), flat_y - flat_y.mean(1, keepdim=True)
+    gain = (dx * dy).sum(1, keepdim=True) / (dx * dx).sum(1, keepdim=True).clamp_min(1e-12)
+    return (gain * dx + flat_y.mean(1, keepdim=True)).reshape(y.shape)

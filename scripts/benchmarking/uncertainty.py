@@ -4,8 +4,9 @@ On the runs of the convergence benchmark (``benchmark.py converge``: trained wit
 ``valA``/``valB``), for each data set, method and seed: translate ``testA`` with the selected model
 (``best_model.pt``) as an :class:`~common.inference.ensemble.EnsembleTranslator` - the 8 flips/rotations, alone
 (``tta``) and with the ``checkpoints - 1`` latest snapshots of the run (``tta+ckpt``) - and, where the model file
-carries a learned error head (runs trained with ``error_head``), the plain translation with the head's map
-(``head``: :class:`~common.inference.error_head.ErrorHeadTranslator`) - and score each image's
+carries a learned error head (runs trained with ``error_head``), the head's map with the single-pass translation
+(``head``) and with the 8-flip mean (``head+tta``; :class:`~common.inference.error_head.ErrorHeadTranslator`) - and
+score each image's
 uncertainty map against the error of its translation to ``testB`` (:mod:`common.metrics.uncertainty`): the
 Spearman correlation over pixels, and the mean error of the 10% most uncertain pixels over the mean error.
 Targets: median Spearman >= 0.3 and ratio >= 2 on each task. A control scores the translation's own intensity as
@@ -45,12 +46,17 @@ def score_run(run: str, data: str, checkpoints: int = 3) -> dict:
     spec = read_model_spec(train / "model.pt")
     inputs = [i.A for i in paired_test_items(data)]
     result = {"run": str(run_dir), "threads": torch.get_num_threads()}
-    kinds = [("tta", "spread", 1), ("tta+ckpt", "spread", int(checkpoints))]
+    kinds = [("tta", "spread", 1, True), ("tta+ckpt", "spread", int(checkpoints), True)]
     if load_error_head(train / "best_model.pt") is not None:
-        kinds.append(("head", "error_head", 1))
-    for label, source, count in kinds:
+        kinds += [("head", "error_head", 1, False), ("head+tta", "error_head", 1, True)]
+    done = run_dir / "uncertainty.json"
+    if done.exists():  # labels scored before are kept
+        result = json.loads(done.read_text()) | {"threads": torch.get_num_threads()}
+    for label, source, count, augment in kinds:
+        if label in result:
+            continue
         network = load_model_weights(make_generator(spec), train / "best_model.pt").eval()
-        translator = uncertainty_translator(network, spec, train / "best_model.pt", source, count)
+        translator = uncertainty_translator(network, spec, train / "best_model.pt", source, count, augment)
         out = run_dir / "uncertainty" / label.replace("+", "_")
         started = time.perf_counter()
         translate_files(
@@ -88,7 +94,8 @@ def uncertainty(
     queue = []
     for name in chosen:
         for run in sorted((root / "runs" / name).glob("*_seed*")):
-            if (run / "result.json").exists() and not (run / "uncertainty.json").exists():
+            scored = json.loads((run / "uncertainty.json").read_text()) if (run / "uncertainty.json").exists() else {}
+            if (run / "result.json").exists() and (not scored or ("head" in scored and "head+tta" not in scored)):
                 queue.append((run, root / "data" / name))
     commands = []
     for run, data in queue:
@@ -109,7 +116,9 @@ def report(root: Path, chosen: list[str], checkpoints: int) -> str:
         "",
         "Selected models of the convergence runs; `tta`: mean and spread over the 8 flips/rotations; `tta+ckpt`: "
         f"the same over the selected model and the {checkpoints - 1} latest snapshots of its run; `head`: the "
-        "plain translation and the learned error head trained beside the generators (runs with `error_head`). "
+        "single-pass translation and the map of the learned error head trained beside the generators (runs with "
+        "`error_head`); `head+tta`: the 8-flip mean translation with the same head map (what `--uncertainty_source "
+        "error_head` writes by default). "
         "Per test image: "
         "Spearman correlation of uncertainty and absolute error (translation fitted to the truth), the mean "
         "error of the 10% most uncertain pixels over the mean error, and the partial Spearman correlation given "
@@ -127,7 +136,7 @@ def report(root: Path, chosen: list[str], checkpoints: int) -> str:
         for path in sorted((root / "runs" / name).glob("*_seed*/uncertainty.json")):
             r = json.loads(path.read_text())
             method, seed = path.parent.name.rsplit("_seed", 1)
-            for label in ("tta", "tta+ckpt", "head"):
+            for label in ("tta", "tta+ckpt", "head", "head+tta"):
                 if label not in r:
                     continue
                 s = r[label]

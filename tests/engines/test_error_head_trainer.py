@@ -121,3 +121,16 @@ def test_moving_average_of_the_head_is_what_model_files_carry_and_checkpoints_re
     torch.testing.assert_close(fresh.saved()["error_head"].state_dict(), saved.state_dict())
     with pytest.raises(ValueError, match="ema_decay"):
         ErrorHeadTrainer(make_method("cyclegan", 2, 1, 1, CYCLEGAN), ema_decay=1.5)
+
+
+def test_calibrated_target_ignores_a_gain_and_offset_of_the_reconstruction():
+    b = torch.rand(2, 1, 32, 32, generator=torch.Generator().manual_seed(0))
+    images = {"fake_A": b.clone(), "rec_B": 2 * b + 0.3, "B": b}  # wrong only by a calibration
+    losses = {}
+    for calibrated in (False, True):
+        trainer = ErrorHeadTrainer(make_method("cyclegan", 2, 1, 1, CYCLEGAN), features=SMALL, calibrated=calibrated)
+        record = {"images": images, "loss": {}}
+        trainer(SimpleNamespace(state=SimpleNamespace(output=[record])))
+        losses[calibrated] = record["loss"][ERROR_HEAD_LOSS]
+    # the same initial head (its own seed): error ~0 after calibration, |b + 0.3| ~ 0.8 without
+    assert losses[True] < losses[False] - 0.5

@@ -33,6 +33,12 @@ def test_output_is_the_plain_translation_then_the_heads_error():
         torch.testing.assert_close(translation, generator(x))
         torch.testing.assert_close(error, head.error(x))
     assert translator.passes == 1 and bool((error > 0).all())
+    augmented = ErrorHeadTranslator(generator, head, spatial_dims=2, augment=True)
+    with torch.no_grad():
+        mean, same_error = split_uncertainty(augmented(x), channel_dim=1)
+        torch.testing.assert_close(mean, split_uncertainty(EnsembleTranslator([generator])(x), channel_dim=1)[0])
+    torch.testing.assert_close(same_error, error)  # the head reads the input once either way
+    assert augmented.passes == 8 and "mean over test-time flips" in augmented.description
     with pytest.raises(ValueError, match="error head gives"):
         ErrorHeadTranslator(torch.nn.Conv2d(2, 1, 1), head)(x)
 
@@ -62,8 +68,9 @@ def test_source_chooses_the_head_or_the_spread(tmp_path):
                tmp_path / "with_head.pt")  # fmt: skip
     assert isinstance(uncertainty_translator(generator, spec, tmp_path / "with_head.pt", "spread"), EnsembleTranslator)
     assert isinstance(uncertainty_translator(generator, spec, tmp_path / "plain.pt", "auto"), EnsembleTranslator)
-    chosen = uncertainty_translator(generator, spec, tmp_path / "with_head.pt", "auto")
-    assert isinstance(chosen, ErrorHeadTranslator) and not chosen.head.training
+    chosen = uncertainty_translator(generator, spec, tmp_path / "with_head.pt", "auto", augment=False)
+    assert isinstance(chosen, ErrorHeadTranslator) and not chosen.head.training and chosen.passes == 1
+    assert uncertainty_translator(generator, spec, tmp_path / "with_head.pt", "error_head").passes == 8
     x = torch.randn(1, 1, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(split_uncertainty(chosen(x), channel_dim=1)[1], head.error(x))
