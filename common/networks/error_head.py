@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from monai.networks.nets import BasicUNet
 from torch import nn
 
@@ -22,6 +23,9 @@ __all__ = ["ErrorHead", "DEFAULT_ERROR_HEAD_FEATURES"]
 
 #: BasicUNet widths of the head: 0.5 M parameters, a few per cent of a generator's cost
 DEFAULT_ERROR_HEAD_FEATURES = (16, 16, 32, 64, 128, 16)
+
+#: the smallest size per axis the U-Net runs on; smaller inputs (3D patches of 16 px, tiny images) are padded to it
+MIN_SIZE = 32
 
 #: bounds of the predicted log-scale (errors from 6e-6 to 400 in normalised units): keeps exp() finite
 LOG_SCALE_RANGE = (-12.0, 6.0)
@@ -40,7 +44,8 @@ class ErrorHead(nn.Module):
         ValueError: ``spatial_dims`` not 2 or 3, channel counts below 1, or not six features.
 
     Shapes:
-        ``(N, in_channels, *S)`` -> ``(N, out_channels, *S)`` log-scales; :meth:`error` gives ``exp`` of them, the
+        ``(N, in_channels, *S)`` -> ``(N, out_channels, *S)`` log-scales, any ``S`` (axes under 32 pixels are
+        padded by repeating edges, then cropped back); :meth:`error` gives ``exp`` of them, the
         expected absolute error in the B domain's normalised units.
     """
 
@@ -67,7 +72,16 @@ class ErrorHead(nn.Module):
         )  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).clamp(*LOG_SCALE_RANGE)
+        sizes = x.shape[2:]
+        if min(sizes) < MIN_SIZE:  # four halvings must leave 2+ pixels for the deepest instance norm
+            pads: list[int] = []
+            for size in reversed(sizes):  # F.pad lists the last axis first
+                pads += [0, max(0, MIN_SIZE - size)]
+            out = self.net(F.pad(x, pads, mode="replicate"))
+            out = out[(slice(None), slice(None)) + tuple(slice(0, size) for size in sizes)]
+        else:
+            out = self.net(x)
+        return out.clamp(*LOG_SCALE_RANGE)
 
     def error(self, x: torch.Tensor) -> torch.Tensor:
         """The expected absolute error, ``exp(forward(x))``."""

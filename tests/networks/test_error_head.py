@@ -20,6 +20,14 @@ def test_head_maps_a_channels_to_one_error_per_b_channel(dims):
     assert all(p.grad is not None for p in head.parameters() if p.requires_grad)
 
 
+@pytest.mark.parametrize("shape", [(1, 1, 16, 16, 16), (2, 1, 5, 40), (1, 1, 1, 1)])
+def test_small_inputs_train_and_keep_their_size(shape):
+    head = ErrorHead(len(shape) - 2, 1, 1, SMALL).train()  # instance norms need 2+ pixels at the deepest level
+    out = head(torch.randn(shape))
+    assert out.shape == shape
+    out.mean().backward()
+
+
 def test_config_rebuilds_the_same_head():
     head = ErrorHead(2, 1, 1, SMALL)
     copy = ErrorHead(**head.config())
