@@ -20,6 +20,7 @@ from ignite.engine import Engine, Events
 
 from common.engines.ema import generator_ema
 from common.losses.laplace import laplace_nll
+from common.metrics.selection import affine_fit
 from common.networks.error_head import DEFAULT_ERROR_HEAD_FEATURES, ErrorHead
 
 __all__ = ["ErrorHeadTrainer", "ERROR_HEAD_LOSS"]
@@ -104,7 +105,7 @@ class ErrorHeadTrainer:
             source = self.method.low_pass(images["fake_A"]).float()
             reconstruction, target = images["rec_B"].float(), images["B"].float()
             if self.calibrated:
-                reconstruction = _fitted(reconstruction, target)
+                reconstruction = affine_fit(reconstruction, target)
             error = (reconstruction - target).abs()
         device = source.device
         if next(self.head.parameters()).device != device:
@@ -133,11 +134,3 @@ class ErrorHeadTrainer:
         self.optimizer.load_state_dict(state["optimizer"])
         if self.ema is not None and "ema" in state:
             self.ema.load_state_dict(state["ema"])
-
-
-def _fitted(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``a x + b`` with one least-squares gain and offset per sample over all its values (``(N, ...)``)."""
-    flat_x, flat_y = x.flatten(1), y.flatten(1)
-    dx, dy = flat_x - flat_x.mean(1, keepdim=True), flat_y - flat_y.mean(1, keepdim=True)
-    gain = (dx * dy).sum(1, keepdim=True) / (dx * dx).sum(1, keepdim=True).clamp_min(1e-12)
-    return (gain * dx + flat_y.mean(1, keepdim=True)).reshape(y.shape)

@@ -21,7 +21,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["fitted_psnr", "fitted_pcc", "patch_descriptors", "sliced_wasserstein", "RealismReference", "cycle_error"]
+__all__ = [
+    "affine_fit",
+    "fitted_psnr",
+    "fitted_pcc",
+    "patch_descriptors",
+    "sliced_wasserstein",
+    "RealismReference",
+    "cycle_error",
+]
 
 
 def _fit(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -31,13 +39,20 @@ def _fit(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     snapshot's wrong colours (validation 21.9 dB, test 16.7) and selection picked it over snapshots of 21 dB.
     Non-negative, because a contrast inversion is wrong: an inverted translation fits as its mean only (a free
     slope scored a Ui2i snapshot whose nuclear channel was inverted, PCC -0.88, above its upright snapshots)."""
-    p = pred.double()
-    t = target.double()
-    pm, tm = p.mean(), t.mean()
-    var = (p - pm).pow(2).mean()
-    cov = ((p - pm) * (t - tm)).mean()
-    a = (cov / var).clamp_min(0.0) if float(var) > 0 else torch.zeros_like(var)
-    return a * (p - pm) + tm
+    return affine_fit(pred.double()[None], target.double()[None], non_negative=True)[0]
+
+
+def affine_fit(pred: torch.Tensor, target: torch.Tensor, non_negative: bool = False) -> torch.Tensor:
+    """``a * pred + b`` with one least-squares gain and offset per sample over all its values (``(N, ...)`` each;
+    ``non_negative``: the gain clamped at 0). A constant ``pred`` fits as the target's mean. No host sync."""
+    p, t = pred.flatten(1), target.flatten(1)
+    dp, tm = p - p.mean(1, keepdim=True), t.mean(1, keepdim=True)
+    var = dp.pow(2).mean(1, keepdim=True)
+    cov = (dp * (t - tm)).mean(1, keepdim=True)
+    a = torch.where(var > 0, cov / var.clamp_min(torch.finfo(var.dtype).tiny), torch.zeros_like(var))
+    if non_negative:
+        a = a.clamp_min(0.0)
+    return (a * dp + tm).reshape(target.shape)
 
 
 def fitted_psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
