@@ -1,5 +1,6 @@
 """The unpaired training engine (an Ignite/MONAI trainer), checkpoints, validation, samples and MLflow logging."""
 
+from common.engines.checkpoint_loader import ResumeLoader
 from common.engines.checkpoint_saver import AtomicCheckpointSaver
 from common.engines.checkpoints import (
     ModelSaver,
@@ -52,6 +53,7 @@ __all__ = [
     "NonFiniteLossError",
     "RNGState",
     "RankReport",
+    "ResumeLoader",
     "RunLogger",
     "SampleGridSaver",
     "SelectionNetwork",

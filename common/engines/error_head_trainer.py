@@ -4,7 +4,8 @@ Every iteration a cycle method computes, for a real B patch ``b``, its translati
 cycle back ``G_AB(low_pass(a'))``: an A image whose true translation is known. :class:`ErrorHeadTrainer` takes
 those images from the trainer's output (detached: nothing flows back into the generators) and takes one Adam
 step of an :class:`~common.networks.ErrorHead` towards predicting the cycle's absolute error
-``|G_AB(low_pass(a')) - b|`` from ``low_pass(a')`` (:func:`~common.losses.laplace_nll`). The head therefore
+``|G_AB(low_pass(a')) - b|`` from ``low_pass(a')`` and its translation ``G_AB(low_pass(a'))``
+(:func:`~common.losses.laplace_nll`). The head therefore
 follows the generators as they train, and the best-model and final-model files carry the head of the same
 iteration (``ModelSaver(extras=...)``). One-sided methods (CUT, FastCUT, UTOM) and cycle methods trained without
 a cycle term have no such error to learn from: the head stays off there, with a warning.
@@ -47,6 +48,8 @@ class ErrorHeadTrainer:
             iteration (:func:`~common.engines.generator_ema`); ``None``: the head itself.
         calibrated: learn the error left after one least-squares gain and offset of each reconstruction to its
             patch (the calibration the review scores apply before measuring an error) instead of the raw error.
+        conditioned: the head reads the translation beside the A image (:class:`~common.networks.ErrorHead`);
+            ``False``: the A image alone.
 
     Raises:
         ValueError: a learning rate that is not positive.
@@ -61,6 +64,7 @@ class ErrorHeadTrainer:
         seed: int = 0,
         ema_decay: float | None = None,
         calibrated: bool = False,
+        conditioned: bool = True,
     ):
         if not float(learning_rate) > 0:
             raise ValueError(f"learning_rate must be positive, got {learning_rate}")
@@ -78,7 +82,9 @@ class ErrorHeadTrainer:
         if enabled:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(seed))
-                self.head = ErrorHead(method.spatial_dims, method.channels_a, method.channels_b, features)
+                self.head = ErrorHead(
+                    method.spatial_dims, method.channels_a, method.channels_b, features, conditioned=conditioned
+                )
             self.optimizer = torch.optim.Adam(self.head.parameters(), lr=float(learning_rate))
             self.ema = generator_ema(self.head, ema_decay)
 
@@ -103,9 +109,8 @@ class ErrorHeadTrainer:
         images = record["images"]
         with torch.no_grad():
             source = self.method.low_pass(images["fake_A"]).float()
-            reconstruction, target = images["rec_B"].float(), images["B"].float()
-            if self.calibrated:
-                reconstruction = affine_fit(reconstruction, target)
+            translation, target = images["rec_B"].float(), images["B"].float()
+            reconstruction = affine_fit(translation, target) if self.calibrated else translation
             error = (reconstruction - target).abs()
         device = source.device
         if next(self.head.parameters()).device != device:
@@ -113,7 +118,7 @@ class ErrorHeadTrainer:
             if self.ema is not None:
                 self.ema.to(device)
         self.head.train()
-        loss = laplace_nll(error.contiguous(), self.head(source.contiguous()))
+        loss = laplace_nll(error.contiguous(), self.head(source.contiguous(), translation.contiguous()))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -128,7 +133,16 @@ class ErrorHeadTrainer:
         return state if self.ema is None else state | {"ema": self.ema.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore the head, its optimiser (and average) from a checkpoint; a checkpoint whose head has another
+        shape (the head before it read the translation, other widths) leaves this head afresh, with a warning."""
         if self.head is None or not state:
+            return
+        shapes = {name: tuple(value.shape) for name, value in self.head.state_dict().items()}
+        if {name: tuple(value.shape) for name, value in state["head"].items()} != shapes:
+            logger.warning(
+                "the checkpoint's error head has another shape than this run's (%s): the head starts afresh",
+                "it reads the A image alone" if self.head.conditioned else "it reads the translation too",
+            )
             return
         self.head.load_state_dict(state["head"])
         self.optimizer.load_state_dict(state["optimizer"])

@@ -1,9 +1,10 @@
-"""Uncertainty from a learned error head: the translation and the head's expected error in one pass each.
+"""Uncertainty from a learned error head: the translation and the head's expected error of it.
 
 A model file written by a training run with ``error_head`` on carries, beside the generator, the
 :class:`~common.networks.ErrorHead` trained on the model's own cycle errors
 (:class:`~common.engines.ErrorHeadTrainer`). :class:`ErrorHeadTranslator` pairs the two so that inference writes
-the translation (a single pass, the same as without the option) and the head's map as its uncertainty.
+the translation (a single pass, the same as without the option, or the mean over the test-time flips) and the
+head's map of it (one small pass more per generator pass) as its uncertainty.
 :func:`uncertainty_translator` chooses between this and the spread over flips/checkpoints
 (:class:`~common.inference.ensemble.EnsembleTranslator`) for a bundle's ``uncertainty_source``.
 """
@@ -16,7 +17,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from common.inference.ensemble import EnsembleTranslator, UncertaintyTranslator, ensemble_translator, split_uncertainty
+from common.inference.ensemble import (
+    UncertaintyTranslator,
+    dihedral_transforms,
+    ensemble_translator,
+)
 from common.networks.error_head import ErrorHead
 
 __all__ = ["ErrorHeadTranslator", "UNCERTAINTY_SOURCES", "load_error_head", "uncertainty_translator"]
@@ -33,9 +38,10 @@ class ErrorHeadTranslator(UncertaintyTranslator):
         generator: the A -> B generator.
         head: its error head (same A channels in, B channels out).
         spatial_dims: 2 or 3.
-        augment: translate with the mean over the test-time flips/rotations
-            (:class:`~common.inference.ensemble.EnsembleTranslator`), as the spread's translation is (a better
-            translation at 8x the cost); ``False``: the single pass. The head reads the input once either way.
+        augment: run the generator and the head on each of the 8 test-time flips/rotations
+            (:func:`~common.inference.ensemble.dihedral_transforms`), undo them and write the mean of the
+            translations (as the spread's translation is: a better translation at 8x the cost) and the mean of the
+            head's maps, each of its own pass's translation; ``False``: one pass of each.
 
     Raises:
         ValueError: a head whose channels do not match ``generator``'s output (checked on the first call).
@@ -47,30 +53,39 @@ class ErrorHeadTranslator(UncertaintyTranslator):
     def __init__(self, generator: nn.Module, head: ErrorHead, spatial_dims: int = 2, augment: bool = False):
         super().__init__()
         self.generator, self.head = generator, head
-        self.ensemble = EnsembleTranslator([generator], spatial_dims) if augment else None
+        self.transforms = dihedral_transforms(int(spatial_dims)) if augment else [(lambda x: x, lambda y: y)]
 
     @property
     def description(self) -> str:
-        translation = "the mean over test-time flips/rotations" if self.ensemble is not None else "a single pass"
-        return (
-            f"Translation: {translation}; uncertainty: the learned error head's expected absolute error per pixel "
-            "(trained on the model's own cycle errors)."
-        )
+        if self.passes == 1:
+            translation, error = "a single pass", "the learned error head's expected absolute error per pixel"
+        else:
+            translation = "the mean over test-time flips/rotations"
+            error = "the learned error head's expected absolute error per pixel, averaged over the same passes"
+        return f"Translation: {translation}; uncertainty: {error} (trained on the model's own cycle errors)."
 
     @property
     def passes(self) -> int:
-        """Forward passes of the generator per input."""
-        return 1 if self.ensemble is None else self.ensemble.passes
+        """Forward passes of the generator (and of the head) per input."""
+        return len(self.transforms)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.ensemble is None:
-            y = self.generator(x).float()
-        else:
-            y = split_uncertainty(self.ensemble(x), channel_dim=1)[0]
-        error = self.head.error(x).float()
-        if error.shape != y.shape:
-            raise ValueError(f"the error head gives {tuple(error.shape)} for a translation of {tuple(y.shape)}")
-        return torch.cat([y, error], dim=1)
+        mean = error = None
+        for n, (forward, inverse) in enumerate(self.transforms, start=1):
+            moved = forward(x)
+            translation = self.generator(moved)
+            expected = self.head.error(moved, translation.to(moved.dtype) if self.head.conditioned else None)
+            if expected.shape != translation.shape:
+                raise ValueError(
+                    f"the error head gives {tuple(expected.shape)} for a translation of {tuple(translation.shape)}"
+                )
+            y, e = inverse(translation).float(), inverse(expected).float()
+            if mean is None:  # the running mean of EnsembleTranslator: the same translation to the bit
+                mean, error = y.clone(), e.clone()
+                continue
+            mean += (y - mean) / n
+            error += (e - error) / n
+        return torch.cat([mean, error], dim=1)
 
 
 def load_error_head(checkpoint: str | os.PathLike) -> ErrorHead | None:

@@ -117,6 +117,7 @@ def train_config(name: str, task: dict) -> dict:
             "enabled": "$common.as_bool(@error_head, 'error_head')",
             "learning_rate": 0.001,
             "calibrated": True,
+            "conditioned": True,
             "ema_decay": None,
         },
         "checkpoint_dir": "$os.path.join(@output_dir, 'checkpoints')",
@@ -335,8 +336,10 @@ def train_config(name: str, task: dict) -> dict:
             "error_head": "@error_head_trainer",
             "rng": "$common.engines.RNGState()",
         },
+        # the error head may be missing from checkpoints of runs begun before it was trained: it then starts afresh
         "checkpoint_loader": {
-            "_target_": "CheckpointLoader",
+            "_target_": "common.engines.ResumeLoader",
+            "optional": ["error_head"],
             "_disabled_": "$@resume_from is None",
             "load_path": "@resume_from",
             "load_dict": "@checkpoint_dict",

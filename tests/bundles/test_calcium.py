@@ -1,6 +1,7 @@
 """The calcium bundle end to end: the command contract, every method by --method, exact resume, validation,
 MLflow tracking, and inference that keeps the movies' geometry."""
 
+import logging
 import os
 import subprocess
 import sys
@@ -85,6 +86,38 @@ def test_resumed_run_matches_an_uninterrupted_one(tmp_path, phantoms, train):
     resumed_rows = read_loss_log(tmp_path / "resumed" / "losses.csv")
     assert straight_rows == resumed_rows  # every loss term and both learning rates, at every iteration
     assert float(resumed_rows[-1]["lr_G"]) == pytest.approx(float(straight_rows[-1]["lr_G"]))
+
+
+@pytest.mark.parametrize("older", ["no_head", "head_of_the_input_alone"])
+def test_checkpoints_of_older_runs_resume_with_a_fresh_error_head(tmp_path, phantoms, train, older):
+    """A run begun before the error head was saved in checkpoints, or before it read the translation, resumes: the
+    generators continue exactly (the same losses as an uninterrupted run), the head starts afresh, with a warning."""
+    from common.engines import ERROR_HEAD_LOSS
+
+    train(tmp_path / "straight", dataset_dir=phantoms, max_iterations=6)
+    first = {"error_head_trainer#conditioned": False} if older == "head_of_the_input_alone" else {}
+    train(tmp_path / "resumed", dataset_dir=phantoms, max_iterations=6, stop_after=4, **first)
+    if older == "no_head":
+        path = latest_checkpoint(tmp_path / "resumed" / "checkpoints")
+        state = torch.load(path, weights_only=True)
+        torch.save({k: v for k, v in state.items() if k != "error_head"}, path)
+    warnings = logging.Handler(logging.WARNING)  # the bundle's logging.conf replaces the root's handlers (caplog's)
+    warnings.emit = lambda record: messages.append(record.getMessage())
+    messages, engines = [], logging.getLogger("common.engines")
+    engines.addHandler(warnings)
+    try:
+        resumed = train(tmp_path / "resumed", dataset_dir=phantoms, max_iterations=6)
+    finally:
+        engines.removeHandler(warnings)
+    assert resumed.parser.get_parsed_content("train#trainer").state.iteration == 6
+    expected = "has no error_head" if older == "no_head" else "error head has another shape"
+    assert any(expected in message for message in messages), messages
+    straight_rows = read_loss_log(tmp_path / "straight" / "losses.csv")
+    resumed_rows = read_loss_log(tmp_path / "resumed" / "losses.csv")
+    for row in straight_rows + resumed_rows:
+        row.pop(ERROR_HEAD_LOSS)
+    assert straight_rows == resumed_rows
+    assert torch.load(tmp_path / "resumed" / "model.pt", weights_only=True)["error_head"]["config"]["conditioned"]
 
 
 def test_ema_is_what_validation_selection_and_export_use_and_resume_restores(tmp_path, phantoms, train):

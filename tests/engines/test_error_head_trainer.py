@@ -34,26 +34,57 @@ def _cycle_images(generator: torch.Generator) -> dict[str, torch.Tensor]:
     return {"fake_A": fake_a, "rec_B": rec_b, "B": b}
 
 
-def test_head_learns_where_the_cycle_errs():
-    torch.manual_seed(0)
-    method = make_method("cyclegan", 2, 1, 1, CYCLEGAN)
-    trainer = ErrorHeadTrainer(method, features=SMALL, learning_rate=3e-3)
-    assert trainer.enabled and trainer.head.in_channels == 1 and trainer.head.out_channels == 1
+def _translation_errs(generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """A batch whose A image says nothing (noise) and whose translation carries bright discs that are its error."""
+    images = _cycle_images(generator)
+    discs, b = images.pop("fake_A"), images["B"]
+    images["fake_A"] = torch.rand(b.shape, generator=generator)
+    images["rec_B"] = b + discs + 0.02 * torch.randn(b.shape, generator=generator)
+    return images | {"discs": discs}
+
+
+def _train_and_predict(trainer: ErrorHeadTrainer, batches, steps: int = 150) -> tuple[torch.Tensor, dict]:
     generator = torch.Generator().manual_seed(0)
     first = None
-    for _ in range(150):
-        state = SimpleNamespace(output=[{"images": _cycle_images(generator), "loss": {}}])
+    for _ in range(steps):
+        images = batches(generator)
+        state = SimpleNamespace(output=[{"images": images, "loss": {}}])
         trainer(SimpleNamespace(state=state))
         first = first if first is not None else state.output[0]["loss"][ERROR_HEAD_LOSS]
     assert state.output[0]["loss"][ERROR_HEAD_LOSS] < first
-    held_out = _cycle_images(torch.Generator().manual_seed(99))
+    held_out = batches(torch.Generator().manual_seed(99))
     with torch.no_grad():
-        predicted = trainer.head.eval().error(held_out["fake_A"])
+        predicted = trainer.head.eval().error(held_out["fake_A"], held_out["rec_B"])
+    return predicted, held_out
+
+
+@pytest.mark.parametrize("conditioned", [True, False])
+def test_head_learns_where_the_cycle_errs(conditioned):
+    torch.manual_seed(0)
+    method = make_method("cyclegan", 2, 1, 1, CYCLEGAN)
+    trainer = ErrorHeadTrainer(method, features=SMALL, learning_rate=3e-3, conditioned=conditioned)
+    assert trainer.enabled and trainer.head.in_channels == 1 and trainer.head.out_channels == 1
+    assert trainer.head.conditioned is conditioned
+    predicted, held_out = _train_and_predict(trainer, _cycle_images)
     error = (held_out["rec_B"] - held_out["B"]).abs()
     assert spearmanr(predicted.flatten().numpy(), error.flatten().numpy())[0] > 0.2
     # the true error scale is 26x larger on the discs (0.52 against 0.02); an untrained head predicts ~1x
     inside = predicted[held_out["fake_A"] > 0].mean() / predicted[held_out["fake_A"] == 0].mean()
     assert inside > 10
+
+
+def test_only_a_conditioned_head_sees_errors_that_show_in_the_translation():
+    inside = {}
+    for conditioned in (True, False):
+        torch.manual_seed(0)
+        trainer = ErrorHeadTrainer(
+            make_method("cyclegan", 2, 1, 1, CYCLEGAN), features=SMALL, learning_rate=3e-3, conditioned=conditioned
+        )
+        predicted, held_out = _train_and_predict(trainer, _translation_errs)
+        discs = held_out["discs"] > 0
+        inside[conditioned] = float(predicted[discs].mean() / predicted[~discs].mean())
+    # the error is 1.0 on the discs against ~0.02 off them; the A image is noise that cannot tell where they are
+    assert inside[True] > 10 and inside[False] < 2, inside
 
 
 @pytest.fixture(scope="module")

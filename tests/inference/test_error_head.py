@@ -12,6 +12,7 @@ from common.inference import (
     translate_files,
     uncertainty_translator,
 )
+from common.inference.ensemble import dihedral_transforms
 from common.io import load_image, write_tiff
 from common.networks import ErrorHead
 
@@ -35,12 +36,30 @@ def test_output_is_the_plain_translation_then_the_heads_error():
     assert translator.passes == 1 and bool((error > 0).all())
     augmented = ErrorHeadTranslator(generator, head, spatial_dims=2, augment=True)
     with torch.no_grad():
-        mean, same_error = split_uncertainty(augmented(x), channel_dim=1)
-        torch.testing.assert_close(mean, split_uncertainty(EnsembleTranslator([generator])(x), channel_dim=1)[0])
-    torch.testing.assert_close(same_error, error)  # the head reads the input once either way
+        mean, averaged = split_uncertainty(augmented(x), channel_dim=1)
+        assert torch.equal(mean, split_uncertainty(EnsembleTranslator([generator])(x), channel_dim=1)[0])
+        maps = [inverse(head.error(forward(x))) for forward, inverse in dihedral_transforms(2)]
+    torch.testing.assert_close(averaged, torch.stack(maps).mean(0))  # the head's map averaged over the same passes
+    assert not torch.allclose(averaged, error)
     assert augmented.passes == 8 and "mean over test-time flips" in augmented.description
     with pytest.raises(ValueError, match="error head gives"):
         ErrorHeadTranslator(torch.nn.Conv2d(2, 1, 1), head)(x)
+
+
+def test_a_conditioned_head_reads_the_translation_written():
+    torch.manual_seed(0)
+    generator = torch.nn.Conv2d(2, 3, 3, padding=1).eval()
+    head = ErrorHead(2, 2, 3, SMALL, conditioned=True).eval()
+    x = torch.randn(1, 2, 32, 32)
+    with torch.no_grad():
+        translation, error = split_uncertainty(ErrorHeadTranslator(generator, head)(x), channel_dim=1)
+        torch.testing.assert_close(error, head.error(x, generator(x)))
+        _, averaged = split_uncertainty(ErrorHeadTranslator(generator, head, 2, augment=True)(x), channel_dim=1)
+        maps = [inverse(head.error(forward(x), generator(forward(x)))) for forward, inverse in dihedral_transforms(2)]
+        torch.testing.assert_close(averaged, torch.stack(maps).mean(0))  # each pass's map of its own translation
+        other = torch.nn.Conv2d(2, 3, 3, padding=1).eval()  # another generator: the same input, another map
+        changed = split_uncertainty(ErrorHeadTranslator(other, head)(x), channel_dim=1)[1]
+    assert not torch.allclose(changed, error)
 
 
 def test_files_get_the_same_translation_as_without_the_option_and_a_map_with_their_geometry(tmp_path):

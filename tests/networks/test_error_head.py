@@ -28,12 +28,35 @@ def test_small_inputs_train_and_keep_their_size(shape):
     out.mean().backward()
 
 
-def test_config_rebuilds_the_same_head():
-    head = ErrorHead(2, 1, 1, SMALL)
+@pytest.mark.parametrize("conditioned", [True, False])
+def test_config_rebuilds_the_same_head(conditioned):
+    head = ErrorHead(2, 1, 2, SMALL, conditioned=conditioned)
     copy = ErrorHead(**head.config())
     copy.load_state_dict(head.state_dict())
-    x = torch.randn(1, 1, 32, 32)
-    torch.testing.assert_close(copy.eval()(x), head.eval()(x))
+    x, translation = torch.randn(1, 1, 32, 32), torch.randn(1, 2, 32, 32)
+    torch.testing.assert_close(copy.eval()(x, translation), head.eval()(x, translation))
+
+
+def test_configs_stored_before_conditioning_load_a_head_of_the_input_alone():
+    head = ErrorHead(2, 3, 3, SMALL)
+    old = {k: v for k, v in head.config().items() if k != "conditioned"}  # older model files
+    restored = ErrorHead(**old)
+    restored.load_state_dict(head.state_dict())
+    assert not restored.conditioned
+
+
+def test_a_conditioned_head_reads_the_translation_and_needs_it():
+    head = ErrorHead(2, 1, 3, SMALL, conditioned=True).eval()
+    x = torch.randn(2, 1, 36, 36)
+    one, other = torch.randn(2, 3, 36, 36), torch.randn(2, 3, 36, 36)
+    assert head(x, one).shape == (2, 3, 36, 36)
+    assert not torch.allclose(head(x, one), head(x, other))
+    with pytest.raises(ValueError, match="conditioned on the translation"):
+        head(x)
+    with pytest.raises(ValueError, match="does not match the input"):
+        head(x, one[..., :32])
+    plain = ErrorHead(2, 1, 3, SMALL).eval()
+    torch.testing.assert_close(plain(x, one), plain(x))  # a head of the input alone ignores it
 
 
 @pytest.mark.parametrize(
