@@ -2,9 +2,10 @@
 
 The same page as ``evaluate.json`` writes (:mod:`common.evaluation.report`), made from what training has: for the
 first validation items, the input, the translation of the model the run ends with (the mean over the 8 test-time
-flips/rotations), its uncertainty (their spread) and, where ``valB`` is the ground truth, the error; the last
-validation's metrics (those of the steganography and object-count watch included), the watch's verdicts over the
-run, and the validation that model selection picked. ``RunLogger`` logs the page and its figures to MLflow.
+flips/rotations), its uncertainty (their spread, or the learned error head's map where the bundle's
+``uncertainty_source`` takes the head and the run trained one) and, where ``valB`` is the ground truth, the error;
+the last validation's metrics (those of the steganography and object-count watch included), the watch's verdicts
+over the run, and the validation that model selection picked. ``RunLogger`` logs the page and its figures to MLflow.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ignite.engine import Engine, Events
 
 from common.evaluation.report import item_panels, panel_figure, selection_note, write_report
 from common.inference.ensemble import EnsembleTranslator, split_uncertainty
+from common.inference.error_head import UNCERTAINTY_SOURCES, ErrorHeadTranslator
 
 __all__ = ["TrainingReport", "report_files"]
 
@@ -39,6 +41,12 @@ class TrainingReport:
         watch: the run's :class:`~common.engines.translation_watch.TranslationWatch` (its verdicts), or ``None``.
         images: how many items get panels.
         spatial_dims: 2 or 3.
+        error_head: the run's learned error head (:class:`~common.networks.ErrorHead`), or ``None``.
+        uncertainty_source: as inference's: ``spread``, or ``error_head`` / ``auto`` for the head's map (the spread
+            where the run has no head).
+
+    Raises:
+        ValueError: an unknown ``uncertainty_source``.
     """
 
     def __init__(
@@ -50,32 +58,46 @@ class TrainingReport:
         watch=None,
         images: int = 3,
         spatial_dims: int = 2,
+        error_head: torch.nn.Module | None = None,
+        uncertainty_source: str = "spread",
     ):
+        if uncertainty_source not in UNCERTAINTY_SOURCES:
+            raise ValueError(
+                f"uncertainty_source must be one of {', '.join(UNCERTAINTY_SOURCES)}, got {uncertainty_source!r}"
+            )
         self.folder, self.evaluator = Path(output_dir) / "report", evaluator
         self.items, self.ground_truth, self.watch = list(items)[: int(images)], bool(ground_truth), watch
         self.spatial_dims = int(spatial_dims)
+        self.head = error_head if uncertainty_source != "spread" else None
 
     def attach(self, engine: Engine) -> None:
         engine.add_event_handler(Events.COMPLETED, self)
 
     def __call__(self, engine: Engine) -> None:
         generator = engine.deployable_generator()
-        mode = generator.training
+        networks = [generator] + ([self.head] if self.head is not None else [])
+        modes = [network.training for network in networks]
         device = next(generator.parameters()).device
-        ensemble = EnsembleTranslator([generator], self.spatial_dims)
+        if self.head is not None:
+            self.head.to(device)  # in place: its optimiser keeps its parameters
+            translator = ErrorHeadTranslator(generator, self.head, self.spatial_dims, augment=True)
+        else:
+            translator = EnsembleTranslator([generator], self.spatial_dims)
         self.folder.mkdir(parents=True, exist_ok=True)
         figures = []
         try:
-            generator.eval()
+            for network in networks:
+                network.eval()
             with torch.no_grad():
                 for i, item in enumerate(self.items):
                     x = torch.as_tensor(item["image"]).float()
-                    mean, spread = split_uncertainty(ensemble(x[None].to(device))[0].cpu())
+                    mean, spread = split_uncertainty(translator(x[None].to(device))[0].cpu())
                     truth = torch.as_tensor(item["label"]).float() if self.ground_truth else None
                     panels = item_panels(x, mean, truth, spread)
                     figures.append(panel_figure(panels, f"validation item {i}", self.folder / f"report_{i}.png"))
         finally:
-            generator.train(mode)
+            for network, mode in zip(networks, modes, strict=True):
+                network.train(mode)
         metrics = {"iteration": int(engine.state.iteration)} | dict(self.evaluator.state.metrics or {})
         notes = [
             f"Panels: the generator at the end of training (iteration {engine.state.iteration}).",
@@ -90,5 +112,5 @@ class TrainingReport:
             )
         if not self.ground_truth:
             notes.append("No valB ground truth: the error panels are empty and selection was unsupervised.")
-        notes.append("Translation: the mean over the 8 test-time flips/rotations; uncertainty: their spread.")
+        notes.append(translator.description)
         write_report(self.folder / "report.html", "Fidelity report: end of training", figures, metrics, notes, warnings)

@@ -111,6 +111,8 @@ def train_config(name: str, task: dict) -> dict:
         # error it learns is the one left after a gain and offset fit, as review scores measure it (IHC Ui2i, 4
         # seeds: Spearman 0.52 against 0.48 raw, no seed under 0.49 against one at 0.12)
         "error_head": task.get("error_head", True),
+        # the uncertainty of the final report's panels, as inference's uncertainty_source (the head where it is taken)
+        "uncertainty_source": task.get("uncertainty_source", "spread"),
         "error_head_trainer": {
             "_target_": "common.engines.ErrorHeadTrainer",
             "method": "@method_def",
@@ -234,6 +236,8 @@ def train_config(name: str, task: dict) -> dict:
                     "ground_truth": "@validate#has_ground_truth",
                     "watch": "@validate#watch",
                     "spatial_dims": "@spatial_dims",
+                    "error_head": "$@error_head_trainer.saved().get('error_head')",
+                    "uncertainty_source": "@uncertainty_source",
                 },
                 {
                     "_target_": "common.engines.RunLogger",

@@ -157,6 +157,15 @@ def test_validation_logs_metrics(tmp_path, phantoms, train):
     page = (tmp_path / "report" / "report.html").read_text()
     assert 'src="report_0.png"' in page and "Model selection picked iteration 2" in page
     assert "Steganography watch: " in page and (tmp_path / "report" / "report_1.png").stat().st_size > 1000
+    assert "uncertainty: their standard deviation" in page  # calcium's uncertainty_source: the spread
+
+
+@pytest.mark.parametrize("method, expected", [("cyclegan", "learned error head"), ("cut", "standard deviation")])
+def test_final_report_shows_the_error_head_where_the_uncertainty_source_takes_it(tmp_path, phantoms, train, method,
+                                                                                  expected):  # fmt: skip
+    train(tmp_path, dataset_dir=phantoms, max_iterations=2, method=method, uncertainty_source="auto")
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert expected in page and (tmp_path / "report" / "report_0.png").stat().st_size > 1000
 
 
 @pytest.mark.parametrize("tracking", ["mlflow", str(ROOT / "mlflow" / "tracking.json")])
