@@ -140,9 +140,9 @@ class ErrorHeadTrainer:
         shapes = {name: tuple(value.shape) for name, value in self.head.state_dict().items()}
         if {name: tuple(value.shape) for name, value in state["head"].items()} != shapes:
             logger.warning(
-                "the checkpoint's error head has another shape than this run's (%s): the head starts afresh",
-                "it reads the A image alone" if self.head.conditioned else "it reads the translation too",
-            )
+                "the checkpoint's error head has another shape than this run's (which reads %s): the head starts "
+                "afresh", "the translation beside the input" if self.head.conditioned else "the input alone",
+            )  # fmt: skip
             return
         self.head.load_state_dict(state["head"])
         self.optimizer.load_state_dict(state["optimizer"])
