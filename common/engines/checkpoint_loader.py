@@ -1,11 +1,11 @@
 """Resume from a training checkpoint that may predate an optional part of the training state.
 
-MONAI's ``CheckpointLoader`` (Ignite's ``Checkpoint.load_objects``) stops with ``KeyError`` when the checkpoint lacks
-any object of its ``load_dict``. Most of a run's state cannot be missing without the resume being wrong (networks,
-optimisers, schedulers, the trainer's counters, the random state), but some can: the learned error head
-(:class:`~common.engines.ErrorHeadTrainer`), added after a run began, is an auxiliary network that does not change
-the generators' training. :class:`ResumeLoader` names such parts ``optional``: a checkpoint without them resumes
-everything else, with a warning that they start afresh.
+MONAI's ``CheckpointLoader`` (Ignite's ``Checkpoint.load_objects``) stops with a ``ValueError`` ("Key ... is not
+found") when the checkpoint lacks any object of its ``load_dict``. Most of a run's state cannot be missing without
+the resume being wrong (networks, optimisers, schedulers, the trainer's counters, the random state), but some can:
+the learned error head (:class:`~common.engines.ErrorHeadTrainer`), added after a run began, is an auxiliary network
+that does not change the generators' training. :class:`ResumeLoader` names such parts ``optional``: a checkpoint
+without them resumes everything else, with a warning that they start afresh.
 """
 
 from __future__ import annotations

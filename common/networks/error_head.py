@@ -9,7 +9,7 @@ predict it from ``a'`` and its translation ``G_AB(a')`` (:func:`~common.losses.l
 the real A image and its translation: the translation shows the head where the output has edges and objects, where
 errors gather (on IHC -> H&E, along the nuclei's rims). Its map
 comes from the model's own behaviour - where this generator failed on images like this one - not from the input's
-brightness, and costs one small forward pass instead of eight.
+brightness, and costs one small forward pass per pass of the generator (one, or the 8 test-time flips').
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ On the runs of the convergence benchmark (``benchmark.py converge``: trained wit
 (``best_model.pt``) as an :class:`~common.inference.ensemble.EnsembleTranslator` - the 8 flips/rotations, alone
 (``tta``) and with the ``checkpoints - 1`` latest snapshots of the run (``tta+ckpt``) - and, where the model file
 carries a learned error head (runs trained with ``error_head``), the head's map with the single-pass translation
-(``head``) and with the 8-flip mean (``head+tta``; :class:`~common.inference.error_head.ErrorHeadTranslator`) - and
+(``head``) and the head's maps averaged over the 8 flips with their mean translation (``head+tta``;
+:class:`~common.inference.error_head.ErrorHeadTranslator`) - and
 score each image's
 uncertainty map against the error of its translation to ``testB`` (:mod:`common.metrics.uncertainty`): the
 Spearman correlation over pixels, and the mean error of the 10% most uncertain pixels over the mean error.
@@ -52,10 +53,10 @@ def score_run(run: str, data: str, checkpoints: int = 3) -> dict:
     done = run_dir / "uncertainty.json"
     if done.exists():  # labels scored before are kept
         result = json.loads(done.read_text()) | {"threads": torch.get_num_threads()}
+    network = load_model_weights(make_generator(spec), train / "best_model.pt").eval()  # read once for all labels
     for label, source, count, augment in kinds:
         if label in result:
             continue
-        network = load_model_weights(make_generator(spec), train / "best_model.pt").eval()
         translator = uncertainty_translator(network, spec, train / "best_model.pt", source, count, augment)
         out = run_dir / "uncertainty" / label.replace("+", "_")
         started = time.perf_counter()
@@ -117,8 +118,8 @@ def report(root: Path, chosen: list[str], checkpoints: int) -> str:
         "Selected models of the convergence runs; `tta`: mean and spread over the 8 flips/rotations; `tta+ckpt`: "
         f"the same over the selected model and the {checkpoints - 1} latest snapshots of its run; `head`: the "
         "single-pass translation and the map of the learned error head trained beside the generators (runs with "
-        "`error_head`); `head+tta`: the 8-flip mean translation with the same head map (what `--uncertainty_source "
-        "error_head` writes by default). "
+        "`error_head`); `head+tta`: the 8-flip mean translation with the head's maps of the 8 passes averaged (what "
+        "`--uncertainty_source error_head` writes by default). "
         "Per test image: "
         "Spearman correlation of uncertainty and absolute error (translation fitted to the truth), the mean "
         "error of the 10% most uncertain pixels over the mean error, and the partial Spearman correlation given "
