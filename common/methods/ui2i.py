@@ -1,25 +1,35 @@
 """Ui2i (NeurIPS 2025): U-Net generators without feature normalisation, ABSN on every weight, channel-spatial
-attention, Lanczos upsampling, a shared bottleneck, a stacked 3-class domain discriminator, a content
-discriminator on bottleneck features, an N-pair contrastive loss and differentiable scale augmentation.
+attention, Lanczos upsampling, a shared bottleneck, a stacked 3-class domain discriminator, a content discriminator
+on bottleneck features, an N-pair contrastive loss and differentiable scale augmentation.
 
 The stacked discriminator sees ``cat([image of A, image of B])`` and classifies it as *real* (two real images),
 *fake* (the two translations, through an image pool) or *identity* (each real image passed through the generator
-into its own domain); the generators want their translations classified as real. The content discriminator
-tells bottleneck features of A from those of B; the generators try to make them indistinguishable. Defaults
-are the paper's: ``lambda_cyc`` 10, ``lambda_id`` 1, ``lambda_cl`` 0.1, scale augmentation in [0.75, 1.5], pool
-50, Adam 2e-4 (0.5, 0.999). The paper does not say how the convolutions pad; ``padding_mode`` "replicate" (the
-default) repeats the edge pixels: with zeros, the normalisation-free generators drew a dark frame around every
-translation of the IHC phantoms (white brightfield background at 1.0 against the padding's 0), which cost 1-3 dB of
-PSNR (BENCHMARKS.md, seventh session). The paper names ABSN for the generators and "a single PatchGAN" for the domain
-discriminator: ``disc_norm`` "instance" (the default) gives it PatchGAN's instance norm and leaves the content
-discriminator unnormalised; "absn" (the default until the eleventh session) put ABSN on both discriminators, which
-then barely told real stacks from translated ones. Measured at 1,000 iterations (BENCHMARKS.md, eleventh session):
-if_unmixing seeds 0-4 25.4 / 25.9 / 24.6 / 26.5 / 25.4 dB with instance norm against 24.3 / 16.9 / 22.9 / 26.1 /
-22.4 with ABSN (seed 1 had an inverted membrane channel), IHC seeds 0-3 22.1 / 21.8 / 21.7 / 21.6 against 21.5 /
-21.1 / 20.7 / 20.6.
+into its own domain); the generators want their translations classified as real. The content discriminator tells
+bottleneck features of A from those of B; the generators try to make them indistinguishable. Defaults are the
+paper's: ``lambda_cyc`` 10, ``lambda_id`` 1, ``lambda_cl`` 0.1, scale augmentation in [0.75, 1.5], pool 50, Adam
+(0.5, 0.999) at 2e-4 for the paper's width (64 features in the generators' first level). Other widths get ``2e-4 *
+sqrt(64 / features[0])`` (``width_scaled_lr``): a narrower network needs a larger step. At the paper's width nothing
+changes. The benchmark's CPU networks (16 features) get 4e-4. Measured on if_unmixing at 2,000 iterations
+(BENCHMARKS.md, thirteenth and sixteenth sessions): 16 features at 4e-4, seeds 0-6, 31.7 / 34.2 / 32.5 / 32.6 / 31.3
+/ 31.7 / 32.9 dB, seed spread 0.96, against 28.6 / 32.0 / 30.1 / 31.7 / 32.2 / 28.4 / 28.6 (1.74) at 2e-4;
+validation preferred 4e-4 on 6 of 7 seeds. The paper's 64 features stalled at 4e-4 on the one seed tried (19.4 dB at
+600 iterations against 27.7 at 500 with 2e-4). A ``learning_rate`` given to ``make_optimizers`` (the bundles'
+``--learning_rate``) overrides the rule.
+
+The paper does not say how the convolutions pad; ``padding_mode`` "replicate" (the default) repeats the edge pixels:
+with zeros, the normalisation-free generators drew a dark frame around every translation of the IHC phantoms (white
+brightfield background at 1.0 against the padding's 0), which cost 1-3 dB of PSNR (BENCHMARKS.md, seventh session).
+The paper names ABSN for the generators and "a single PatchGAN" for the domain discriminator: ``disc_norm``
+"instance" (the default) gives it PatchGAN's instance norm and leaves the content discriminator unnormalised; "absn"
+(the default until the eleventh session) put ABSN on both discriminators, which then barely told real stacks from
+translated ones. Measured at 1,000 iterations (BENCHMARKS.md, eleventh session): if_unmixing seeds 0-4 25.4 / 25.9 /
+24.6 / 26.5 / 25.4 dB with instance norm against 24.3 / 16.9 / 22.9 / 26.1 / 22.4 with ABSN (seed 1 had an inverted
+membrane channel), IHC seeds 0-3 22.1 / 21.8 / 21.7 / 21.6 against 21.5 / 21.1 / 20.7 / 20.6.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -33,7 +43,25 @@ from common.networks.ui2i import ContentDiscriminator, make_ui2i_generators
 from common.ops.image_pool import ImagePool
 from common.ops.scale_augment import RandScaleAugment
 
-__all__ = ["Ui2i"]
+__all__ = ["PAPER_LR", "PAPER_WIDTH", "Ui2i", "width_scaled_lr"]
+
+#: the paper's Adam learning rate, for generators whose first level has ``PAPER_WIDTH`` features
+PAPER_LR = 2e-4
+PAPER_WIDTH = 64
+
+
+def width_scaled_lr(width: int, lr: float = PAPER_LR, reference_width: int = PAPER_WIDTH) -> float:
+    """The learning rate for generators whose first level has ``width`` features: ``lr * sqrt(reference_width /
+    width)`` (4e-4 for 16 features, the paper's 2e-4 for 64).
+
+    Raises:
+        ValueError: if ``width`` or ``reference_width`` is not a positive integer or ``lr`` is not positive.
+    """
+    if int(width) != width or width < 1 or int(reference_width) != reference_width or reference_width < 1:
+        raise ValueError(f"width and reference_width must be positive integers, got {width!r} and {reference_width!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}")
+    return float(lr) * math.sqrt(reference_width / width)
 
 
 class Ui2i(TranslationMethod):
@@ -91,6 +119,7 @@ class Ui2i(TranslationMethod):
             norm="instance" if disc_norm == "instance" else None,
         )
         self.disc_content = ContentDiscriminator(spatial_dims, features[-1], content_hidden, disc_norm == "absn")
+        self.optimizer = dict(self.optimizer, lr=width_scaled_lr(features[0]))  # the class's spec stays the paper's
         self.gan = GANLoss(gan_mode)
         self.scale = RandScaleAugment(scale_range[0], scale_range[1], seed=seed)
         self.pool = ImagePool(pool_size, seed=seed)

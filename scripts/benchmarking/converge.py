@@ -292,7 +292,8 @@ def report(root: Path, chosen: list[str], iterations: int) -> str:
         f"### Convergence benchmark, {iterations} iterations ({date.today().isoformat()})",
         "",
         "Each run: batch 1, one thread (two runs in parallel on the 2-core machine), fp32, the bundle's defaults "
-        f"with CPU networks {json.dumps(NETWORKS)}; validation {PRESET['validations']} times per run on the data "
+        f"with CPU networks {json.dumps(NETWORKS)} (Ui2i's learning rate follows its width: 4e-4 for 16 features "
+        f"in the first level); validation {PRESET['validations']} times per run on the data "
         "set's validation split; reported: the selected model (`best_model.pt`). Scores: median over the test "
         "images after a least-squares intensity fit (PSNR in dB, SSIM), PCC on raw values; `oracle` is the best "
         "snapshot on the test set (for the selection check only); `gap` = oracle - selected PSNR.",

@@ -523,6 +523,28 @@ def test_denoising_learning_rate_per_method_and_generator_ema(method, lr):
     assert parser.get_parsed_content("learning_rate") is None and parser.get_parsed_content("ema_decay") is None
 
 
+@pytest.mark.parametrize("name", ["if_unmixing", "ihc_he_translation"])
+def test_ui2i_bundles_scale_the_rate_with_the_network_width(name):
+    """The Ui2i bundles train their full-size networks at the paper's 2e-4; narrower ones (the benchmark's 16 features
+    in the first level) at 2e-4 * sqrt(64 / 16) = 4e-4; ``--learning_rate`` overrides either (BENCHMARKS.md,
+    sixteenth session)."""
+    from monai.bundle import ConfigParser
+
+    for features, override, lr in (
+        ([64, 128, 256, 512], None, 2e-4),
+        ([16, 32, 64, 128], None, 4e-4),
+        ([16, 32], 1e-4, 1e-4),
+    ):
+        parser = ConfigParser()
+        parser.read_config(_config(name, "train"))
+        parser["hyperparameters"]["ui2i"] |= {"features": features, "ndf": 8, "content_hidden": 8}
+        if override is not None:
+            parser["learning_rate"] = override
+        assert parser.get_parsed_content("method") == "ui2i"
+        assert parser.get_parsed_content("optimizer_g").param_groups[0]["lr"] == pytest.approx(lr)
+        assert parser.get_parsed_content("optimizer_d").param_groups[0]["lr"] == pytest.approx(lr)
+
+
 @pytest.mark.parametrize("name", BUNDLES)
 def test_uncertainty_source_defaults_follow_the_measurements(name):
     """IHC -> H&E writes the learned error head's map (where the model carries one): it ranked the IHC errors at

@@ -181,3 +181,23 @@ def test_ui2i_discriminator_normalisation_choices(calcium, disc_norm):
     _train(method, make_unpaired_dataset(calcium, patch_size=(32, 32), length=4), iterations=2)
     with pytest.raises(ValueError, match="disc_norm"):
         make_method("ui2i", hyperparameters=TINY["ui2i"] | {"disc_norm": "batch"})
+
+
+def test_ui2i_learning_rate_follows_the_generators_width():
+    """Ui2i's Adam rate is the paper's 2e-4 at the paper's width (64 features in the first level) and scales with
+    sqrt(64 / width) elsewhere (4e-4 for the benchmark's 16): narrow networks converged faster and agreed over seeds
+    at 4e-4, the paper's width stalled there (BENCHMARKS.md, sixteenth session). An explicit rate wins."""
+    from common.methods.ui2i import PAPER_LR, Ui2i, width_scaled_lr
+
+    assert width_scaled_lr(64) == pytest.approx(2e-4) and width_scaled_lr(16) == pytest.approx(4e-4)
+    assert width_scaled_lr(256) == pytest.approx(1e-4) and width_scaled_lr(8, lr=1e-3, reference_width=8) == 1e-3
+    for bad in ({"width": 0}, {"width": 2.5}, {"width": 16, "lr": 0.0}, {"width": 16, "reference_width": -1}):
+        with pytest.raises(ValueError, match="width|lr"):
+            width_scaled_lr(**bad)
+    for features, expected in (((16, 32), 4e-4), ((4, 8, 16), 8e-4), ((64, 128), 2e-4)):
+        method = make_method("ui2i", hyperparameters={"features": features, "ndf": 4, "content_hidden": 8})
+        opt_g, opt_d = method.make_optimizers()
+        assert opt_g.param_groups[0]["lr"] == pytest.approx(expected) == opt_d.param_groups[0]["lr"]
+        assert method.make_optimizers(lr=1e-5)[0].param_groups[0]["lr"] == pytest.approx(1e-5)
+    assert Ui2i.optimizer["lr"] == PAPER_LR  # instances do not change the class's paper settings
+    assert make_method("cyclegan", hyperparameters=TINY["cyclegan"]).make_optimizers()[0].param_groups[0]["lr"] == 2e-4
