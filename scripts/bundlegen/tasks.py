@@ -117,8 +117,9 @@ TASKS: dict[str, dict] = {
         "phantom_size": 256,
         "overrides": {},
         "addons": MIXTURE_PULL | UNMIXING_ANCHOR,
-        # not {"ui2i": 4e-4}: it closed the slow seeds' gap with the benchmark's CPU networks but stalled the
-        # full-size ones (BENCHMARKS.md, thirteenth session)
+        # no "learning_rates": Ui2i's own rate follows its width (width_scaled_lr): 4e-4 closed the slow seeds' gap
+        # with the benchmark's CPU networks but stalled the full-size ones, which keep 2e-4 (BENCHMARKS.md,
+        # thirteenth and sixteenth sessions)
         "output_dtype": "float32",
         "paper": "Ui2i (NeurIPS 2025), IF unmixing experiment",
     },
