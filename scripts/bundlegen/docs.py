@@ -181,6 +181,18 @@ UI2I_RATE_TEXT = (
     "500 with 2e-4), so they keep the paper's rate; their seed spread is not measured yet (a GPU's work)."
 )
 
+#: what a Ui2i task's small real data measured beyond the defaults (BENCHMARKS.md, sixteenth session)
+UI2I_SMALL_DATA_TEXT = {
+    "if_unmixing": (
+        " On very small real data the generator learns its training tiles and drifts from others: on the "
+        "CellProfiler dev data (5 training tiles per domain) every run's best snapshot came early and the final "
+        "models were 2-5 dB worse; selection on the validation split picks the early one. `--ema_decay 0.99` "
+        "(validate, select and ship the generator's moving average) brought the seed spread there from 1.41 to "
+        "0.97 dB (seeds 0-4, CPU-sized networks: 28.9 / 29.4 / 28.7 / 29.3 / 31.1 dB against 29.5 / 29.5 / 28.9 / "
+        "27.7 / 31.6, input 26.0) but cost 0.5-1.9 dB on 3 of 3 phantom seeds, so it is an option, not the default."
+    ),
+}
+
 
 #: what replicated padding measured for STABLE's denoising (BENCHMARKS.md, eighth session)
 STABLE_PADDING_EVIDENCE = (
@@ -245,6 +257,7 @@ def defaults_text(name: str, task: dict) -> str:
             + UI2I_DISC_TEXT
             + " "
             + UI2I_RATE_TEXT
+            + UI2I_SMALL_DATA_TEXT.get(name, "")
         )
     if task["method"] == "stable":
         parts.append(
