@@ -9,12 +9,12 @@ bottleneck features of A from those of B; the generators try to make them indist
 paper's: ``lambda_cyc`` 10, ``lambda_id`` 1, ``lambda_cl`` 0.1, scale augmentation in [0.75, 1.5], pool 50, Adam
 (0.5, 0.999) at 2e-4 for the paper's width (64 features in the generators' first level). Other widths get ``2e-4 *
 sqrt(64 / features[0])`` (``width_scaled_lr``): a narrower network needs a larger step. At the paper's width nothing
-changes. The benchmark's CPU networks (16 features) get 4e-4. Measured on if_unmixing at 2,000 iterations
-(BENCHMARKS.md, thirteenth and sixteenth sessions): 16 features at 4e-4, seeds 0-6, 31.7 / 34.2 / 32.5 / 32.6 / 31.3
-/ 31.7 / 32.9 dB, seed spread 0.96, against 28.6 / 32.0 / 30.1 / 31.7 / 32.2 / 28.4 / 28.6 (1.74) at 2e-4;
-validation preferred 4e-4 on 6 of 7 seeds. The paper's 64 features stalled at 4e-4 on the one seed tried (19.4 dB at
-600 iterations against 27.7 at 500 with 2e-4). A ``learning_rate`` given to ``make_optimizers`` (the bundles'
-``--learning_rate``) overrides the rule.
+changes; wider networks get less (1.4e-4 for 128 features: not measured). The benchmark's CPU networks (16 features)
+get 4e-4. Measured on if_unmixing at 2,000 iterations (BENCHMARKS.md, thirteenth and sixteenth sessions): 16
+features at 4e-4, seeds 0-6, 31.7 / 34.2 / 32.5 / 32.6 / 31.3 / 31.7 / 32.9 dB, seed spread 0.96, against 28.6 /
+32.0 / 30.1 / 31.7 / 32.2 / 28.4 / 28.6 (1.74) at 2e-4; validation preferred 4e-4 on 6 of 7 seeds. The paper's 64
+features stalled at 4e-4 on the one seed tried (19.4 dB at 600 iterations against 27.7 at 500 with 2e-4). A
+``learning_rate`` given to ``make_optimizers`` (the bundles' ``--learning_rate``) overrides the rule.
 
 The paper does not say how the convolutions pad; ``padding_mode`` "replicate" (the default) repeats the edge pixels:
 with zeros, the normalisation-free generators drew a dark frame around every translation of the IHC phantoms (white
