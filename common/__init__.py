@@ -11,7 +11,7 @@ from pathlib import Path
 PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)
 
 from common.bundle_root import find_bundle_root  # noqa: E402  (the bundles' configs call these two)
-from common.flags import as_bool  # noqa: E402
+from common.flags import as_bool, as_optional  # noqa: E402
 
 _SUBMODULES = (
     "data",
@@ -31,7 +31,7 @@ _SUBMODULES = (
     "segmentation",
 )
 
-__all__ = ["PROJECT_ROOT", "as_bool", "find_bundle_root", *_SUBMODULES]
+__all__ = ["PROJECT_ROOT", "as_bool", "as_optional", "find_bundle_root", *_SUBMODULES]
 
 
 def __getattr__(name: str):

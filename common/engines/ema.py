@@ -11,6 +11,8 @@ from __future__ import annotations
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from common.flags import as_optional
+
 __all__ = ["generator_ema", "deployable_network"]
 
 
@@ -19,11 +21,13 @@ def generator_ema(generator: nn.Module, decay: float | None) -> AveragedModel | 
 
     Args:
         generator: the network to average; the copy is taken now, so build it before DDP wrapping or compiling.
-        decay: the weight of the running average per update, in (0, 1) (e.g. 0.999); ``None``: no EMA.
+        decay: the weight of the running average per update, in (0, 1) (e.g. 0.999); ``None`` (or the command
+            line's ``null`` / ``none``, :func:`~common.flags.as_optional`): no EMA.
 
     Raises:
         ValueError: ``decay`` outside (0, 1).
     """
+    decay = as_optional(decay)
     if decay is None:
         return None
     if isinstance(decay, bool) or not isinstance(decay, int | float) or not 0 < float(decay) < 1:

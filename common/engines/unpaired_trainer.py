@@ -26,6 +26,7 @@ from torch.optim.swa_utils import AveragedModel
 from common.data.stream import StreamSampler
 from common.engines.ddp import distribute_method
 from common.engines.ema import deployable_network, generator_ema
+from common.flags import as_optional
 from common.methods.base import TranslationMethod
 
 __all__ = ["UnpairedTrainer", "NonFiniteLossError", "check_channels_last"]
@@ -49,6 +50,8 @@ class UnpairedTrainer(Trainer):
         batch_size: the loader's batch size (for repositioning the sampler).
         amp: mixed precision; ``amp_dtype`` ``"bfloat16"`` (CPU or GPU) or ``"float16"`` (GPU, with a scaler).
         ema_decay: keep an exponential moving average of the A -> B generator (e.g. 0.999); ``None``: off.
+            ``ema_decay``, ``grad_clip`` and ``stop_after`` also take the command line's ``null`` / ``none`` for
+            ``None`` (:func:`~common.flags.as_optional`).
         ema: that average, built beforehand (:func:`~common.engines.ema.generator_ema`) so that validation and
             model selection can score the same copy (bundles pass it); give ``ema`` or ``ema_decay``, not both.
             It is saved and restored with the trainer's state (``state_dict``).
@@ -95,6 +98,7 @@ class UnpairedTrainer(Trainer):
             raise ValueError(f"max_iterations and epoch_length must be positive, got {max_iterations}, {epoch_length}")
         if amp_dtype not in ("bfloat16", "float16"):
             raise ValueError(f"amp_dtype must be 'bfloat16' or 'float16', got {amp_dtype!r}")
+        ema_decay, grad_clip, stop_after = as_optional(ema_decay), as_optional(grad_clip), as_optional(stop_after)
         if ema_decay is not None and ema is not None:
             raise ValueError("give ema (a built average) or ema_decay, not both")
         if ema is not None and not isinstance(ema, AveragedModel):
@@ -123,7 +127,7 @@ class UnpairedTrainer(Trainer):
         self.sampler, self.batch_size = sampler, int(batch_size)
         self.amp_dtype = torch.bfloat16 if amp_dtype == "bfloat16" else torch.float16
         self.scaler = torch.amp.GradScaler(device.type) if amp and self.amp_dtype == torch.float16 else None
-        self.grad_clip = grad_clip
+        self.grad_clip = None if grad_clip is None else float(grad_clip)
         self.stop_on_nan = stop_on_nan
         self.ema = ema.to(device) if ema is not None else generator_ema(method.generator_ab, ema_decay)
         if compile:  # before DDP wraps them; after the EMA copy (a compiled module's copy would recompile)

@@ -25,6 +25,7 @@ from common.data.slicing import axes_to_slice, take_slice
 from common.errors import InputDataError
 from common.evaluation.figures import box_plot, overlay
 from common.evaluation.report import item_panels, panel_figure, selection_note, watch_trips, write_report
+from common.flags import as_optional
 from common.inference.ensemble import UncertaintyTranslator
 from common.inference.files import translate_files
 from common.inference.translate import uncertainty_path
@@ -135,7 +136,8 @@ def evaluate(
         segmenter: callable ``(C, *S) image -> labels`` for translations (default: no object metrics).
         segmenter_input: the same for inputs without ``testA_labels``.
         device: for translating.
-        tracking_uri: log the results as an MLflow run there (``None``: no tracking).
+        tracking_uri: log the results as an MLflow run there (``None``, or ``null`` / ``none`` from the command line:
+            no tracking).
         experiment_name, run_name, params: the MLflow run's experiment, name and parameters.
         overwrite: replace earlier reports in ``output_dir``.
         method: the whole two-sided method (e.g. from :func:`~common.engines.load_method`): adds the
@@ -265,7 +267,7 @@ def evaluate(
         figures.append(overlay(*first_overlay, out / "overlay.png", overwrite))
     described = network.description if uncertainty_dir is not None else None
     figures += _report(out, panels, summary, checkpoint, described, overwrite)
-    if tracking_uri:
+    if as_optional(tracking_uri):
         _log_mlflow(
             tracking_uri,
             experiment_name,

@@ -216,7 +216,7 @@ STABLE_RATE_EMA_TEXT = (
     "30.2 / 31.2 / 29.6 / 30.7 / 28.0 (spread 1.25), the average alone 30.7 / 27.9 / 26.7 (seeds 0-2). Denoising "
     "phantoms, seeds 0-4: 27.6 / 28.3 / 28.0 / 28.0 / 27.2 (median 28.0) against 26.4 / 27.8 / 27.8 / 26.5 / 27.9 "
     "(median 27.75; the rate alone 26.6 / 25.9 / 27.2 on seeds 0-2); CycleGAN with the average 27.4 / 27.4 / 27.1, "
-    "as without it. `--learning_rate 3e-4 --ema_decay None` restores the paper's rate and the raw generator."
+    "as without it. `--learning_rate 3e-4 --ema_decay null` restores the paper's rate and the raw generator."
 )
 
 

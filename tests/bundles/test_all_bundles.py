@@ -521,6 +521,12 @@ def test_denoising_learning_rate_per_method_and_generator_ema(method, lr):
     parser = ConfigParser()
     parser.read_config(_config("calcium", "train"))
     assert parser.get_parsed_content("learning_rate") is None and parser.get_parsed_content("ema_decay") is None
+    parser = ConfigParser()  # the documented switch-off: `--ema_decay null` (MONAI's run drops `None`)
+    parser.read_config(_config("denoising", "train"))
+    parser["ema_decay"] = "null"
+    parser["hyperparameters"]["stable"] |= {"channels": [4, 8], "n_info": 2, "ndf": 8}
+    assert parser.get_parsed_content("ema") is None
+    assert parser.get_parsed_content("tracking_params")["ema_decay"] is None
 
 
 @pytest.mark.parametrize("name", ["if_unmixing", "ihc_he_translation"])

@@ -53,6 +53,15 @@ def test_stop_after_keeps_the_schedule(data):
     assert trainer.state.iteration == 3 and trainer.max_iterations == 10
 
 
+def test_command_line_null_switches_options_off(data):
+    """``--ema_decay null --grad_clip none --stop_after null`` (strings from Fire) mean off, as ``None`` does."""
+    trainer = _trainer(data, 4, epoch_length=2, ema_decay="null", grad_clip="none", stop_after="null")
+    trainer.run()
+    assert trainer.ema is None and trainer.grad_clip is None and trainer.stop_after is None
+    assert trainer.state.iteration == 4
+    assert _trainer(data, 4, grad_clip="2.5").grad_clip == 2.5
+
+
 def test_nan_loss_stops_with_the_term_and_iteration(data):
     trainer = _trainer(data, 5)
     with torch.no_grad():
@@ -88,6 +97,8 @@ def test_a_built_ema_is_used_and_bad_ema_settings_are_refused(data):
     method = make_method("stable", 2, 1, 1, TINY)
     assert generator_ema(method.generator_ab, None) is None
     assert deployable_network(method.generator_ab, None) is method.generator_ab
+    for spelled in ("null", "None", "none"):  # the command line's way to switch it off (common.flags)
+        assert generator_ema(method.generator_ab, spelled) is None
     for bad in (0, 1, 1.5, True, "0.9"):
         with pytest.raises(ValueError, match="ema_decay"):
             generator_ema(method.generator_ab, bad)

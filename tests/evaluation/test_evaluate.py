@@ -71,6 +71,16 @@ def test_results_are_logged_to_mlflow(calcium, tmp_path, monkeypatch):
         "overlay.png",
     }
     assert (tmp_path / "mlruns").is_dir() and not any(cwd.iterdir())
+    evaluate(  # `--tracking_uri null` on the command line: no MLflow run, nothing written beside the reports
+        root,
+        tmp_path / "untracked",
+        predictions_dir=root / "testB",
+        spec=SPEC,
+        tracking_uri="null",
+        experiment_name="cal",
+    )
+    assert len(client.search_runs([client.get_experiment_by_name("cal").experiment_id])) == 1
+    assert (tmp_path / "untracked" / "summary.json").exists() and not any(cwd.iterdir())
 
 
 def test_missing_prediction_is_reported(calcium, tmp_path):
