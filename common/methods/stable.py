@@ -5,8 +5,9 @@ information consistency, DySample upsampling, demodulated convolutions, LSGAN di
 and cycle consistency whose weight grows from 0 to ``lambda_cyc`` along a sigmoid over ``cyc_ramp_iterations``
 (the bundles ramp over the whole run, as the reference README's calcium recipe). Defaults are the paper's calcium
 settings (its public README): ``n_info`` 8, channels 8-16-32, no feature norm, lambda_adv 1, lambda_info 10,
-lambda_cyc 1, AdamW lr 3e-4 without weight decay, constant learning rate, no image pool. Other tasks use 4 levels
-32-256 and ``n_info`` 3 (8 for DAPI) with a feature norm.
+lambda_cyc 1, AdamW lr 3e-4 without weight decay (the paper's text; the authors' code keeps torch's default
+0.01), constant learning rate, no image pool. Other tasks use 4 levels 32-256 and ``n_info`` 3 (8 for DAPI) with a
+feature norm.
 
 As in the authors' code, the information-consistency terms stop the gradient on one side each: the A -> B term
 pulls ``encoder_B(G_AB(a))`` towards a fixed ``encoder_A(a)``, and the B -> A term pulls ``encoder_B(b)`` towards a
