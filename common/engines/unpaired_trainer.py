@@ -32,6 +32,17 @@ from common.methods.base import TranslationMethod
 __all__ = ["UnpairedTrainer", "NonFiniteLossError", "check_channels_last"]
 
 
+def _positive(value: object, name: str) -> float:
+    """``value`` as a positive float, or a ``ValueError`` naming the option."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not number > 0:
+        raise ValueError(f"{name} must be a positive number or null, got {value!r}")
+    return number
+
+
 class NonFiniteLossError(RuntimeError):
     """A loss term became NaN or Inf."""
 
@@ -127,7 +138,7 @@ class UnpairedTrainer(Trainer):
         self.sampler, self.batch_size = sampler, int(batch_size)
         self.amp_dtype = torch.bfloat16 if amp_dtype == "bfloat16" else torch.float16
         self.scaler = torch.amp.GradScaler(device.type) if amp and self.amp_dtype == torch.float16 else None
-        self.grad_clip = None if grad_clip is None else float(grad_clip)
+        self.grad_clip = None if grad_clip is None else _positive(grad_clip, "grad_clip")
         self.stop_on_nan = stop_on_nan
         self.ema = ema.to(device) if ema is not None else generator_ema(method.generator_ab, ema_decay)
         if compile:  # before DDP wraps them; after the EMA copy (a compiled module's copy would recompile)

@@ -60,6 +60,9 @@ def test_command_line_null_switches_options_off(data):
     assert trainer.ema is None and trainer.grad_clip is None and trainer.stop_after is None
     assert trainer.state.iteration == 4
     assert _trainer(data, 4, grad_clip="2.5").grad_clip == 2.5
+    for bad in ("abc", 0, -1.0, True):
+        with pytest.raises(ValueError, match="grad_clip must be a positive number or null"):
+            _trainer(data, 4, grad_clip=bad)
 
 
 def test_nan_loss_stops_with_the_term_and_iteration(data):
