@@ -35,10 +35,10 @@ __all__ = ["UnpairedTrainer", "NonFiniteLossError", "check_channels_last"]
 def _positive(value: object, name: str) -> float:
     """``value`` as a positive float, or a ``ValueError`` naming the option."""
     try:
-        number = float(value)
+        number = None if isinstance(value, bool) else float(value)
     except (TypeError, ValueError):
-        number = float("nan")
-    if isinstance(value, bool) or not number > 0:
+        number = None
+    if number is None or not number > 0:
         raise ValueError(f"{name} must be a positive number or null, got {value!r}")
     return number
 
