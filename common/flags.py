@@ -3,7 +3,11 @@
 ``python -m monai.bundle run ... --amp false`` hands the config the string ``"false"`` (Python Fire parses only
 ``True``/``False`` as booleans), which is truthy: every boolean id of the bundles goes through :func:`as_bool`
 where it is used, so MONAI's ``str2bool`` spellings (``true``/``false``, ``yes``/``no``, ``1``/``0``, any case) and
-``on``/``off`` all mean what they say and anything else is refused with the option's name.
+``on``/``off`` all mean what they say and anything else is refused with the option's name. The same holds inside
+dicts: Fire reads ``--normalization_a '{"clip": false}'`` as ``{"clip": "false"}``, so the switches of a
+normalisation (``Normalization``), of a method and its add-ons (``hyperparameters#<method>#...``, ``addons#...``:
+every keyword whose default is a boolean, in ``common.methods.registry``) and of the error head
+(``error_head_trainer#...``) are read the same way.
 
 Unsetting an option is the other trap: Fire turns ``--ema_decay None`` into Python's ``None``, and MONAI's ``run``
 drops every ``None`` override before the config sees it (``update_kwargs(ignore_none=True)``), so the default stays

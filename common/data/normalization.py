@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from monai.transforms import EnsureTyped, MapTransform, ScaleIntensityRanged, ScaleIntensityRangePercentilesd
 
+from common.flags import as_bool
+
 __all__ = ["NORMALIZATIONS", "Normalization"]
 
 NORMALIZATIONS = ("percentile", "range", "none")
@@ -52,6 +54,15 @@ class Normalization:
     channel_wise: bool = True
 
     def __post_init__(self) -> None:
+        # a dict given on the command line reaches here with ``"clip": "false"`` (Fire reads JSON's true/false as
+        # strings), which is truthy: read the switches as booleans, refusing anything else
+        for switch in ("clip", "channel_wise"):
+            try:
+                object.__setattr__(self, switch, as_bool(getattr(self, switch), switch))
+            except ValueError:
+                raise ValueError(
+                    f"normalization {switch!r} must be true or false, got {getattr(self, switch)!r}"
+                ) from None
         if self.mode not in NORMALIZATIONS:
             raise ValueError(f"normalization mode must be one of {NORMALIZATIONS}, got {self.mode!r}")
         if self.b_max <= self.b_min:

@@ -20,6 +20,7 @@ import torch
 from ignite.engine import Engine, Events
 
 from common.engines.ema import generator_ema
+from common.flags import as_bool
 from common.losses.laplace import laplace_nll
 from common.metrics.selection import affine_fit
 from common.networks.error_head import DEFAULT_ERROR_HEAD_FEATURES, ErrorHead
@@ -68,7 +69,10 @@ class ErrorHeadTrainer:
     ):
         if not float(learning_rate) > 0:
             raise ValueError(f"learning_rate must be positive, got {learning_rate}")
-        self.method, self.calibrated = method, bool(calibrated)
+        # switches overridden on the command line arrive as strings ("false" is truthy)
+        enabled = as_bool(enabled, "error_head_trainer#enabled")
+        conditioned = as_bool(conditioned, "error_head_trainer#conditioned")
+        self.method, self.calibrated = method, as_bool(calibrated, "error_head_trainer#calibrated")
         self.head: ErrorHead | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self.ema = None

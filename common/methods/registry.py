@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from torch import nn
 
+from common.flags import as_bool
 from common.methods.base import TranslationMethod
 from common.methods.cut import CUT, FastCUT
 from common.methods.cyclegan import CycleGAN
@@ -83,20 +84,38 @@ def method_defaults(name: str) -> dict:
     return {k: v for k, v in out.items() if k not in ADDON_KEYS}
 
 
+def _addon_defaults() -> dict:
+    params = inspect.signature(TranslationMethod.__init__).parameters
+    return {k: params[k].default for k in ADDON_KEYS}
+
+
+def _read_switches(values: Mapping, defaults: Mapping, prefix: str) -> dict:
+    """``values`` with every switch (a keyword whose default is a boolean) read by :func:`~common.flags.as_bool`:
+    ``--hyperparameters#stable#demodulate false`` hands the config the string ``"false"``, which is truthy.
+
+    Raises:
+        ValueError: a switch that is no boolean spelling, named as on the command line (``prefix`` + key).
+    """
+    return {
+        k: as_bool(v, f"{prefix}{k}") if isinstance(defaults.get(k), bool) and v is not None else v
+        for k, v in values.items()
+    }
+
+
 def resolve_hyperparameters(name: str, hyperparameters: Mapping | None = None) -> dict:
     """Every hyper-parameter of method ``name``: its paper defaults (:func:`method_defaults`) updated with
     ``hyperparameters``, as a model spec stores them, so that a model is rebuilt the same even if a default
     changes later.
 
     Raises:
-        ValueError: unknown method, or a keyword the method does not take.
+        ValueError: unknown method, a keyword the method does not take, or a switch that is no boolean.
     """
     defaults = method_defaults(name)
     given = dict(hyperparameters or {})
     unknown = sorted(set(given) - set(defaults))
     if unknown:
         raise ValueError(f"method {name!r} takes no hyper-parameter {', '.join(map(repr, unknown))}")
-    return defaults | given
+    return defaults | _read_switches(given, defaults, f"hyperparameters#{name}#")
 
 
 def make_method(
@@ -117,11 +136,12 @@ def make_method(
         addons: add-on keywords shared by all methods (``lambda_fsesim``, ``fsesim_window``, ``dct_cutoff``).
 
     Raises:
-        ValueError: unknown method or keyword.
+        ValueError: unknown method or keyword, or a switch (hyper-parameter or add-on) that is no boolean.
     """
     if name not in METHODS:
         raise ValueError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
-    kwargs = dict(hyperparameters or {}) | dict(addons or {})
+    kwargs = _read_switches(dict(hyperparameters or {}), method_defaults(name), f"hyperparameters#{name}#")
+    kwargs |= _read_switches(dict(addons or {}), _addon_defaults(), "addons#")
     try:
         return METHODS[name](spatial_dims=spatial_dims, channels_a=channels_a, channels_b=channels_b, **kwargs)
     except TypeError as e:

@@ -12,6 +12,7 @@ import pytest
 import torch
 from monai.bundle import ConfigWorkflow, ckpt_export, verify_metadata, verify_net_in_out
 
+from common.data import Normalization
 from common.inference import translate_files
 from common.io import load_image, write_nifti, write_tiff
 
@@ -527,6 +528,25 @@ def test_denoising_learning_rate_per_method_and_generator_ema(method, lr):
     parser["hyperparameters"]["stable"] |= {"channels": [4, 8], "n_info": 2, "ndf": 8}
     assert parser.get_parsed_content("ema") is None
     assert parser.get_parsed_content("tracking_params")["ema_decay"] is None
+
+
+def test_model_spec_stores_switches_given_as_words_as_booleans():
+    """``--normalization_a '{"clip": false}'`` reaches the config as ``"clip": "false"`` (Fire): the model spec, which
+    inference and evaluation rebuild from, stores the normalisation resolved (``False``, every default filled in)."""
+    from monai.bundle import ConfigParser
+
+    parser = ConfigParser()
+    parser.read_config(_config("denoising", "train"))
+    parser["normalization_a"] = {"mode": "percentile", "lower": 0.0, "upper": 99.0, "clip": "false"}
+    parser["hyperparameters"]["stable"] |= {"demodulate": "false"}
+    spec = parser.get_parsed_content("model_spec")
+    assert spec["normalization_a"]["clip"] is False and spec["normalization_a"]["upper"] == 99.0
+    assert spec["normalization_a"] == Normalization.from_config(spec["normalization_a"]).as_dict()
+    assert spec["hyperparameters"]["demodulate"] is False
+    parser["normalization_b"] = {"clip": "perhaps"}
+    with pytest.raises(RuntimeError) as refused:  # MONAI wraps the config's error; its cause names the option
+        parser.get_parsed_content("model_spec", lazy=False)
+    assert "'clip' must be true or false, got 'perhaps'" in str(refused.value.__cause__)
 
 
 @pytest.mark.parametrize("name", ["if_unmixing", "ihc_he_translation"])

@@ -86,8 +86,25 @@ def test_constant_channel_does_not_divide_by_zero():
         ({"mode": "range", "a_min": 5.0, "a_max": 5.0}, "a_max"),
         ({"b_min": 1.0, "b_max": 0.0}, "b_max"),
         ({"upperr": 99.0}, "unknown normalization keys"),
+        ({"clip": "sometimes"}, "'clip' must be true or false"),
+        ({"channel_wise": 2}, "'channel_wise' must be true or false"),
     ],
 )
 def test_bad_settings_are_refused_with_a_clear_error(config, words):
     with pytest.raises(ValueError, match=words):
         Normalization.from_config(config)
+
+
+@pytest.mark.parametrize(
+    "word, expected", [("false", False), ("False", False), ("true", True), ("off", False), (True, True)]
+)
+def test_switches_given_as_command_line_words_mean_what_they_say(word, expected):
+    # ``--normalization_a '{"clip": false}'`` reaches the config as the string "false" (Fire), which is truthy
+    norm = Normalization.from_config(
+        {"mode": "percentile", "lower": 0.0, "upper": 50.0, "clip": word, "channel_wise": word}
+    )
+    assert norm.clip is expected and norm.channel_wise is expected
+    image = np.arange(100, dtype=np.float32).reshape(1, 10, 10)
+    out = np.asarray(norm(image))
+    assert (out.max() > 1.5) is not expected  # the upper half of the ramp lies above 1 unless clipped
+    assert norm.as_dict()["clip"] is expected

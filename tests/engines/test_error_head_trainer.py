@@ -128,6 +128,11 @@ def test_methods_without_a_cycle_get_no_head(caplog):
     trainer.load_state_dict({"head": {}, "optimizer": {}})  # a checkpoint of another run: nothing to load into
     off = ErrorHeadTrainer(make_method("cyclegan", 2, 1, 1, CYCLEGAN), enabled=False)
     assert not off.enabled and off.saved() == {}
+    # switches overridden on the command line arrive as strings: "false" must switch off, not read as truthy
+    word = ErrorHeadTrainer(make_method("cyclegan", 2, 1, 1, CYCLEGAN), enabled="false", calibrated="false")
+    assert not word.enabled and word.calibrated is False
+    with pytest.raises(ValueError, match="error_head_trainer#calibrated"):
+        ErrorHeadTrainer(make_method("cyclegan", 2, 1, 1, CYCLEGAN), calibrated="maybe")
     with pytest.raises(ValueError, match="learning_rate"):
         ErrorHeadTrainer(make_method("cyclegan", 2, 1, 1, CYCLEGAN), learning_rate=0)
 

@@ -66,3 +66,24 @@ def test_a_ui2i_spec_saved_before_disc_norm_rebuilds_absn_discriminators():
     rebuilt.load_state_dict(trained)  # the keys of an ABSN checkpoint match
     with pytest.raises(RuntimeError):
         today.load_state_dict(trained)
+
+
+def test_switches_given_as_command_line_words_mean_what_they_say():
+    # ``--hyperparameters#stable#demodulate false`` reaches the config as the string "false", which is truthy
+    from common.networks.demod_conv import DemodulatedConv
+
+    assert resolve_hyperparameters("stable", {"demodulate": "false"})["demodulate"] is False
+    small = {"channels": [4, 8], "ndf": 8}
+    plain = make_method("stable", hyperparameters=small | {"demodulate": "false"}, addons={"warmup_mixture": "true"})
+    demod = make_method("stable", hyperparameters=small | {"demodulate": "True"}, addons={"warmup_mixture": "off"})
+    assert not any(isinstance(m, DemodulatedConv) for m in plain.modules())
+    assert any(isinstance(m, DemodulatedConv) for m in demod.modules())
+    assert plain.warmup_mixture is True and demod.warmup_mixture is False
+    assert make_method("cut", hyperparameters={"nce_idt": "no"}).nce_idt is False
+
+
+def test_a_switch_that_is_no_boolean_is_refused_with_its_command_line_name():
+    with pytest.raises(ValueError, match="hyperparameters#stable#disc_batch_norm"):
+        resolve_hyperparameters("stable", {"disc_batch_norm": "sometimes"})
+    with pytest.raises(ValueError, match="addons#polarity_per_channel"):
+        make_method("cyclegan", addons={"polarity_per_channel": "maybe"})
