@@ -57,12 +57,11 @@ class Normalization:
         # a dict given on the command line reaches here with ``"clip": "false"`` (Fire reads JSON's true/false as
         # strings), which is truthy: read the switches as booleans, refusing anything else
         for switch in ("clip", "channel_wise"):
+            value = getattr(self, switch)
             try:
-                object.__setattr__(self, switch, as_bool(getattr(self, switch), switch))
+                object.__setattr__(self, switch, as_bool(value))
             except ValueError:
-                raise ValueError(
-                    f"normalization {switch!r} must be true or false, got {getattr(self, switch)!r}"
-                ) from None
+                raise ValueError(f"normalization {switch!r} must be true or false, got {value!r}") from None
         if self.mode not in NORMALIZATIONS:
             raise ValueError(f"normalization mode must be one of {NORMALIZATIONS}, got {self.mode!r}")
         if self.b_max <= self.b_min:
