@@ -20,19 +20,29 @@ from common.networks import (
 
 
 @pytest.mark.parametrize(
-    "layer",
-    [nn.Conv2d(16, 32, 3), nn.Conv3d(8, 4, 3), nn.ConvTranspose2d(32, 16, 4), nn.Linear(20, 7), nn.Conv2d(64, 3, 7)],
+    "make_layer",
+    [
+        lambda: nn.Conv2d(16, 32, 3),
+        lambda: nn.Conv3d(8, 4, 3),
+        lambda: nn.ConvTranspose2d(32, 16, 4),
+        lambda: nn.Linear(20, 7),
+        lambda: nn.Conv2d(64, 3, 7),
+    ],
+    ids=["conv2d", "conv3d", "conv_transpose2d", "linear", "conv2d_7x7"],
 )
-def test_absn_makes_the_rms_of_both_spectral_norms_one(layer):
+def test_absn_makes_the_rms_of_both_spectral_norms_one(make_layer):
+    # the layer is drawn here, after seeding: drawn at collection, its weights followed whatever else the
+    # worker had drawn before, and 30 power iterations were too few for some draws (CI saw 1.0225)
     torch.manual_seed(0)
+    layer = make_layer()
     with torch.no_grad():
         layer.weight.mul_(5.0)
     apply_absn(layer)
     layer.train()
-    for _ in range(30):  # power iteration converges over training steps
+    for _ in range(300):  # power iteration converges over training steps (one iteration per step)
         _ = layer.weight
     sigma_fw, sigma_bw, rms = absn_sigmas(layer.weight)
-    assert rms == pytest.approx(1.0, abs=0.02)
+    assert rms == pytest.approx(1.0, abs=0.005)
     # the forward and backward norms differ (it is their RMS that is normalised)
     raw = layer.parametrizations.weight.original
     exact_fw, exact_bw, _ = absn_sigmas(raw)
