@@ -12,7 +12,7 @@ from common.engines.checkpoints import (
     read_model_spec,
 )
 from common.engines.ddp import distribute_method, distributed_units
-from common.engines.ema import deployable_network, generator_ema
+from common.engines.ema import GeneratorEMA, deployable_network, generator_ema
 from common.engines.environment import environment_info
 from common.engines.error_head_trainer import ERROR_HEAD_LOSS, ErrorHeadTrainer
 from common.engines.loss_log import LossLogger, read_loss_log
@@ -47,6 +47,7 @@ __all__ = [
     "AtomicCheckpointSaver",
     "ERROR_HEAD_LOSS",
     "ErrorHeadTrainer",
+    "GeneratorEMA",
     "ImageMean",
     "LossLogger",
     "ModelSaver",

@@ -1,6 +1,6 @@
 """Networks of the seed methods: generators, discriminators and their building blocks."""
 
-from common.networks.absn import BidirectionalSpectralNorm, absn_sigmas, apply_absn, remove_absn
+from common.networks.absn import BidirectionalSpectralNorm, absn_sigmas, apply_absn, reestimate_absn, remove_absn
 from common.networks.attention import ChannelAttention, ChannelSpatialAttention, SpatialAttention
 from common.networks.demod_conv import DemodulatedConv, demodulate
 from common.networks.discriminators import (
@@ -38,6 +38,7 @@ __all__ = [
     "lsgan_discriminator",
     "make_ui2i_generators",
     "patchgan",
+    "reestimate_absn",
     "remove_absn",
     "stacked_domain_discriminator",
 ]

@@ -14,6 +14,7 @@ from common.networks import (
     final_output,
     lsgan_discriminator,
     patchgan,
+    reestimate_absn,
     remove_absn,
     stacked_domain_discriminator,
 )
@@ -60,6 +61,20 @@ def test_absn_estimates_are_lower_bounds_and_differentiable():
     assert w.grad is not None
     remove_absn(conv)
     assert not hasattr(conv, "parametrizations") or "weight" not in conv.parametrizations
+
+
+def test_reestimate_absn_recovers_the_spectral_norm_from_scrambled_vectors():
+    torch.manual_seed(0)
+    conv = apply_absn(nn.Conv2d(8, 12, 3)).eval()
+    norm = next(p for p in conv.parametrizations.weight if isinstance(p, BidirectionalSpectralNorm))
+    with torch.no_grad():  # shrunk and turned, as a moving average of the vectors leaves them
+        for name in ("u_fw", "v_fw", "u_bw", "v_bw"):
+            getattr(norm, name).copy_(0.3 * torch.randn_like(getattr(norm, name)))
+    raw = conv.parametrizations.weight.original
+    assert absn_sigmas(conv.weight)[2] > 1.5  # the layer now runs with a weight far too large
+    reestimate_absn(conv, iterations=100)
+    assert absn_sigmas(conv.weight)[2] == pytest.approx(1.0, abs=0.01)
+    torch.testing.assert_close(conv.parametrizations.weight.original, raw)  # weights untouched
 
 
 def test_absn_eval_mode_is_deterministic():
