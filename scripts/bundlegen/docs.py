@@ -181,15 +181,21 @@ UI2I_RATE_TEXT = (
     "500 with 2e-4), so they keep the paper's rate; their seed spread is not measured yet (a GPU's work)."
 )
 
-#: what a Ui2i task's small real data measured beyond the defaults (BENCHMARKS.md, sixteenth session)
+#: what a Ui2i task's small real data measured, and the moving average it ships (BENCHMARKS.md, sixteenth and
+#: nineteenth sessions)
 UI2I_SMALL_DATA_TEXT = {
     "if_unmixing": (
         " On very small real data the generator learns its training tiles and drifts from others: on the "
         "CellProfiler dev data (5 training tiles per domain) every run's best snapshot came early and the final "
-        "models were 2-5 dB worse; selection on the validation split picks the early one. `--ema_decay 0.99` "
-        "(validate, select and ship the generator's moving average) brought the seed spread there from 1.41 to "
-        "0.97 dB (seeds 0-4, CPU-sized networks: 28.9 / 29.4 / 28.7 / 29.3 / 31.1 dB against 29.5 / 29.5 / 28.9 / "
-        "27.7 / 31.6, input 26.0) but cost 0.5-1.9 dB on 3 of 3 phantom seeds, so it is an option, not the default."
+        "models were 2-5 dB worse; selection on the validation split picks the early one. So validation, model "
+        "selection and both saved models use the generator's exponential moving average (`ema_decay` 0.99, for "
+        "every method of this bundle; `--ema_decay null` restores the raw generator). CellProfiler, seeds 0-4, "
+        "CPU-sized networks, 2,000 iterations: 28.97 / 30.05 / 28.91 / 29.51 / 31.31 dB (median 29.51, seed "
+        "spread 0.99 dB) against 29.48 / 29.45 / 28.91 / 27.70 / 31.60 (median 29.45, spread 1.41) with the raw "
+        "generator, input 26.0; on the if_unmixing phantoms the average ties the raw generator (31.57 / 34.26 / "
+        "31.90 against 31.69 / 34.17 / 31.73 dB, seeds 0 / 1 / 5). The average keeps ABSN's power-iteration "
+        "vectors its own (`common.engines.GeneratorEMA`): averaged like other buffers, they had shrunk and the "
+        "average ran with weights several times too large, which had cost the phantoms 0.5-1.9 dB before."
     ),
 }
 
