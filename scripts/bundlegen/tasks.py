@@ -121,7 +121,7 @@ TASKS: dict[str, dict] = {
         # with the benchmark's CPU networks but stalled the full-size ones, which keep 2e-4 (BENCHMARKS.md,
         # thirteenth and sixteenth sessions)
         # measured (BENCHMARKS.md, nineteenth session): the generator's EMA, once its ABSN norms were its own,
-        # narrowed the CellProfiler seed spread (1.41 -> 0.99 dB) and cost the phantoms nothing
+        # narrowed the CellProfiler seed spread (1.26 -> 0.81 dB, 8 seeds) and cost the phantoms nothing
         "ema_decay": 0.99,
         "output_dtype": "float32",
         "paper": "Ui2i (NeurIPS 2025), IF unmixing experiment",

@@ -531,9 +531,10 @@ def test_denoising_learning_rate_per_method_and_generator_ema(method, lr):
 
 
 def test_if_unmixing_ships_the_moving_average_with_its_own_spectral_norms():
-    """if_unmixing validates, selects and ships the generator's EMA (0.99; CellProfiler seed spread 1.41 -> 0.99 dB,
-    phantoms tied: BENCHMARKS.md, nineteenth session); the average of Ui2i's ABSN generator is a GeneratorEMA, which
-    keeps the spectral-norm estimates of the averaged weights; `--ema_decay null` switches it off."""
+    """if_unmixing validates, selects and ships the generator's EMA (0.99; CellProfiler seed spread 1.26 -> 0.81 dB
+    over 8 seeds, phantoms tied: BENCHMARKS.md, nineteenth session); the average of Ui2i's ABSN generator is a
+    GeneratorEMA, which keeps the spectral-norm estimates of the averaged weights; `--ema_decay null` switches it
+    off."""
     from monai.bundle import ConfigParser
 
     from common.engines import GeneratorEMA
