@@ -178,10 +178,10 @@ UI2I_RATE_TEXT = (
     "30.1 / 31.7 / 32.2 / 28.4 / 28.6 (1.74) at 2e-4, validation preferring 4e-4 on 6 of 7 seeds, and the IHC "
     "phantoms 22.0 / 22.1 / 23.1 / 22.4 (seeds 0-3, 1,000 iterations) against 22.1 / 21.8 / 21.7 / 21.6. This "
     "bundle's full-size networks stalled at 4e-4 on the one seed tried (19.4 dB at 600 iterations against 27.7 at "
-    "500 with 2e-4), so they keep the paper's rate. At that rate, with if_unmixing's moving average, two seeds "
-    "of them on the if_unmixing phantoms (2,000 iterations, 96-px patches) scored 34.0 and 36.5 dB against 31.6 "
-    "and 34.3 for the CPU-sized networks on the same seeds; their spread over more seeds is not measured yet (a "
-    "GPU's work)."
+    "500 with 2e-4), so they keep the paper's rate. At that rate, with if_unmixing's moving average, three "
+    "seeds of them on the if_unmixing phantoms (2,000 iterations, 96-px patches) scored 34.0 / 36.5 / 35.4 dB "
+    "(seed spread 1.28 dB) against 31.6 / 34.3 / 32.5 for the CPU-sized networks on the same seeds; more seeds "
+    "need a GPU."
 )
 
 #: what a Ui2i task's small real data measured, and the moving average it ships (BENCHMARKS.md, sixteenth and
