@@ -180,8 +180,8 @@ UI2I_RATE_TEXT = (
     "bundle's full-size networks stalled at 4e-4 on the one seed tried (19.4 dB at 600 iterations against 27.7 at "
     "500 with 2e-4), so they keep the paper's rate. At that rate, with if_unmixing's moving average, three "
     "seeds of them on the if_unmixing phantoms (2,000 iterations, 96-px patches) scored 34.0 / 36.5 / 35.4 dB "
-    "(seed spread 1.28 dB) against 31.6 / 34.3 / 32.5 for the CPU-sized networks on the same seeds; more seeds "
-    "need a GPU."
+    "(seed spread 1.28 dB) against 31.6 / 34.3 (with the average) and 32.5 (seed 2, raw) for the CPU-sized "
+    "networks on the same seeds; more seeds need a GPU."
 )
 
 #: what a Ui2i task's small real data measured, and the moving average it ships (BENCHMARKS.md, sixteenth and
