@@ -179,10 +179,10 @@ UI2I_RATE_TEXT = (
     "30.1 / 31.7 / 32.2 / 28.4 / 28.6 (1.74) at 2e-4, validation preferring 4e-4 on 6 of 7 seeds, and the IHC "
     "phantoms 22.0 / 22.1 / 23.1 / 22.4 (seeds 0-3, 1,000 iterations) against 22.1 / 21.8 / 21.7 / 21.6. This "
     "bundle's full-size networks stalled at 4e-4 on the one seed tried (19.4 dB at 600 iterations against 27.7 at "
-    "500 with 2e-4), so they keep the paper's rate. At that rate, with if_unmixing's moving average, five "
+    "500 with 2e-4), so they keep the paper's rate. At that rate, with if_unmixing's moving average, six "
     "seeds of them on the if_unmixing phantoms (2,000 iterations, 96-px patches) scored 34.0 / 36.5 / 35.4 / "
-    "35.6 / 35.9 dB (seed spread 0.94 dB) against 31.7 / 34.2 / 32.5 / 32.6 / 31.3 for the CPU-sized networks "
-    "(raw generator) on the same seeds."
+    "35.6 / 35.9 / 35.5 dB (seed spread 0.84 dB) against 31.7 / 34.2 / 32.5 / 32.6 / 31.3 / 31.7 for the "
+    "CPU-sized networks (raw generator) on the same seeds."
 )
 
 #: what a Ui2i task's small real data measured, and the moving average it ships (BENCHMARKS.md, sixteenth and
