@@ -4,11 +4,13 @@ and box plots of the per-object / per-image values across methods.
 Usage::
 
     python scripts/compare_runs.py --experiment calcium [--tracking_uri sqlite:///mlflow/mlruns.db]
-        [--run_ids ID1,ID2] [--metrics psnr,ssim,f1,pq,distance,iou,trace_pcc] [--out comparison]
+        [--run_ids ID1,ID2] [--metrics psnr,ssim,f1,pq,distance,iou,trace_pcc] [--headline psnr] [--out comparison]
 
 Runs are the evaluation runs (``stage=evaluation``) of the experiment unless ``--run_ids`` names them; rows are
-labelled by their ``method`` parameter (or run name). Writes ``OUT/comparison.md``, ``OUT/comparison.csv`` and
-``OUT/comparison_boxplot.png``; prints the Markdown table.
+labelled by their ``method`` parameter (or run name). The no-network baselines that ``evaluate.json`` logs beside
+every translation (method ``baseline:NAME``) are rows too; each translation's row names the best of them on its data
+set (by ``--headline``, PSNR unless told) and its margin over it, in the headline metric and in PCC. Writes
+``OUT/comparison.md``, ``OUT/comparison.csv`` and ``OUT/comparison_boxplot.png``; prints the Markdown table.
 """
 
 from __future__ import annotations
@@ -34,12 +36,38 @@ def _cell(median: float | None, iqr: float | None) -> str:
     return text + (f" ({iqr:.2g})" if iqr is not None and not math.isnan(iqr) else "")
 
 
+def _label(run) -> str:
+    return run.data.params.get("method") or run.info.run_name
+
+
+def best_baselines(runs: list, headline: str) -> dict[str, dict]:
+    """Per run id of a translation: the best baseline run (method ``baseline:*``) of its data set by ``headline``
+    (``{"name", "headline", "pcc"}``); runs without baselines on their data set are left out."""
+    by_data: dict[str | None, list] = {}
+    for r in runs:
+        if _label(r).startswith("baseline:") and headline in r.data.metrics:
+            by_data.setdefault(r.data.params.get("dataset_dir"), []).append(r)
+    found = {}
+    for r in runs:
+        candidates = by_data.get(r.data.params.get("dataset_dir"))
+        if _label(r).startswith("baseline:") or not candidates or headline not in r.data.metrics:
+            continue
+        best = max(candidates, key=lambda b: b.data.metrics[headline])
+        found[r.info.run_id] = {
+            "name": _label(best).split(":", 1)[1],
+            "headline": r.data.metrics[headline] - best.data.metrics[headline],
+            "pcc": r.data.metrics.get("pcc", math.nan) - best.data.metrics.get("pcc", math.nan),
+        }
+    return found
+
+
 def main(
     experiment: str | None = None,
     tracking_uri: str | None = None,
     run_ids: str | tuple | None = None,
     metrics: str | tuple = DEFAULT_METRICS,
     out: str = "comparison",
+    headline: str = "psnr",
 ) -> str:
     """Build the comparison table and figure; return the Markdown table."""
     import matplotlib
@@ -65,13 +93,18 @@ def main(
         sys.exit("compare_runs: no evaluation runs found")
     names = metrics.split(",") if isinstance(metrics, str) else list(metrics)
     names = [m for m in names if any(m in r.data.metrics for r in runs)]
+    margins = best_baselines(runs, headline)
     header = ["method", "run"] + names
+    if margins:
+        header += ["best baseline", f"{headline} over it", "PCC over it"]
     rows = []
     for r in runs:
-        label = r.data.params.get("method") or r.info.run_name
-        rows.append(
-            [label, r.info.run_name] + [_cell(r.data.metrics.get(m), r.data.metrics.get(f"{m}_iqr")) for m in names]
-        )
+        row = [_label(r), r.info.run_name]
+        row += [_cell(r.data.metrics.get(m), r.data.metrics.get(f"{m}_iqr")) for m in names]
+        if margins:
+            m = margins.get(r.info.run_id)
+            row += [m["name"], f"{m['headline']:+.3g}", f"{m['pcc']:+.3f}"] if m else ["-", "-", "-"]
+        rows.append(row)
     table = "| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n"
     table += "".join("| " + " | ".join(row) + " |\n" for row in rows)
     out_dir = Path(out)
@@ -81,13 +114,16 @@ def main(
         writer = csv.writer(fh)
         writer.writerow(header)
         for r in runs:
-            label = r.data.params.get("method") or r.info.run_name
-            writer.writerow([label, r.info.run_name] + [r.data.metrics.get(m, "") for m in names])
+            row = [_label(r), r.info.run_name] + [r.data.metrics.get(m, "") for m in names]
+            if margins:
+                m = margins.get(r.info.run_id, {})
+                row += [m.get("name", ""), m.get("headline", ""), m.get("pcc", "")]
+            writer.writerow(row)
     # box plots from the per-object (else per-image) values each run logged
     values: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for r in runs:
-            label = r.data.params.get("method") or r.info.run_name
+            label = _label(r)
             artifacts = {a.path for a in client.list_artifacts(r.info.run_id)}
             for name in ("per_object.csv", "per_image.csv"):
                 if name in artifacts:

@@ -20,7 +20,7 @@ from common.errors import InputDataError
 from common.evaluation.review import fit_to_truth, read_raw
 from common.metrics.review import review_scores
 
-__all__ = ["in_plane_axes", "blur_scores", "gaussian_baseline"]
+__all__ = ["in_plane_axes", "blur_scores", "blur_width", "gaussian_baseline"]
 
 #: the widths (pixels) tried by :func:`gaussian_baseline`
 SIGMAS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
@@ -62,8 +62,22 @@ def blur_scores(dataset_dir: str | os.PathLike, split: str, sigma: float) -> dic
     return {k: float(np.median([r[k] for r in rows])) for k in rows[0]} | {"n": len(rows)}
 
 
+def blur_width(dataset_dir: str | os.PathLike, sigmas: Sequence[float] = SIGMAS) -> tuple[float, dict[float, float]]:
+    """The blur width of highest median PSNR on the validation pairs (``valA``/``valB``), and every width's PSNR.
+
+    Raises:
+        ValueError: no width, or a width that is not positive.
+        InputDataError: the data set has no aligned validation pairs.
+    """
+    sigmas = [float(s) for s in sigmas]
+    if not sigmas or min(sigmas) <= 0:
+        raise ValueError(f"sigmas must be positive widths, got {sigmas}")
+    validation = {s: blur_scores(dataset_dir, "val", s)["psnr"] for s in sigmas}
+    return max(validation, key=validation.get), validation
+
+
 def gaussian_baseline(dataset_dir: str | os.PathLike, sigmas: Sequence[float] = SIGMAS) -> dict:
-    """The Gaussian-blur baseline: the width of highest median PSNR on the validation pairs (``valA``/``valB``),
+    """The Gaussian-blur baseline: the width of highest median PSNR on the validation pairs (:func:`blur_width`),
     then the test scores of that width. The test set never chooses.
 
     Returns:
@@ -73,9 +87,5 @@ def gaussian_baseline(dataset_dir: str | os.PathLike, sigmas: Sequence[float] = 
         ValueError: no width, or a width that is not positive.
         InputDataError: the data set has no aligned validation or test pairs.
     """
-    sigmas = [float(s) for s in sigmas]
-    if not sigmas or min(sigmas) <= 0:
-        raise ValueError(f"sigmas must be positive widths, got {sigmas}")
-    validation = {s: blur_scores(dataset_dir, "val", s)["psnr"] for s in sigmas}
-    chosen = max(validation, key=validation.get)
+    chosen, validation = blur_width(dataset_dir, sigmas)
     return {"sigma": chosen, "validation": validation} | blur_scores(dataset_dir, "test", chosen)

@@ -25,14 +25,18 @@ from common.data.slicing import axes_to_slice, take_slice
 from common.errors import InputDataError
 from common.evaluation.figures import box_plot, overlay
 from common.evaluation.report import item_panels, panel_figure, selection_note, watch_trips, write_report
+from common.evaluation.review import fit_to_truth, read_raw
+from common.evaluation.trivial import make_baseline
 from common.flags import as_optional
 from common.inference.ensemble import UncertaintyTranslator
 from common.inference.files import translate_files
 from common.inference.translate import uncertainty_path
 from common.io.atomic import atomic_path
 from common.io.load import load_image
+from common.metrics.artefacts import ARTEFACTS, artefact_scores
 from common.metrics.objects import instance_metrics, nearest_object_analysis
 from common.metrics.pixel import aggregate, pixel_metrics
+from common.metrics.review import review_scores
 from common.metrics.signal import roi_traces, trace_correlations
 from common.metrics.steganography import hides_input, steganography_probe
 from common.metrics.uncertainty import uncertainty_scores
@@ -40,6 +44,8 @@ from common.metrics.uncertainty import uncertainty_scores
 __all__ = ["evaluate"]
 
 PIXEL = ("rmse", "mae", "psnr", "ssim", "ms_ssim", "micro_ms_ssim", "pcc")
+#: the review scores (:func:`~common.metrics.review.review_scores`: least-squares intensity fit of the stored files)
+REVIEW = ("review_psnr", "review_ssim")
 UNCERTAINTY = ("uncertainty_spearman", "uncertainty_top_ratio")
 OBJECT = ("n_reference", "n_prediction", "precision", "recall", "f1", "sq", "pq")
 PROBE = (
@@ -89,6 +95,17 @@ def _object_image(image: torch.Tensor) -> np.ndarray:
     return x
 
 
+def _artefacts(pred: torch.Tensor, ref: torch.Tensor) -> dict[str, float]:
+    """:func:`~common.metrics.artefacts.artefact_scores` of the channel means, averaged over 2D frames (none for
+    frames under 16 pixels a side)."""
+    scores = [
+        artefact_scores(p.mean(dim=0).numpy(), r.mean(dim=0).numpy())
+        for p, r in zip(_frames(pred), _frames(ref), strict=True)
+        if p.ndim == 3 and min(p.shape[1:]) >= 16
+    ]
+    return {k: float(np.nanmean([s[k] for s in scores])) for k in ARTEFACTS} if scores else {}
+
+
 def _time_axis(image) -> bool:
     return str(getattr(image, "meta", {}).get("spatial_axes", "")).startswith("T")
 
@@ -123,6 +140,8 @@ def evaluate(
     tile_size: int | None = None,
     checkpoint: str | os.PathLike | None = None,
     report_images: int = 3,
+    baselines: Sequence[str] | None = None,
+    headline: str = "psnr",
 ) -> dict:
     """Evaluate translations of ``dataset_dir/testA``.
 
@@ -146,6 +165,13 @@ def evaluate(
         checkpoint: the evaluated model file, named in the report with the validation model selection picked.
         report_images: images shown in ``report.html`` (the fidelity report: input / translation / uncertainty
             / error panels, the metrics, the probe's verdict, the selected checkpoint; logged to MLflow too).
+        baselines: no-network baselines evaluated the same way beside the translation
+            (:data:`~common.evaluation.trivial.BASELINES`: ``input``, ``histogram``, ``histogram_inverted``,
+            ``blur``), each under ``output_dir/baselines/NAME`` and as its own MLflow run (method ``baseline:NAME``).
+            The summary then holds each baseline's metrics (``baselines``), the best by ``headline``
+            (``best_baseline``) and the translation's margins over it (``headline_over_baseline``,
+            ``pcc_over_baseline``).
+        headline: the task's headline metric, higher is better (``psnr``; ``f1`` or ``pq`` for object tasks).
 
     A ``network`` that is an :class:`~common.inference.ensemble.UncertaintyTranslator` (the test-time ensemble,
     which translates with its mean, or the learned error head's translator) writes the per-pixel uncertainty under
@@ -203,6 +229,10 @@ def evaluate(
                 for p, r in zip(_frames(pred), _frames(ref), strict=True)
             ]
             row |= {k: float(np.mean([f[k] for f in frames])) for k in PIXEL}
+            row |= _artefacts(pred, ref)
+            truth = read_raw(item.B)
+            review = review_scores(fit_to_truth(read_raw(predictions[stem]), truth, predictions[stem], item.B), truth)
+            row |= {"review_psnr": review["psnr"], "review_ssim": review["ssim"]}
             if spread is not None:
                 scores = uncertainty_scores(spread.numpy(), pred.numpy(), ref.numpy())
                 row |= {"uncertainty_spearman": scores["spearman"], "uncertainty_top_ratio": scores["top_ratio"]}
@@ -248,7 +278,7 @@ def evaluate(
         "n_images": len(per_image),
         "n_objects": len(per_object),
     }
-    for key in (*PIXEL, *UNCERTAINTY, *OBJECT, *PROBE):
+    for key in (*PIXEL, *REVIEW, *ARTEFACTS, *UNCERTAINTY, *OBJECT, *PROBE):
         values = [r[key] for r in per_image if key in r]
         if values:
             agg = aggregate(values)
@@ -258,6 +288,12 @@ def evaluate(
         if values:
             agg = aggregate(values)
             summary[key], summary[f"{key}_iqr"] = agg["median"], agg["iqr"]
+    if baselines:
+        summary |= _baselines(
+            summary, list(baselines), headline, dataset_dir=dataset_dir, output_dir=out / "baselines", spec=spec,
+            segmenter=segmenter, segmenter_input=segmenter_input, device=device, tracking_uri=tracking_uri,
+            experiment_name=experiment_name, run_name=run_name, params=params, overwrite=overwrite,
+        )  # fmt: skip
     with atomic_path(out / "summary.json", overwrite=overwrite) as tmp:
         tmp.write_text(json.dumps(summary, indent=4))
     figures = []
@@ -277,6 +313,39 @@ def evaluate(
             [out / "per_image.csv", out / "summary.json", *figures] + ([out / "per_object.csv"] if per_object else []),
         )
     return summary
+
+
+def _baselines(summary: Mapping, names: list[str], headline: str, **options) -> dict:
+    """Evaluate each named baseline as a translation (its own folder, report and MLflow run); the best by
+    ``headline`` and the translation's margins over it."""
+    out, spec, params = Path(options.pop("output_dir")), dict(options["spec"]), dict(options.pop("params") or {})
+    run_name = options.pop("run_name")
+    whole = [2**16] * int(spec.get("spatial_dims", 2))  # a histogram is the whole image's, never a tile's
+    scores: dict[str, dict] = {}
+    skipped: dict[str, str] = {}
+    for name in names:
+        try:
+            module, chosen = make_baseline(name, options["dataset_dir"], spec)
+        except InputDataError as e:  # e.g. no validation pairs to choose the blur's width on
+            skipped[name] = str(e)
+            continue
+        result = evaluate(
+            output_dir=out / name, network=module, tile_size=whole, report_images=1,
+            run_name=f"baseline-{name}" + (f"-{run_name}" if run_name else ""),
+            params=params | {"method": f"baseline:{name}", "baseline": json.dumps(chosen)}, **options,
+        )  # fmt: skip
+        scores[name] = {k: v for k, v in result.items() if isinstance(v, (int, float)) and not k.endswith("_iqr")}
+        scores[name] |= {"settings": chosen}
+    extra: dict = {"baselines": scores} | ({"baselines_skipped": skipped} if skipped else {})
+    ranked = [n for n in scores if headline in scores[n]]
+    if ranked and headline in summary:
+        best = max(ranked, key=lambda n: scores[n][headline])
+        extra["best_baseline"] = best
+        extra["headline"] = headline
+        extra["headline_over_baseline"] = summary[headline] - scores[best][headline]
+        if "pcc" in summary and "pcc" in scores[best]:
+            extra["pcc_over_baseline"] = summary["pcc"] - scores[best]["pcc"]
+    return extra
 
 
 def _report(
@@ -305,7 +374,17 @@ def _report(
         notes.append("Uncertainty: not computed (evaluate with --uncertainty true).")
     else:
         notes.append(uncertainty)
-    metrics = {k: v for k, v in summary.items() if not k.endswith("_iqr")}
+    if "best_baseline" in summary:
+        name, key = summary["best_baseline"], summary["headline"]
+        notes.append(
+            f"Best no-network baseline: {name} ({key} {summary['baselines'][name][key]:.4g}); this translation "
+            f"{summary['headline_over_baseline']:+.3g} {key}"
+            + (f", PCC {summary['pcc_over_baseline']:+.3f}" if "pcc_over_baseline" in summary else "")
+            + " against it."
+        )
+    for name, why in summary.get("baselines_skipped", {}).items():
+        notes.append(f"Baseline {name} not evaluated: {why}")
+    metrics = {k: v for k, v in summary.items() if not k.endswith("_iqr") and not isinstance(v, Mapping)}
     write_report(page, f"Fidelity report: {out.name}", figures, metrics, notes, warnings)
     return [page, *figures]
 
@@ -325,6 +404,8 @@ def _log_mlflow(
     for key, value in summary.items():
         if isinstance(value, (int, float)) and math.isfinite(float(value)):
             client.log_metric(run.info.run_id, key, float(value))
+    if "best_baseline" in summary:
+        client.set_tag(run.info.run_id, "best_baseline", summary["best_baseline"])
     for path in artifacts:
         client.log_artifact(run.info.run_id, str(path))
     client.set_terminated(run.info.run_id)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bundlegen.tasks import BUNDLE_ROOT, addons, hyperparameters
+from bundlegen.tasks import BUNDLE_ROOT, POLARITY, addons, hyperparameters
+from common.evaluation.trivial import default_baselines
 
 #: the ids of train.json that describe the model (what its model.json holds), repeated in inference and evaluation
 SPEC_IDS = (
@@ -169,6 +170,9 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
             "stage": "evaluation",
         },
         "overwrite": False,
+        # what a user can do without a network, evaluated beside the translation (rows and MLflow runs of their own)
+        "baselines": default_baselines(POLARITY[name], denoising=name == "denoising"),
+        "headline": "psnr",
         # translate D/testA (or read predictions_dir), score against D/testB, write the tables, figures and report
         "evaluation": {
             "_target_": "common.evaluation.evaluate",
@@ -187,6 +191,8 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
             "overwrite": "$common.as_bool(@overwrite, 'overwrite')",
             "method": "@probe_method",
             "checkpoint": "@checkpoint",
+            "baselines": "@baselines",
+            "headline": "@headline",
         },
         "run": ["$@evaluation()"],
         "initialize": ["$common.errors.install_cli_error_hook()"],

@@ -3,6 +3,7 @@
 import csv
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -90,3 +91,47 @@ def test_missing_prediction_is_reported(calcium, tmp_path):
     (tmp_path / "preds" / first.name).write_bytes(first.read_bytes())
     with pytest.raises(Exception, match="no prediction for"):
         evaluate(root, tmp_path / "out", predictions_dir=tmp_path / "preds", spec=SPEC)
+
+
+def test_baselines_are_evaluated_beside_the_translation(calcium, tmp_path):
+    """The input and its histogram match as rows and MLflow runs of their own; the margin over the best of them."""
+    root, shifted = calcium
+    uri = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    summary = evaluate(
+        root,
+        tmp_path / "moved",
+        predictions_dir=shifted,
+        spec=SPEC | {"normalization_a": SPEC["normalization_b"], "channels_b": 1, "spatial_dims": 2},
+        baselines=["input", "histogram", "blur"],
+        tracking_uri=uri,
+        experiment_name="cal",
+        params={"method": "moved", "stage": "evaluation", "dataset_dir": str(root)},
+    )
+    assert set(summary["baselines"]) == {"input", "histogram", "blur"}
+    assert summary["baselines"]["blur"]["settings"]["sigma"] > 0  # chosen on the validation pairs
+    best = summary["best_baseline"]
+    assert summary["baselines"][best]["psnr"] == max(b["psnr"] for b in summary["baselines"].values())
+    assert summary["headline_over_baseline"] == pytest.approx(summary["psnr"] - summary["baselines"][best]["psnr"])
+    assert summary["pcc_over_baseline"] == pytest.approx(summary["pcc"] - summary["baselines"][best]["pcc"])
+    # a 5-px shift of the truth keeps its grey levels: the input (dark nuclei) is far from it, the shift is not
+    assert summary["headline_over_baseline"] > 0
+    assert {"artefact", "streaks_horizontal", "checkerboard", "review_psnr", "review_ssim"} <= set(summary)
+    assert (tmp_path / "moved" / "baselines" / "histogram" / "summary.json").exists()
+    page = (tmp_path / "moved" / "report.html").read_text()
+    assert f"Best no-network baseline: {best}" in page
+    client = mlflow.MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name("cal").experiment_id])
+    methods = ["baseline:blur", "baseline:histogram", "baseline:input", "moved"]
+    assert sorted(r.data.params["method"] for r in runs) == methods
+    (moved,) = [r for r in runs if r.data.params["method"] == "moved"]
+    assert moved.data.tags["best_baseline"] == best and "headline_over_baseline" in moved.data.metrics
+
+
+def test_a_baseline_that_cannot_be_made_is_named_in_the_report(calcium, tmp_path):
+    root, shifted = calcium
+    data = tmp_path / "data"
+    for split in ("trainB", "testA", "testB"):
+        shutil.copytree(root / split, data / split)
+    summary = evaluate(data, tmp_path / "out", predictions_dir=shifted, spec=SPEC, baselines=["blur"])
+    assert "valA: folder not found" in summary["baselines_skipped"]["blur"] and "best_baseline" not in summary
+    assert "Baseline blur not evaluated" in (tmp_path / "out" / "report.html").read_text()
