@@ -7,6 +7,8 @@ Usage::
     python scripts/benchmark.py fidelity --task calcium [--methods cyclegan,stable] [--iterations 300]
         [--patch 128] [--dataset_dir D] [--out DIR] [--small] [--amp (bf16 autocast)] [--label L]
     python scripts/benchmark.py converge [--out DIR] [--datasets calcium,w2s] [--iterations 1500] [--jobs 2]
+        [--methods stable] [--seeds 0,1,2] [--overrides '{"addons#lambda_selfsup": 20}' --variant selfsup]
+    python scripts/benchmark.py report [--check]   # results/README.md from the result records
     python scripts/benchmark.py uncertainty [--converge_dir DIR] [--datasets calcium,denoising] [--checkpoints 3]
     python scripts/benchmark.py error_head_cost [--tasks ihc_he_translation,calcium] [--iterations 12] [--threads 1]
     python scripts/benchmark.py bundle_inference [--bundles calcium,denoising] [--images 3] [--size 512]
@@ -43,6 +45,7 @@ from benchmarking.identity import identity
 from benchmarking.inference_rate import inference
 from benchmarking.overhead import overhead
 from benchmarking.precision import precision
+from benchmarking.records import report
 from benchmarking.speed import speed
 from benchmarking.speedups import speedups
 from benchmarking.uncertainty import score_run, uncertainty
@@ -63,6 +66,7 @@ COMMANDS = {
     "flops": flops,
     "identity": identity,
     "overhead": overhead,
+    "report": report,
 }
 
 if __name__ == "__main__":

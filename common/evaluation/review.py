@@ -11,10 +11,19 @@ import numpy as np
 from common.data.layout import paired_test_items
 from common.errors import InputDataError
 from common.inference.translate import uncertainty_path
+from common.metrics.artefacts import ARTEFACTS, artefact_scores
 from common.metrics.review import review_scores
 from common.metrics.uncertainty import uncertainty_scores
 
-__all__ = ["fit_to_truth", "read_raw", "review_folder", "review_input", "review_uncertainty"]
+__all__ = [
+    "fit_to_truth",
+    "planes",
+    "read_raw",
+    "review_artefacts",
+    "review_folder",
+    "review_input",
+    "review_uncertainty",
+]
 
 
 def read_raw(path: str | os.PathLike) -> np.ndarray:
@@ -69,6 +78,47 @@ def review_folder(predictions: str | os.PathLike, dataset_dir: str | os.PathLike
     if not rows:
         raise InputDataError(dataset_dir, "no testA image has an aligned testB truth")
     return {k: float(np.median([r[k] for r in rows])) for k in rows[0]} | {"n": len(rows)}
+
+
+def planes(image: np.ndarray, path: str | os.PathLike) -> list[np.ndarray]:
+    """The 2D planes of a raw array (:func:`read_raw`) to judge by eye: an RGB(A) picture's channel mean, each frame
+    of a TIFF stack or movie (``... Y X``), each slice of a NIfTI volume (``X Y Z``)."""
+    name = Path(path).name.lower()
+    if image.ndim == 2:
+        return [image]
+    if name.endswith((".nii", ".nii.gz")):
+        return [image[..., k] for k in range(image.shape[-1])] if image.ndim == 3 else []
+    if image.ndim == 3 and image.shape[-1] in (3, 4) and not name.endswith((".tif", ".tiff")):
+        return [image[..., :3].mean(axis=-1)]
+    return list(image.reshape(-1, *image.shape[-2:]))
+
+
+def review_artefacts(predictions: str | os.PathLike, dataset_dir: str | os.PathLike) -> dict[str, float]:
+    """Median :func:`~common.metrics.artefacts.artefact_scores` of the translations in ``predictions`` against
+    ``testB`` (each image's planes averaged; a one-channel prediction of a several-channel truth is scored against
+    the truth's channel mean). Empty where no plane is 16 pixels a side.
+
+    Raises:
+        InputDataError: a prediction is missing.
+    """
+    rows = []
+    for item in paired_test_items(dataset_dir):
+        if item.B is None:
+            continue
+        source = Path(predictions) / Path(item.A).name
+        if not source.is_file():
+            raise InputDataError(source, "no translation of this test image")
+        pred, ref = read_raw(source), read_raw(item.B)
+        if pred.size != ref.size and ref.ndim == pred.ndim + 1:  # several channels, first (TIFF) or last (RGB)
+            ref = ref.mean(axis=0 if ref.shape[0] <= 4 else -1)
+        scores = [
+            artefact_scores(p, r)
+            for p, r in zip(planes(pred, source), planes(ref, item.B), strict=False)
+            if p.shape == r.shape and min(p.shape) >= 16
+        ]
+        if scores:
+            rows.append({k: float(np.nanmean([s[k] for s in scores])) for k in ARTEFACTS})
+    return {k: float(np.median([r[k] for r in rows])) for k in ARTEFACTS} if rows else {}
 
 
 def review_input(dataset_dir: str | os.PathLike) -> dict[str, float]:

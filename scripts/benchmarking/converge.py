@@ -24,6 +24,7 @@ from datetime import date
 from pathlib import Path
 
 from benchmarking.processes import run_jobs
+from benchmarking.records import RESULTS, provenance, write_record
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -126,17 +127,17 @@ def prepare(name: str, root: Path, shared: Path = SHARED_DATA) -> Path:
 
 
 def score_folder(predictions: Path, data: Path) -> dict[str, float]:
-    """Median review scores of the translations in ``predictions`` against ``data/testB``."""
-    from common.evaluation.review import review_folder
+    """Median review scores and artefact scores of the translations in ``predictions`` against ``data/testB``."""
+    from common.evaluation.review import review_artefacts, review_folder
 
-    return review_folder(predictions, data)
+    return review_folder(predictions, data) | review_artefacts(predictions, data)
 
 
 def input_scores(data: Path) -> dict[str, float]:
     """The untranslated input scored as a translation."""
-    from common.evaluation.review import review_input
+    from common.data import paired_test_items
 
-    return review_input(data)
+    return score_folder(Path(paired_test_items(data)[0].A).parent, data)
 
 
 def task_spec(task: str) -> dict:
@@ -161,7 +162,7 @@ def baselines(name: str, root: Path) -> dict[str, dict]:
     data, task = root / "data" / name, DATASETS[name]["task"]
     spec = task_spec(task)
     inputs = [i.A for i in paired_test_items(data)]
-    scores: dict[str, dict] = {"input": input_scores(data)}
+    scores: dict[str, dict] = {"input": input_scores(data) | {"label": BASELINE_LABELS["input"]}}
     for baseline in default_baselines(spec["polarity"], denoising=task == "denoising"):
         if baseline == "input":
             continue
@@ -174,7 +175,7 @@ def baselines(name: str, root: Path) -> dict[str, dict]:
             module, inputs, folder, normalization=spec["normalization_a"], spatial_dims=spec["spatial_dims"],
             roi_size=2**16, axes=spec["axes_a"], output_normalization=spec["normalization_b"], overwrite=True,
         )  # fmt: skip
-        scores[baseline] = score_folder(folder, data) | chosen
+        scores[baseline] = score_folder(folder, data) | chosen | {"label": BASELINE_LABELS[baseline].format(**chosen)}
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(scores, indent=2))
     return scores
@@ -201,9 +202,11 @@ def run_one(
     validations: int,
     data: str,
     overrides: dict | None = None,
+    variant: str | None = None,
 ) -> dict:
     """Train one (data set, method, seed) run with the bundle, then score its models; writes ``result.json``.
-    ``overrides``: further bundle overrides (``{"grad_clip": 1.0}``, ``{"hyperparameters#stable#ndf": 16}``)."""
+    ``overrides``: further bundle overrides (``{"grad_clip": 1.0}``, ``{"hyperparameters#stable#ndf": 16}``);
+    ``variant``: the run's row label in reports and records (default: the method)."""
     extra = dict(overrides or {})
     import torch
 
@@ -260,9 +263,11 @@ def run_one(
         "dataset": dataset,
         "task": task,
         "method": method,
+        "variant": variant or method,
+        "provenance": provenance(threads=torch.get_num_threads()),
         "seed": int(seed),
         "iterations": int(iterations),
-        "patch": patch,
+        "patch": int(overrides["patch_size"][0]),
         "train_s": seconds,
         "threads": torch.get_num_threads(),
         "selected": scores(train / "best_model.pt"),
@@ -284,9 +289,16 @@ def converge(
     seeds: str | int | tuple | None = None,
     jobs: int = 2,
     shared: str | None = None,
+    overrides: dict | None = None,
+    variant: str | None = None,
+    record: bool = True,
+    results: str | None = None,
 ) -> str:
-    """Run the benchmark (resumable); print and write ``OUT/converge.md``. ``seeds`` overrides the preset's
-    seeds for every data set; ``methods`` the default pair (CycleGAN and the task's paper method)."""
+    """Run the benchmark (resumable); print and write ``OUT/converge.md``, and with ``record`` one result record
+    per data set (``RESULTS/TASK/converge_DATASET.json``: every run found under ``OUT/runs/DATASET``; ``results``
+    defaults to the project's ``results`` folder). ``seeds``
+    overrides the preset's seeds for every data set; ``methods`` the default pair (CycleGAN and the task's paper
+    method); ``overrides`` bundle settings of these runs, labelled ``variant`` (default: the method)."""
     root = Path(out).resolve()
     chosen = datasets.split(",") if isinstance(datasets, str) else list(datasets or PRESET["datasets"])
     iterations = int(iterations or PRESET["iterations"])
@@ -302,22 +314,64 @@ def converge(
             seed_list = [int(s) for s in (seeds if isinstance(seeds, (list, tuple)) else str(seeds).split(","))]
         for seed in seed_list:
             for method in names:
-                run = root / "runs" / name / f"{method}_seed{seed}"
+                label = f"{method} {variant}" if variant else method
+                run = root / "runs" / name / f"{label.replace(' ', '_')}_seed{seed}"
                 if not (run / "result.json").exists():
-                    queue.append((name, method, seed, run, data))
-    _run_queue(queue, iterations, int(jobs))
+                    queue.append((name, method, seed, run, data, label))
+    _run_queue(queue, iterations, int(jobs), overrides)
     text = report(root, chosen, iterations)
     (root / "converge.md").write_text(text)
     print(text)
+    if record:
+        for name in chosen:
+            found = [json.loads(p.read_text()) for p in sorted((root / "runs" / name).glob("*/result.json"))]
+            if found:
+                record_data = converge_record(name, root, found)
+                write_record(DATASETS[name]["task"], f"converge_{name}", record_data, results or RESULTS)
     return text
 
 
-def _run_queue(queue: list, iterations: int, jobs: int) -> None:
+def converge_record(name: str, root: Path, results: list[dict]) -> dict:
+    """The result record of one data set's runs: budget, baselines, per run its scores and provenance."""
+    spec = DATASETS[name]
+    keep = ("psnr", "ssim", "pcc", "artefact", "streaks_horizontal", "streaks_vertical", "checkerboard")
+    runs = [
+        {
+            "variant": r.get("variant", r["method"]),
+            "method": r["method"],
+            "seed": r["seed"],
+            "overrides": r.get("overrides", {}),
+            "networks": r.get("networks", {}),
+            "selected": {k: r["selected"][k] for k in keep if k in r["selected"]},
+            "final": {k: r["final"][k] for k in keep if k in r["final"]},
+            "train_s": r["train_s"],
+            "provenance": r.get("provenance", {"cpu": "unrecorded", "threads": r.get("threads"), "commit": ""}),
+        }
+        for r in sorted(results, key=lambda r: (r.get("variant", r["method"]), r["seed"]))
+    ]
+    iterations = sorted({r["iterations"] for r in results})
+    patches = sorted({r["patch"] for r in results})
+    return {
+        "benchmark": "converge",
+        "dataset": name,
+        "task": spec["task"],
+        "label": spec.get("label", f"phantoms of {spec['task']}, {spec.get('phantom_size')} px"),
+        "data": json.loads(next((root / "data" / name).glob("*.json")).read_text()),
+        "iterations": iterations[0] if len(iterations) == 1 else iterations,
+        "patch": patches[0] if len(patches) == 1 else patches,
+        "validations": PRESET["validations"],
+        "baselines": baselines(name, root),
+        "runs": runs,
+    }
+
+
+def _run_queue(queue: list, iterations: int, jobs: int, overrides: dict | None = None) -> None:
     commands = []
-    for name, method, seed, run, data in queue:
+    for name, method, seed, run, data, label in queue:
         command = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "converge_one", name, method, str(seed)]
         command += [str(run), str(iterations), str(PRESET["validations"]), str(data)]
-        commands.append((command, run / "log.txt", f"{name}/{method}_seed{seed}"))
+        command += ["--overrides", json.dumps(overrides or {}), "--variant", label]
+        commands.append((command, run / "log.txt", f"{name}/{label}_seed{seed}"))
     run_jobs(commands, jobs)
 
 
@@ -361,14 +415,15 @@ def report(root: Path, chosen: list[str], iterations: int) -> str:
                 f"| {_fmt(b['pcc'])} | - | - | - | - |"
             )
         by_method: dict[str, list[dict]] = {}
-        for r in sorted(results, key=lambda r: (r["method"], r["seed"])):
+        for r in sorted(results, key=lambda r: (r.get("variant", r["method"]), r["seed"])):
             s, f = r["selected"], r["final"]
             oracle = max(v["psnr"] for v in r["snapshots"].values()) if r["snapshots"] else s["psnr"]
             lines.append(
-                f"| {r['method']} | {r['seed']} | {_fmt(s['psnr'])} | {_fmt(s['ssim'])} | {_fmt(s['pcc'])} "
+                f"| {r.get('variant', r['method'])} | {r['seed']} | {_fmt(s['psnr'])} | {_fmt(s['ssim'])} "
+                f"| {_fmt(s['pcc'])} "
                 f"| {_fmt(f['psnr'])} | {_fmt(oracle)} | {oracle - s['psnr']:.2f} | {r['train_s']:.0f} |"
             )
-            by_method.setdefault(r["method"], []).append(r | {"oracle": oracle})
+            by_method.setdefault(r.get("variant", r["method"]), []).append(r | {"oracle": oracle})
         lines.append("")
         for method, rs in by_method.items():
             psnr = [r["selected"]["psnr"] for r in rs]
@@ -376,7 +431,7 @@ def report(root: Path, chosen: list[str], iterations: int) -> str:
                 {
                     "dataset": name,
                     "method": method,
-                    "paper": method == paper_method(spec["task"]),
+                    "paper": rs[0]["method"] == paper_method(spec["task"]),
                     "median": statistics.median(psnr),
                     "std": statistics.stdev(psnr) if len(psnr) > 1 else 0.0,
                     "min_pcc": min(r["selected"]["pcc"] for r in rs),
