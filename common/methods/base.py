@@ -38,7 +38,11 @@ Add-ons usable by every method (constructor keywords):
 * ``augment_d``: differentiable augmentation of every image a discriminator judges, real or translated
   (:class:`~common.ops.diff_augment.DiffAugment`: ``"translation"``, ``"cutout"``, both, or ``None``), against a
   discriminator that memorises a small training set; methods call their image discriminators through
-  :meth:`TranslationMethod.judge`.
+  :meth:`TranslationMethod.judge`;
+* ``lambda_selfsup`` / ``selfsup_gamma``: a self-supervised denoising term on the A -> B generator from the noisy
+  A images alone (:func:`~common.losses.neighbor2neighbor.neighbor2neighbor_loss`, Neighbor2Neighbor with the
+  translation's intensities fitted to the input's): two neighbouring sub-images of an input hold the same scene with
+  independent noise, so the generator learns to translate what the noise cannot predict (2D, same channel counts).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from torch import nn
 
 from common.losses.fsesim import fsesim_loss
 from common.losses.mixing import MAX_MIXING_CHANNELS, mixing_residual
+from common.losses.neighbor2neighbor import neighbor2neighbor_loss
 from common.losses.polarity import polarity_loss
 from common.ops.dct import dct_lowpass
 from common.ops.diff_augment import DiffAugment
@@ -135,6 +140,8 @@ class TranslationMethod(nn.Module):
         polarity_per_channel: also hinge each translated channel's correlation on its sign (the margin binds the mean).
         lambda_mixing: weight of the mixing consistency (0: off; B needs 1 to 4 channels).
         augment_d: the discriminators' input augmentation policy (``None``: off).
+        lambda_selfsup: weight of the self-supervised denoising term (0: off; 2D, as many channels in A as in B).
+        selfsup_gamma: its regulariser's weight (Neighbor2Neighbor's gamma).
     """
 
     name = "base"
@@ -165,6 +172,8 @@ class TranslationMethod(nn.Module):
         polarity_per_channel: bool = False,
         lambda_mixing: float = 0.0,
         augment_d: str | None = None,
+        lambda_selfsup: float = 0.0,
+        selfsup_gamma: float = 2.0,
     ):
         super().__init__()
         if spatial_dims not in (2, 3):
@@ -203,6 +212,16 @@ class TranslationMethod(nn.Module):
             )
         self.lambda_mixing = float(lambda_mixing)
         self.augment_d = DiffAugment(augment_d)
+        if lambda_selfsup < 0 or selfsup_gamma < 0:
+            raise ValueError(
+                f"lambda_selfsup and selfsup_gamma must be non-negative, got {lambda_selfsup}, {selfsup_gamma}"
+            )
+        if lambda_selfsup > 0 and (spatial_dims != 2 or channels_a != channels_b):
+            raise ValueError(
+                "lambda_selfsup needs 2D images with as many channels in A as in B, got "
+                f"spatial_dims {spatial_dims}, channels {channels_a} -> {channels_b}"
+            )
+        self.lambda_selfsup, self.selfsup_gamma = float(lambda_selfsup), float(selfsup_gamma)
         self.generator_ba: nn.Module | None = None  # one-sided methods keep None (set before subclasses' modules)
 
     @property
@@ -347,6 +366,10 @@ class TranslationMethod(nn.Module):
         if self.lambda_mixing > 0:
             pairs = [(real_a, fake_b)] + ([(fake_a, real_b)] if fake_a is not None else [])
             terms["G_mixing"] = self.lambda_mixing * sum(mixing_residual(m, c) for m, c in pairs)
+        if self.lambda_selfsup > 0:
+            terms["G_selfsup"] = self.lambda_selfsup * neighbor2neighbor_loss(
+                self.generator_ab, real_a, self.selfsup_gamma
+            )
         return terms
 
     @staticmethod
@@ -368,6 +391,8 @@ class TranslationMethod(nn.Module):
             "polarity_block": self.polarity_block,
             "polarity_per_channel": self.polarity_per_channel,
             "lambda_mixing": self.lambda_mixing,
+            "lambda_selfsup": self.lambda_selfsup,
+            "selfsup_gamma": self.selfsup_gamma,
             "augment_d": ",".join(self.augment_d.policy) or "none",
             "spatial_dims": self.spatial_dims,
         }

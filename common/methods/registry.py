@@ -51,6 +51,8 @@ ADDON_KEYS = (
     "polarity_per_channel",
     "lambda_mixing",
     "augment_d",
+    "lambda_selfsup",
+    "selfsup_gamma",
 )
 _GEOMETRY = ("self", "spatial_dims", "channels_a", "channels_b", "addons")
 

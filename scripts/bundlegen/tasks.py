@@ -255,6 +255,8 @@ ADDONS = {
     "polarity_per_channel": False,
     "lambda_mixing": 0.0,
     "augment_d": None,
+    "lambda_selfsup": 0.0,
+    "selfsup_gamma": 2.0,
 }
 
 
