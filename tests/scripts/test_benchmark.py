@@ -192,3 +192,75 @@ def test_error_head_cost_times_training_with_and_without_the_head(tmp_path):
     row = next(line for line in out.read_text().splitlines() if line.startswith("| calcium stable (CPU networks"))
     without, with_head, share = (c.strip() for c in row.split("|")[2:5])
     assert float(without) > 0 and float(with_head) > 0 and share.endswith("%")
+
+
+def _record(psnr):
+    run = {
+        "variant": "stable",
+        "method": "stable",
+        "seed": 0,
+        "selected": {"psnr": psnr, "ssim": 0.8, "pcc": 0.99, "artefact": 1.05},
+        "train_s": 600.0,
+        "provenance": {"cpu": "Test CPU", "threads": 1, "commit": "0123456789abcdef"},
+    }
+    return {
+        "benchmark": "converge",
+        "dataset": "w2s",
+        "task": "denoising",
+        "label": "W2S test fields",
+        "iterations": 2000,
+        "patch": 128,
+        "validations": 6,
+        "baselines": {
+            "input": {"psnr": 20.0, "ssim": 0.3, "pcc": 0.9, "label": "input (untranslated)"},
+            "blur": {"psnr": 32.0, "ssim": 0.85, "pcc": 0.99, "label": "Gaussian blur"},
+        },
+        "runs": [run, run | {"seed": 1, "selected": run["selected"] | {"psnr": psnr + 1}}],
+    }
+
+
+def test_results_page_is_generated_from_the_records_and_checked(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from benchmarking.records import report, write_record
+
+    write_record("denoising", "converge_w2s", _record(33.0), tmp_path)
+    cmd = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "report", "--results", str(tmp_path)]
+    assert subprocess.run(cmd + ["--check"], capture_output=True, timeout=120).returncode != 0  # no page yet
+    text = report(str(tmp_path))
+    assert "| Gaussian blur **(best baseline)** |" in text and "| stable | 0,1 | 33.50 (33.00-34.00) |" in text
+    assert "+1.50" in text and "Test CPU, 1 thread(s)" in text and "0123456789" in text
+    assert subprocess.run(cmd + ["--check"], capture_output=True, timeout=120).returncode == 0
+    write_record("denoising", "converge_w2s", _record(30.0), tmp_path)  # a new record, the page not regenerated
+    done = subprocess.run(cmd + ["--check"], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "not what the records give" in done.stderr
+
+
+def test_the_projects_results_page_is_up_to_date():
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "report", "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_convergence_runs_become_a_record_with_baselines_and_provenance(tmp_path):
+    """Two iterations of one seed on the denoising phantoms: the report shows the baselines (the blur chosen on the
+    validation pairs) and the margin over the best; the record holds the run's scores and where they came from."""
+    cmd = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "converge", "--out", str(tmp_path / "conv")]
+    cmd += ["--datasets", "denoising", "--methods", "stable", "--iterations", "2", "--seeds", "0", "--jobs", "1"]
+    cmd += ["--overrides", '{"addons#lambda_selfsup": 1.0}', "--variant", "selfsup"]
+    cmd += ["--results", str(tmp_path / "results")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    table = (tmp_path / "conv" / "converge.md").read_text()
+    assert "histogram match of the input to trainB" in table and "chosen on validation" in table
+    assert "(best baseline)" in table and "| stable selfsup | 0 |" in table
+    record = json.loads((tmp_path / "results" / "denoising" / "converge_denoising.json").read_text())
+    assert set(record["baselines"]) == {"input", "histogram", "blur"}
+    (run,) = record["runs"]
+    assert run["variant"] == "stable selfsup" and run["overrides"] == {"addons#lambda_selfsup": 1.0}
+    assert {"psnr", "ssim", "pcc", "artefact"} <= set(run["selected"])
+    assert run["provenance"]["threads"] == 1 and len(run["provenance"]["commit"]) == 40
+    assert record["iterations"] == 2 and record["patch"] == 96
