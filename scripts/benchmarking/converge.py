@@ -216,6 +216,7 @@ def run_one(
     from common.methods import make_generator
 
     torch.set_num_threads(1)
+    origin = provenance(threads=1)  # before training: the code that trains, not whatever is committed later
     spec = DATASETS[dataset]
     task, patch = spec["task"], int(spec["patch"])
     run, configs = Path(out), ROOT / "bundles" / spec["task"] / "configs"
@@ -264,7 +265,7 @@ def run_one(
         "task": task,
         "method": method,
         "variant": variant or method,
-        "provenance": provenance(threads=torch.get_num_threads()),
+        "provenance": origin,
         "seed": int(seed),
         "iterations": int(iterations),
         "patch": int(overrides["patch_size"][0]),
