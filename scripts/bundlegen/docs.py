@@ -72,22 +72,21 @@ POLARITY_TEXT = {
 }
 
 
-WHOLE_RUN_PULL_TEXT = (
-    " An identity pull draws each translation towards its own input over the whole run "
-    "(`identity_warmup` = `max_iterations`, weight falling from `lambda_warmup` 2 to 0): a noisy image "
-    "and its clean version share everything but the noise, so the pull is a fidelity term that the "
-    "adversarial terms denoise against, and training starts in the basin where bright stays bright. "
-    "Measured (STABLE, denoising phantoms, 1,000 iterations, seeds 0 / 1 / 2): 23.4 / 22.8 / 23.8 dB "
-    "against 21.7 / 21.0 / 25.4 with a warm-up over the first 10% only (seed standard deviation 0.5 dB against 2.4). "
-    "The price, on the W2S dev data: 25.7 / 27.3 / 25.6 dB against 27.7 / 25.8 / 27.1 (median 1.5 dB "
-    "lower, worst seed 0.2 dB lower, every seed still 5.6 dB or more above the input). Set "
-    '`--addons#identity_warmup "$@max_iterations // 10" --addons#lambda_warmup 5` for the short warm-up.'
-)
-
 SHORT_WARMUP_TEXT = (
     " An identity warm-up pulls each translation towards its own input during the first 10% of the "
     "run (`identity_warmup`, weight falling from `lambda_warmup` 5 to 0), so training starts in the basin "
     "where bright stays bright."
+)
+
+
+SELF_SUPERVISED_TEXT = (
+    " There is no identity pull: its fidelity term is a self-supervised one (`lambda_selfsup` 100, "
+    "Neighbor2Neighbor after Huang et al., CVPR 2021): in every 2 x 2 cell of a noisy input two neighbouring pixels "
+    "show the same scene with independent noise, so the generator must map one sub-image to the other, after a "
+    "fitted gain and offset, and learns what the noise cannot predict; the adversarial terms only choose the "
+    "intensities and the look of clean images. A pull towards the noisy input pulled its noise back in. The figures, "
+    "with the input, its histogram match and the validated Gaussian blur beside them, are in "
+    "`results/README.md` of the repository. `--addons#lambda_selfsup 0` turns it off."
 )
 
 
@@ -107,13 +106,13 @@ MIXTURE_PULL_TEXT = (
 
 def warmup_text(task: dict) -> str:
     """What the task's identity warm-up does: on the channels' mean for a mixture, inactive across other channel
-    counts, over the whole run, or its first 10%."""
+    counts, replaced by the self-supervised term, or over the run's first 10%."""
     if task["channels"][0] != task["channels"][1]:
         if task.get("addons", {}).get("warmup_mixture"):
             return MIXTURE_PULL_TEXT
         return " (The identity warm-up needs the same channel count in both domains and is inactive here.)"
-    if task.get("addons", {}).get("identity_warmup") == "$@max_iterations":
-        return WHOLE_RUN_PULL_TEXT
+    if task.get("addons", {}).get("lambda_selfsup", 0) > 0:
+        return SELF_SUPERVISED_TEXT
     return SHORT_WARMUP_TEXT
 
 

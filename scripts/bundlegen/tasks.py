@@ -21,11 +21,12 @@ STABLE_3_LEVELS = {"n_info": 8, "channels": [8, 16, 32], "norm": None, "demod_ga
 #: denoising: there the residual generator kept the noise (20.3 / 20.2 dB against 21.7 / 21.0)
 
 
-#: denoising: the identity pull lasts the whole run (weight falling from 2 to 0) instead of its first 10%: a noisy
-#: image and its clean version share everything but the noise, so the L1 pull towards the input is a fidelity term
-#: the adversarial terms denoise against; steadier over seeds, not better everywhere (figures: the bundle docs,
-#: BENCHMARKS.md)
-FIDELITY_PULL = {"identity_warmup": "$@max_iterations", "lambda_warmup": 2.0}
+#: denoising: the self-supervised term (Neighbor2Neighbor on the noisy inputs) is the fidelity term, weighted so that
+#: it leads the adversarial one: two neighbouring pixels of a noisy image share the scene and not the noise, so the
+#: translation keeps what the input shows without copying its noise. It replaces the L1 pull towards the input, which
+#: pulled the noise back in; with it the translation beat a Gaussian blur of the input on real W2S fields, where the
+#: pull and the adversarial terms alone stayed below it (results/README.md)
+SELF_SUPERVISED = {"identity_warmup": 0, "lambda_selfsup": 100.0}
 
 #: denoising: paper 001's loss weights for its denoising experiments, no cycle term (``lambda_cyc`` 0). Measured
 #: (fp32, 1,000 iterations, seeds 0 / 1 / 2; BENCHMARKS.md, fifth session): denoising phantoms 23.5 / 23.5 / 21.8 dB,
@@ -137,10 +138,10 @@ TASKS: dict[str, dict] = {
         "axes": (None, None),
         "method": "stable",
         "normalization": (PCT, PCT),
-        "patch": 256,
+        "patch": 128,
         "phantom_size": 256,
         "overrides": {"stable": STABLE_DENOISING},
-        "addons": FIDELITY_PULL | DENOISING_ANCHOR,
+        "addons": SELF_SUPERVISED | DENOISING_ANCHOR,
         # measured (BENCHMARKS.md, ninth session): STABLE at twice its paper rate, with the generator's EMA
         "learning_rates": {"stable": 6e-4},
         "ema_decay": 0.99,

@@ -481,9 +481,9 @@ def test_stable_padding_of_the_bundles_and_their_inference(name, mode):
 
 
 @pytest.mark.parametrize("name", ["denoising", "calcium"])
-def test_identity_pull_spans_the_run_for_denoising_and_its_first_tenth_elsewhere(name):
-    """Denoising keeps a fidelity pull towards the input through the whole run (weight 2 falling to 0); the other
-    same-channel tasks warm up over the first 10% only (weight 5 falling to 0)."""
+def test_denoising_is_held_by_the_self_supervised_term_and_others_warm_up_over_their_first_tenth(name):
+    """Denoising's fidelity term is the self-supervised one, with no pull towards the noisy input; the other
+    same-channel tasks warm up over the first 10% (weight 5 falling to 0) and have no self-supervised term."""
     from monai.bundle import ConfigParser
 
     from common.methods import make_method
@@ -494,11 +494,12 @@ def test_identity_pull_spans_the_run_for_denoising_and_its_first_tenth_elsewhere
     addons = parser.get_parsed_content("addons")
     method = make_method("stable", 2, 1, 1, {"channels": [4, 8], "n_info": 2, "ndf": 8}, addons)
     weights = [method.warmup_weight(step) for step in (0, 19, 20, 100, 199, 200)]
+    terms = method.generator_step(torch.rand(1, 1, 32, 32), torch.rand(1, 1, 32, 32), step=0).terms
     if name == "denoising":
-        assert weights[0] == pytest.approx(2.0) and weights[3] == pytest.approx(1.0) and 0 < weights[4] < 0.02
+        assert weights == [0.0] * 6 and method.lambda_selfsup == 100.0 and "G_selfsup" in terms
     else:
         assert weights[0] == pytest.approx(5.0) and weights[1] > 0 and weights[2:] == [0.0] * 4
-    assert weights[-1] == 0.0
+        assert method.lambda_selfsup == 0.0 and "G_selfsup" not in terms
 
 
 @pytest.mark.parametrize("method, lr", [("stable", 6e-4), ("cyclegan", 2e-4)])
