@@ -221,16 +221,23 @@ def _record(psnr):
 
 def test_results_page_is_generated_from_the_records_and_checked(tmp_path):
     sys.path.insert(0, str(ROOT / "scripts"))
-    from benchmarking.records import report, write_record
+    from benchmarking.records import BEGIN, END, report, write_record
 
-    write_record("denoising", "converge_w2s", _record(33.0), tmp_path)
-    cmd = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "report", "--results", str(tmp_path)]
+    results, readme = tmp_path / "results", tmp_path / "README.md"
+    readme.write_text(f"# Project\n\n{BEGIN}\nold table\n{END}\n\nSet-up.\n")
+    write_record("denoising", "converge_w2s", _record(33.0), results)
+    cmd = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "report", "--results", str(results)]
+    cmd += ["--readme", str(readme)]
     assert subprocess.run(cmd + ["--check"], capture_output=True, timeout=120).returncode != 0  # no page yet
-    text = report(str(tmp_path))
+    text = report(str(results), readme=str(readme))
     assert "| Gaussian blur **(best baseline)** |" in text and "| stable | 0,1 | 33.50 (33.00-34.00) |" in text
     assert "+1.50" in text and "Test CPU, 1 thread(s)" in text and "0123456789" in text
+    table = readme.read_text()
+    assert "old table" not in table and table.endswith(f"{END}\n\nSet-up.\n")
+    assert "| denoising | w2s | stable | 2 | 33.50 / 0.800 / 0.990 | Gaussian blur: 32.00" in table
+    assert "| +1.50 / +0.000 | 1.05 |" in table
     assert subprocess.run(cmd + ["--check"], capture_output=True, timeout=120).returncode == 0
-    write_record("denoising", "converge_w2s", _record(30.0), tmp_path)  # a new record, the page not regenerated
+    write_record("denoising", "converge_w2s", _record(30.0), results)  # a new record, the pages not regenerated
     done = subprocess.run(cmd + ["--check"], capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "not what the records give" in done.stderr
 
