@@ -9,8 +9,10 @@ output on the sub-image to the sub-sampled output on the whole image, where the 
     L = |f(g1(y)) - g2(y)|^2 + gamma * |f(g1(y)) - g2(y) - (g1(f(y)) - g2(f(y)))|^2   (f(y) without gradient)
 
 In an unpaired translation the network's output is in B's units and the sub-images in A's: before both terms the
-output is mapped to A's units by the per-image, per-channel gain and offset that fit it best (least squares,
-without gradient), so the loss binds the structure of the translation and leaves its intensities to the method.
+output is mapped to A's units by a per-image, per-channel gain and offset (the least-squares fit, without gradient,
+its gain taken positive), so the loss binds the structure of the translation and leaves its scale to the method,
+but not its sign: an inverted translation is charged as such (with a free sign, the term let STABLE's W2S
+translation start inverted).
 """
 
 from __future__ import annotations
@@ -52,10 +54,12 @@ def neighbor_subsample(
 
 
 def _fit(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per sample and channel, the gain and offset (no gradient) taking ``pred`` closest to ``target``."""
+    """Per sample and channel, a gain and offset (no gradient) taking ``pred`` close to ``target``: the least-squares
+    gain's magnitude, so that an inverted translation is charged (and pushed back) instead of fitted by a negative
+    gain, and the offset that goes with it."""
     p, t = pred.detach().flatten(2), target.detach().flatten(2)
     pc, tc = p - p.mean(-1, keepdim=True), t - t.mean(-1, keepdim=True)
-    gain = (pc * tc).sum(-1) / (pc * pc).sum(-1).clamp_min(1e-8)
+    gain = (pc * tc).sum(-1).abs() / (pc * pc).sum(-1).clamp_min(1e-8)
     offset = t.mean(-1) - gain * p.mean(-1)
     return gain[..., None, None], offset[..., None, None]
 

@@ -35,7 +35,7 @@ def test_sub_images_take_two_adjacent_pixels_of_every_cell():
         neighbor_subsample(x[..., :5])
 
 
-def test_the_translation_s_intensity_scale_is_free():
+def test_the_translation_s_intensity_scale_is_free_and_its_sign_is_not():
     _, noisy = _scene()
     blur = nn.Conv2d(1, 1, 3, padding=1, bias=False, padding_mode="replicate")
     with torch.no_grad():
@@ -51,8 +51,10 @@ def test_the_translation_s_intensity_scale_is_free():
         unfitted = neighbor2neighbor_loss(
             rescaled, noisy, fit_intensity=False, generator=torch.Generator().manual_seed(0)
         )
+        inverted = neighbor2neighbor_loss(lambda x: -blur(x), noisy, generator=torch.Generator().manual_seed(0))
     assert float(first) == pytest.approx(float(second), rel=1e-4)
     assert unfitted > 10 * first
+    assert inverted > 3 * first  # the scale is free, the sign is not
 
 
 def _fitted_error(pred, clean):
