@@ -47,7 +47,9 @@ PIXEL = ("rmse", "mae", "psnr", "ssim", "ms_ssim", "micro_ms_ssim", "pcc")
 #: the review scores (:func:`~common.metrics.review.review_scores`: least-squares intensity fit of the stored files)
 REVIEW = ("review_psnr", "review_ssim")
 UNCERTAINTY = ("uncertainty_spearman", "uncertainty_top_ratio")
-OBJECT = ("n_reference", "n_prediction", "precision", "recall", "f1", "sq", "pq")
+#: object metrics against testB_labels; ``invented``: translated objects with no reference object (IoU >= 0.5),
+#: ``missed``: reference objects the translation lacks
+OBJECT = ("n_reference", "n_prediction", "invented", "missed", "precision", "recall", "f1", "sq", "pq")
 PROBE = (
     "cycle_mae",
     "cycle_mae_lowpass",
@@ -243,7 +245,11 @@ def evaluate(
             pred_labels = segmenter(_object_image(pred))
             if item.B_labels is not None:
                 ref_labels = load_image(item.B_labels, dtype=None)[0].numpy()
-                row |= {k: v for k, v in instance_metrics(ref_labels, pred_labels).items() if k in OBJECT}
+                scores = instance_metrics(ref_labels, pred_labels)
+                row |= {k: v for k, v in scores.items() if k in OBJECT} | {
+                    "invented": scores["fp"],
+                    "missed": scores["fn"],
+                }
             source = load_image(item.A)
             if item.A_labels is not None:
                 input_labels = load_image(item.A_labels, dtype=None)[0].numpy()

@@ -37,6 +37,8 @@ def test_ground_truth_beats_a_translation_moved_by_5_px(calcium, tmp_path):
     assert truth["distance"] < 1.0 and moved["distance"] > 4.0
     assert truth["iou"] > moved["iou"] and truth["f1"] > moved["f1"] and moved["psnr"] < 30
     assert truth["trace_pcc"] > 0.9 and truth["segmenter"].startswith("classical")
+    assert moved["invented"] >= truth["invented"] and moved["missed"] >= truth["missed"]
+    assert truth["invented"] + truth["missed"] <= 0.2 * truth["n_reference"]
     for name in ("per_image.csv", "per_object.csv", "summary.json", "objects_boxplot.png", "overlay.png"):
         assert (tmp_path / "truth" / name).exists()
     rows = list(csv.DictReader(open(tmp_path / "truth" / "per_image.csv")))
