@@ -300,9 +300,9 @@ def defaults_text(name: str, task: dict) -> str:
             parts.append(STABLE_RATE_EMA_TEXT)
         if task["overrides"].get("stable", {}).get("lambda_cyc") == 0:
             parts.append(
-                "The loss weights are paper 001's for its denoising experiments: no cycle term (`lambda_cyc` 0; "
-                "the information-consistency and adversarial terms and the identity pull remain). Measured before the "
-                "margin above was added (fp32, "
+                "The loss weights are those of STABLE's denoising experiments: no cycle term (`lambda_cyc` 0; "
+                "the information-consistency and adversarial terms remain). Measured with the identity pull of the "
+                "time, before the margin above was added (fp32, "
                 "1,000 iterations, seeds 0 / 1 / 2, one machine, `BENCHMARKS.md`): denoising phantoms 23.5 / 23.5 / "
                 "21.8 dB, every PCC >= 0.67, against 25.8 / 22.4 / 20.5 with the cycle weight 1 ramped over the run "
                 "(seed 2 at PCC 0.495, an embossed translation; seed standard deviation 0.96 dB against 2.69); W2S "
