@@ -325,16 +325,26 @@ def converge(
     print(text)
     if record:
         for name in chosen:
-            found = [json.loads(p.read_text()) for p in sorted((root / "runs" / name).glob("*/result.json"))]
+            found = sorted((root / "runs" / name).glob("*/result.json"))
             if found:
                 record_data = converge_record(name, root, found)
                 write_record(DATASETS[name]["task"], f"converge_{name}", record_data, results or RESULTS)
     return text
 
 
-def converge_record(name: str, root: Path, results: list[dict]) -> dict:
+def _tta(result_file: Path) -> dict | None:
+    """The selected model's scores as inference translates by default with ``--uncertainty true`` (the mean over
+    the 8 flips and rotations), where ``benchmark.py uncertainty`` has scored the run."""
+    scored = result_file.parent / "uncertainty.json"
+    if not scored.exists():
+        return None
+    return {k: v for k, v in json.loads(scored.read_text())["tta"]["translation"].items() if k != "n"}
+
+
+def converge_record(name: str, root: Path, result_files: list[Path]) -> dict:
     """The result record of one data set's runs: budget, baselines, per run its scores and provenance."""
     spec = DATASETS[name]
+    results = [json.loads(p.read_text()) | {"tta": _tta(p)} for p in result_files]
     keep = ("psnr", "ssim", "pcc", "artefact", "streaks_horizontal", "streaks_vertical", "checkerboard")
     runs = [
         {
@@ -345,6 +355,7 @@ def converge_record(name: str, root: Path, results: list[dict]) -> dict:
             "networks": r.get("networks", {}),
             "selected": {k: r["selected"][k] for k in keep if k in r["selected"]},
             "final": {k: r["final"][k] for k in keep if k in r["final"]},
+            "selected_mean_of_flips": r["tta"],
             "train_s": r["train_s"],
             "provenance": r.get("provenance", {"cpu": "unrecorded", "threads": r.get("threads"), "commit": ""}),
         }

@@ -91,7 +91,9 @@ def converge_table(record: dict) -> list[str]:
         f"{record['validations']} validations on the validation split (selection never sees the test images). "
         "Scores: median over the test images after a least-squares intensity fit (PSNR dB, SSIM; PCC raw); "
         "methods: median (min-max) over seeds. `artefact`: the largest streak / checkerboard score against the "
-        "truth's (1 = the truth's own; target at most 1.1).",
+        "truth's (1 = the truth's own; target at most 1.1). Rows marked *mean of flips*: the same selected models "
+        "translating as `inference.json --uncertainty true` and `evaluate.json` do by default, the mean over the 8 "
+        "flips and rotations (scored by `benchmark.py uncertainty`).",
         "",
         "| row | seeds | PSNR | SSIM | PCC | artefact | PSNR over best baseline | PCC over it | train min |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -105,7 +107,12 @@ def converge_table(record: dict) -> list[str]:
     by_variant: dict[str, list[dict]] = {}
     for run in record["runs"]:
         by_variant.setdefault(run["variant"], []).append(run)
+    rows = list(by_variant.items())
     for variant, runs in by_variant.items():
+        flips = [r for r in runs if r.get("selected_mean_of_flips")]
+        if flips:
+            rows.append((f"{variant}, *mean of flips*", [r | {"selected": r["selected_mean_of_flips"]} for r in flips]))
+    for variant, runs in rows:
         sel = [r["selected"] for r in runs]
         psnr, pcc = [s["psnr"] for s in sel], [s["pcc"] for s in sel]
         artefact = [s["artefact"] for s in sel if s.get("artefact") is not None]
@@ -156,6 +163,9 @@ def summary_table(records: list[dict]) -> str:
         variants: dict[str, list[dict]] = {}
         for run in record["runs"]:
             variants.setdefault(run["variant"], []).append(run["selected"])
+        for run in record["runs"]:
+            if run.get("selected_mean_of_flips"):
+                variants.setdefault(f"{run['variant']}, mean of flips", []).append(run["selected_mean_of_flips"])
         for variant, sel in variants.items():
             med = {k: statistics.median(s[k] for s in sel) for k in ("psnr", "ssim", "pcc")}
             artefact = [s["artefact"] for s in sel if s.get("artefact") is not None]
