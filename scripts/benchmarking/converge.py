@@ -351,6 +351,7 @@ def converge_record(name: str, root: Path, result_files: list[Path]) -> dict:
             "variant": r.get("variant", r["method"]),
             "method": r["method"],
             "seed": r["seed"],
+            "patch": r["patch"],
             "overrides": r.get("overrides", {}),
             "networks": r.get("networks", {}),
             "selected": {k: r["selected"][k] for k in keep if k in r["selected"]},

@@ -80,6 +80,11 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
+def _label(record: dict, run: dict) -> str:
+    """A run's row: its variant, and its patch where the record's runs differ in it."""
+    return f"{run['variant']}, {run['patch']} px" if isinstance(record["patch"], list) else run["variant"]
+
+
 def converge_table(record: dict) -> list[str]:
     """The Markdown table of one convergence record: baselines, then each method's median (min-max) over seeds."""
     base = record["baselines"]
@@ -106,7 +111,7 @@ def converge_table(record: dict) -> list[str]:
         )
     by_variant: dict[str, list[dict]] = {}
     for run in record["runs"]:
-        by_variant.setdefault(run["variant"], []).append(run)
+        by_variant.setdefault(_label(record, run), []).append(run)
     rows = list(by_variant.items())
     for variant, runs in by_variant.items():
         flips = [r for r in runs if r.get("selected_mean_of_flips")]
@@ -162,10 +167,10 @@ def summary_table(records: list[dict]) -> str:
         best = max(base, key=lambda k: base[k]["psnr"])
         variants: dict[str, list[dict]] = {}
         for run in record["runs"]:
-            variants.setdefault(run["variant"], []).append(run["selected"])
+            variants.setdefault(_label(record, run), []).append(run["selected"])
         for run in record["runs"]:
             if run.get("selected_mean_of_flips"):
-                variants.setdefault(f"{run['variant']}, mean of flips", []).append(run["selected_mean_of_flips"])
+                variants.setdefault(f"{_label(record, run)}, mean of flips", []).append(run["selected_mean_of_flips"])
         for variant, sel in variants.items():
             med = {k: statistics.median(s[k] for s in sel) for k in ("psnr", "ssim", "pcc")}
             artefact = [s["artefact"] for s in sel if s.get("artefact") is not None]
