@@ -57,6 +57,19 @@ def fit_to_truth(pred: np.ndarray, ref: np.ndarray, source: str | os.PathLike, t
     return pred
 
 
+def _translated_pairs(predictions: str | os.PathLike, dataset_dir: str | os.PathLike) -> list[tuple[Path, str]]:
+    """``(translation, truth)`` for every test image with a truth; a missing translation is refused by name."""
+    pairs = []
+    for item in paired_test_items(dataset_dir):
+        if item.B is None:
+            continue
+        source = Path(predictions) / Path(item.A).name
+        if not source.is_file():
+            raise InputDataError(source, "no translation of this test image")
+        pairs.append((source, item.B))
+    return pairs
+
+
 def review_folder(predictions: str | os.PathLike, dataset_dir: str | os.PathLike) -> dict[str, float]:
     """Median ``psnr``, ``ssim``, ``pcc`` of the files in ``predictions`` (named as ``testA``'s) against ``testB``.
 
@@ -67,14 +80,9 @@ def review_folder(predictions: str | os.PathLike, dataset_dir: str | os.PathLike
         InputDataError: a prediction is missing, or its size does not fit the truth.
     """
     rows = []
-    for item in paired_test_items(dataset_dir):
-        if item.B is None:
-            continue
-        source = Path(predictions) / Path(item.A).name
-        if not source.is_file():
-            raise InputDataError(source, "no translation of this test image")
-        ref = read_raw(item.B)
-        rows.append(review_scores(fit_to_truth(read_raw(source), ref, source, item.B), ref))
+    for source, truth in _translated_pairs(predictions, dataset_dir):
+        ref = read_raw(truth)
+        rows.append(review_scores(fit_to_truth(read_raw(source), ref, source, truth), ref))
     if not rows:
         raise InputDataError(dataset_dir, "no testA image has an aligned testB truth")
     return {k: float(np.median([r[k] for r in rows])) for k in rows[0]} | {"n": len(rows)}
@@ -102,18 +110,13 @@ def review_artefacts(predictions: str | os.PathLike, dataset_dir: str | os.PathL
         InputDataError: a prediction is missing.
     """
     rows = []
-    for item in paired_test_items(dataset_dir):
-        if item.B is None:
-            continue
-        source = Path(predictions) / Path(item.A).name
-        if not source.is_file():
-            raise InputDataError(source, "no translation of this test image")
-        pred, ref = read_raw(source), read_raw(item.B)
+    for source, truth in _translated_pairs(predictions, dataset_dir):
+        pred, ref = read_raw(source), read_raw(truth)
         if pred.size != ref.size and ref.ndim == pred.ndim + 1:  # several channels, first (TIFF) or last (RGB)
             ref = ref.mean(axis=0 if ref.shape[0] <= 4 else -1)
         scores = [
             artefact_scores(p, r)
-            for p, r in zip(planes(pred, source), planes(ref, item.B), strict=False)
+            for p, r in zip(planes(pred, source), planes(ref, truth), strict=False)
             if p.shape == r.shape and min(p.shape) >= 16
         ]
         if scores:
