@@ -40,7 +40,7 @@ DATASETS: dict[str, dict] = {
     "w2s": {
         "task": "denoising",
         "prepare": ("w2s", "denoise_w2s", {"n_test": 10, "n_val": 2}),
-        "patch": 96,
+        "patch": 128,
         "label": "W2S widefield, 8 training fields (4 noisy, 4 clean), 2 validation and 10 test fields x 3 channels",
     },
     "spm": {
@@ -341,6 +341,17 @@ def _tta(result_file: Path) -> dict | None:
     return {k: v for k, v in json.loads(scored.read_text())["tta"]["translation"].items() if k != "n"}
 
 
+def _numbers(row: dict[str, str]) -> dict[str, float]:
+    """A validation log row with its numeric cells as floats (what choosing between variants may look at)."""
+    out = {}
+    for key, value in row.items():
+        try:
+            out[key] = float(value)
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
 def converge_record(name: str, root: Path, result_files: list[Path]) -> dict:
     """The result record of one data set's runs: budget, baselines, per run its scores and provenance."""
     spec = DATASETS[name]
@@ -357,6 +368,7 @@ def converge_record(name: str, root: Path, result_files: list[Path]) -> dict:
             "selected": {k: r["selected"][k] for k in keep if k in r["selected"]},
             "final": {k: r["final"][k] for k in keep if k in r["final"]},
             "selected_mean_of_flips": r["tta"],
+            "validation": [_numbers(row) for row in r.get("validation", [])],
             "train_s": r["train_s"],
             "provenance": r.get("provenance", {"cpu": "unrecorded", "threads": r.get("threads"), "commit": ""}),
         }
