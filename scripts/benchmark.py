@@ -3,18 +3,18 @@
 Usage::
 
     python scripts/benchmark.py --preset cpu-quick|cpu|paper [--out DIR] [--tasks calcium,denoising]
-        [--dataset_dir D] [--append BENCHMARKS.md]
+        [--dataset_dir D] [--append FILE.md]
     python scripts/benchmark.py fidelity --task calcium [--methods cyclegan,stable] [--iterations 300]
         [--patch 128] [--dataset_dir D] [--out DIR] [--small] [--amp (bf16 autocast)] [--label L]
     python scripts/benchmark.py converge [--out DIR] [--datasets calcium,w2s] [--iterations 1500] [--jobs 2]
         [--methods stable] [--seeds 0,1,2] [--overrides '{"addons#lambda_selfsup": 20}' --variant selfsup]
-    python scripts/benchmark.py report [--check]   # results/README.md from the result records
+    python scripts/benchmark.py report [--check]   # BENCHMARKS.md and the README table from the records
     python scripts/benchmark.py uncertainty [--converge_dir DIR] [--datasets calcium,denoising] [--checkpoints 3]
     python scripts/benchmark.py error_head_cost [--tasks ihc_he_translation,calcium] [--iterations 12] [--threads 1]
     python scripts/benchmark.py bundle_inference [--bundles calcium,denoising] [--images 3] [--size 512]
     python scripts/benchmark.py identity DATA [--dataset w2s] [--methods stable,cyclegan] [--lrs 3e-4,1e-3]
     python scripts/benchmark.py speed --task calcium [--methods stable,cyclegan] [--iterations 6] [--threads 2]
-        [--amp] [--patch 256] [--append BENCHMARKS.md]
+        [--amp] [--patch 256] [--append FILE.md] [--results DIR]   # writes results/TASK/speed_*.json
 
 ``fidelity``: train each method for the same iterations on the same data (the task's phantoms by default, or a
 ``trainA/trainB/testA/testB`` folder such as one written by ``scripts/prepare_data.py``), evaluate each with the

@@ -19,7 +19,7 @@ from common.io import load_image
 from common.phantoms import TASKS, make_phantoms
 
 #: what the demo trains: the bundle, method and budget that reached a faithful translation fastest on a 2-core CPU
-#: in the convergence benchmark (BENCHMARKS.md)
+#: in the convergence benchmark
 DEMO_TASK, DEMO_METHOD, DEMO_ITERATIONS = "denoising", "cyclegan", 300
 #: the benchmark's CPU networks
 DEMO_NETWORKS = {

@@ -3,14 +3,15 @@
 Usage::
 
     python scripts/make_bundles.py write      # (re)write bundles/<task>/ for every task
-    python scripts/make_bundles.py check      # exit 1 if a committed bundle file differs from what would be written
+    python scripts/make_bundles.py check      # exit 1 if a committed bundle file differs from what would be written,
+                                              # or a bundle's configs changed under an unchanged version
 
 The bundles share one structure (MONAI bundle ids: ``bundle_root``, ``dataset_dir``, ``output_dir``, ``device``,
 ``network_def``, ``network``, ``train#trainer``, ``train#handlers``, ``validate#evaluator``, ``initialize`` /
 ``run`` / ``finalize``) and differ in the task table (``bundlegen/tasks.py``). The configs are built by
 ``bundlegen/train.py`` and ``bundlegen/inference.py``, the metadata by ``bundlegen/metadata.py``, the docs from
-``bundle_templates/docs.md`` and each task's prose in ``bundle_templates/tasks/<task>.md`` (``bundlegen/docs.py``).
-Trained-weight files are never written here.
+``bundle_templates/docs.md``, each task's prose in ``bundle_templates/tasks/<task>.md`` and the result records
+(``bundlegen/docs.py``), the versions from ``bundlegen/versions.py``. Trained-weight files are never written here.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bundlegen.inference import evaluate_config, inference_config
 from bundlegen.metadata import metadata
 from bundlegen.tasks import TASKS
 from bundlegen.train import SETTING_ROWS, multi_gpu_config, train_config
+from bundlegen.versions import RELEASED, release_entry, unbumped
 
 #: the checkout this script belongs to, and its templates
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,21 +100,40 @@ def files(name: str, task: dict) -> dict[str, str]:
     return out
 
 
+def _released(generated: dict[str, dict[str, str]]) -> str:
+    """``released.json`` as ``write`` leaves it for these generated bundles."""
+    return json.dumps({name: release_entry(name, out) for name, out in generated.items()}, indent=1) + "\n"
+
+
 def write() -> None:
-    """(Re)write the generated files of every bundle."""
-    for name, task in TASKS.items():
-        for rel, text in files(name, task).items():
+    """(Re)write the generated files of every bundle; refuses (exit 1, nothing written) when a bundle's configs
+    changed under an unchanged version."""
+    generated = {name: files(name, task) for name, task in TASKS.items()}
+    refused = [why for name, out in generated.items() if (why := unbumped(name, out))]
+    if refused:
+        sys.exit("\n".join(refused))
+    for name, out in generated.items():
+        for rel, text in out.items():
             path = ROOT / "bundles" / name / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
-        print(f"bundles/{name}: {len(files(name, task))} files")
+        print(f"bundles/{name}: {len(out)} files")
+    RELEASED.write_text(_released(generated))
 
 
 def check() -> None:
-    """Exit with status 1 (printing a diff) if a bundle file differs from what ``write`` would produce."""
+    """Exit with status 1 (printing a diff) if a bundle file differs from what ``write`` would produce, or refuse
+    configs changed under an unchanged version."""
     stale = 0
-    for name, task in TASKS.items():
-        for rel, text in files(name, task).items():
+    generated = {name: files(name, task) for name, task in TASKS.items()}
+    refused = [why for name, out in generated.items() if (why := unbumped(name, out))]
+    if refused:
+        sys.exit("\n".join(refused))
+    if not RELEASED.exists() or RELEASED.read_text() != _released(generated):
+        stale += 1
+        print(f"{RELEASED} (the versions the bundles were written with) is out of date")
+    for name, out in generated.items():
+        for rel, text in out.items():
             path = ROOT / "bundles" / name / rel
             current = path.read_text() if path.exists() else ""
             if current != text:

@@ -1,5 +1,6 @@
 """Linear channel mixing, e.g. the light-sheet virtual-staining mapping of two fluorescence channels to RGB
-(seed 002: C01 -> blue, C02 -> green, red = 0.3 * C02)."""
+(Zhao, "Translating light-sheet microscopy images to virtual H&E using CycleGAN", arXiv 2026: C01 -> blue,
+C02 -> green, red = 0.3 * C02)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Train a learned error head beside the generators of a cycle method (issue 17: uncertainty at inference).
+"""Train a learned error head beside the generators of a cycle method (uncertainty at inference).
 
 Every iteration a cycle method computes, for a real B patch ``b``, its translation into A ``a' = G_BA(b)`` and the
 cycle back ``G_AB(low_pass(a'))``: an A image whose true translation is known. :class:`ErrorHeadTrainer` takes

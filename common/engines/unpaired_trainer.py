@@ -75,11 +75,10 @@ class UnpairedTrainer(Trainer):
             (:func:`~common.engines.ddp.distribute_method`); needs a process group (``torchrun``).
         compile: compile every network with ``torch.compile`` (in place: state-dict keys and checkpoints are
             unchanged). The first iteration pays the compilation (about a minute on 2 CPU cores); needs a C++
-            compiler on CPU. Measured in BENCHMARKS.md: 1.7x for CycleGAN under bf16 on this CPU, slower for STABLE.
+            compiler on CPU. ``scripts/benchmark.py speedups`` measures what it gains.
         channels_last: keep weights and batches channels-last (``torch.channels_last``, or ``channels_last_3d``
             for 3D methods), the layout oneDNN's bf16 and GPU tensor-core convolutions prefer; same results up to
-            float rounding. Refused for networks with instance norms (:func:`check_channels_last`). Measured in
-            BENCHMARKS.md.
+            float rounding. Refused for networks with instance norms (:func:`check_channels_last`).
     """
 
     def __init__(

@@ -289,7 +289,7 @@ class TranslationMethod(nn.Module):
         Args:
             lr, betas, weight_decay: override the paper's Adam/AdamW settings.
             fused: use PyTorch's fused Adam kernel (one kernel for all parameters instead of a Python loop over
-                them; the whole bf16 CycleGAN step 7% faster on this 2-core CPU, see BENCHMARKS.md). ``None``: fused
+                them; ``scripts/benchmark.py speedups`` measures it). ``None``: fused
                 wherever every parameter is a floating-point tensor on a device the kernel supports (CPU, CUDA,
                 ...); the result is the same update up to float rounding.
         """

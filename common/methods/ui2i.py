@@ -10,21 +10,15 @@ paper's: ``lambda_cyc`` 10, ``lambda_id`` 1, ``lambda_cl`` 0.1, scale augmentati
 (0.5, 0.999) at 2e-4 for the paper's width (64 features in the generators' first level). Other widths get ``2e-4 *
 sqrt(64 / features[0])`` (``width_scaled_lr``): a narrower network needs a larger step. At the paper's width nothing
 changes; wider networks get less (1.4e-4 for 128 features: not measured). The benchmark's CPU networks (16 features)
-get 4e-4. Measured on if_unmixing at 2,000 iterations (BENCHMARKS.md, thirteenth and sixteenth sessions): 16
-features at 4e-4, seeds 0-6, 31.7 / 34.2 / 32.5 / 32.6 / 31.3 / 31.7 / 32.9 dB, seed spread 0.96, against 28.6 /
-32.0 / 30.1 / 31.7 / 32.2 / 28.4 / 28.6 (1.74) at 2e-4; validation preferred 4e-4 on 6 of 7 seeds. The paper's 64
-features stalled at 4e-4 on the one seed tried (19.4 dB at 600 iterations against 27.7 at 500 with 2e-4). A
+get 4e-4, which narrowed their seed spread on the if_unmixing phantoms; the paper's 64 features stall at 4e-4. A
 ``learning_rate`` given to ``make_optimizers`` (the bundles' ``--learning_rate``) overrides the rule.
 
 The paper does not say how the convolutions pad; ``padding_mode`` "replicate" (the default) repeats the edge pixels:
 with zeros, the normalisation-free generators drew a dark frame around every translation of the IHC phantoms (white
-brightfield background at 1.0 against the padding's 0), which cost 1-3 dB of PSNR (BENCHMARKS.md, seventh session).
+brightfield background at 1.0 against the padding's 0).
 The paper names ABSN for the generators and "a single PatchGAN" for the domain discriminator: ``disc_norm``
 "instance" (the default) gives it PatchGAN's instance norm and leaves the content discriminator unnormalised; "absn"
-(the default until the eleventh session) put ABSN on both discriminators, which then barely told real stacks from
-translated ones. Measured at 1,000 iterations (BENCHMARKS.md, eleventh session): if_unmixing seeds 0-4 25.4 / 25.9 /
-24.6 / 26.5 / 25.4 dB with instance norm against 24.3 / 16.9 / 22.9 / 26.1 / 22.4 with ABSN (seed 1 had an inverted
-membrane channel), IHC seeds 0-3 22.1 / 21.8 / 21.7 / 21.6 against 21.5 / 21.1 / 20.7 / 20.6.
+puts ABSN on both discriminators, which then barely tell real stacks from translated ones.
 """
 
 from __future__ import annotations

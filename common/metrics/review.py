@@ -1,8 +1,8 @@
 """The review scores of a translation against its aligned truth: the prediction is fitted to the truth by least
 squares (``a * pred + b`` over all values: an unpaired translation's intensity scale is arbitrary), then PSNR and
 SSIM are computed on the truth's [p0.1, p99.9] range, and the Pearson correlation on the raw values. This is how
-the project's reviews score translations (``../shared/tools/score_translation.py``), so that benchmark figures
-and review figures agree; the untranslated input scored the same way is the baseline a translation must beat.
+reviewers of this project score translations, so that benchmark figures and review figures agree; the untranslated
+input scored the same way is the baseline a translation must beat.
 """
 
 from __future__ import annotations

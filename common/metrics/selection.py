@@ -3,8 +3,8 @@
 * With ground truth (``valB`` aligned with ``valA``): :func:`fitted_psnr` and :func:`fitted_pcc`, the translation
   first fitted to the truth by least squares, one gain and offset for all channels (an unpaired translation's
   intensity scale is arbitrary: a merely rescaled output read -6.6 dB without the fit; its sign is not, so the gain
-  is kept non-negative, where ``../shared/tools/score_translation.py`` lets it go negative), PSNR over the truth's
-  0.1-99.9 percentile range, as that tool scores reviews.
+  is kept non-negative, where the review scores let it go negative), PSNR over the truth's 0.1-99.9 percentile
+  range, as reviews score.
 * Without: :func:`realism` (the sliced Wasserstein distance between local patches of the translation and of real
   B images, relative to that of a flat image at B's mean) plus, for methods that train a cycle, the cycle error
   through the DCT low-pass relative to the input's own variation (and, in :mod:`common.engines.validation`, the

@@ -1,4 +1,5 @@
-"""Steganography probe (seed 004; Chu et al. 2017): does the cycle depend on a hidden copy of the input?
+"""Steganography probe (Chu et al., "CycleGAN, a master of steganography", arXiv 2017; Utz et al.): does the
+cycle depend on a hidden copy of the input?
 
 A cycle-consistent pair can cheat by hiding the input in a faint, high-frequency signal of the translation that
 the reverse generator decodes. Such a cycle reconstructs its input well, and stops doing so once the translation

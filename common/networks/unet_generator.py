@@ -6,7 +6,7 @@ bilinear, or Ui2i's fixed Lanczos-2 kernel followed by a 3x3 convolution), conca
 two 3x3 convolutions; a 1x1 convolution gives the output. ``padding_mode`` sets how every 3x3 convolution pads the
 border: zeros (pix2pix's U-Net) or replicated edge pixels (Ui2i here: where the background is bright, as in
 brightfield histology normalised to [0, 1], zero padding reads as a black frame around every feature map and the
-translation's outer pixels came out dark, costing Ui2i 1-3 dB on the IHC phantoms; BENCHMARKS.md). The bottleneck is
+translation's outer pixels come out dark). The bottleneck is
 a separate module that two generators can share (Ui2i). :meth:`UNetGenerator.forward_with_bottleneck` also returns
 the bottleneck features (for Ui2i's content discriminator and contrastive loss).
 """

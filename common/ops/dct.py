@@ -1,5 +1,5 @@
-"""DCT low-pass filter against CycleGAN steganography (Utz et al., seed 004), and the high-frequency energy it
-removes.
+"""DCT low-pass filter against CycleGAN steganography (after Utz et al., "Focus on content, not noise",
+deepmicroscopy.org), and the high-frequency energy it removes.
 
 The orthonormal DCT-II is applied along each spatial axis by matrix products (differentiable, any size, 2D or
 3D); coefficients whose frequency index exceeds ``cutoff`` times the axis length are set to zero, and the

@@ -1,6 +1,6 @@
 """``benchmark.py bundle_inference``: each bundle's file inference (``translate_files``, what ``inference.json``
 runs) in images/s and megapixels/s, tiled at the training patch (the former default) against whole images (the
-default since issue 16), on the task's own phantom test files, one single-thread process per bundle, two at once.
+default), on the task's own phantom test files, one single-thread process per bundle, two at once.
 
 The generator is the bundle's default network at its shipped settings with a fixed random initialisation: speed
 does not depend on the weights.

@@ -1,7 +1,7 @@
 """The convergence benchmark: does each method reach a faithful translation within a CPU budget, on every seed?
 
-For every data set (phantoms of five tasks, and the dev real data of ``../shared/data`` through
-``scripts/prepare_data.py``), method and seed: train the task's bundle for the same budget, with validation on the
+For every data set (phantoms of every task, and small real dev data sets through ``scripts/prepare_data.py``, read
+from ``--shared``), method and seed: train the task's bundle for the same budget, with validation on the
 data set's whole ``valA``/``valB`` images (model selection never sees the test set) and a snapshot of the generator at
 every validation; then translate ``testA`` with the selected model (``best_model.pt``), the final one and every
 snapshot, and score each against ``testB`` with the review scores (:func:`common.metrics.review.review_scores`:
@@ -27,7 +27,6 @@ from benchmarking.processes import run_jobs
 from benchmarking.records import RESULTS, provenance, write_record
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 #: data sets of the benchmark: the bundle task, where the data come from, the training patch
 DATASETS: dict[str, dict] = {
@@ -37,6 +36,8 @@ DATASETS: dict[str, dict] = {
     "if_unmixing": {"task": "if_unmixing", "phantom_size": 128, "patch": 96},
     "ihc_he_translation": {"task": "ihc_he_translation", "phantom_size": 128, "patch": 96},
     "mask_to_nuclei": {"task": "mask_to_nuclei", "phantom_size": 128, "patch": 96},
+    "phase_to_dapi": {"task": "phase_to_dapi", "phantom_size": 128, "patch": 96},
+    "virtual_he_staining": {"task": "virtual_he_staining", "phantom_size": 128, "patch": 96},
     "w2s": {
         "task": "denoising",
         "prepare": ("w2s", "denoise_w2s", {"n_test": 10, "n_val": 2}),
@@ -103,8 +104,9 @@ def paper_method(task: str) -> str:
     return config["method"] if config["method"] != "cyclegan" else "stable"
 
 
-def prepare(name: str, root: Path, shared: Path = SHARED_DATA) -> Path:
-    """The data set ``name`` under ``root`` (made once: phantoms, or ``prepare_data`` of the shared dev data)."""
+def prepare(name: str, root: Path, shared: Path | None = None) -> Path:
+    """The data set ``name`` under ``root`` (made once: phantoms, or ``prepare_data`` of the dev data under
+    ``shared``)."""
     spec = DATASETS[name]
     out = root / "data" / name
     if (out / "phantom.json").exists() or (out / "prepared.json").exists():
@@ -113,9 +115,11 @@ def prepare(name: str, root: Path, shared: Path = SHARED_DATA) -> Path:
         from common.prepare import DATASETS as PREPARERS
 
         kind, folder, options = spec["prepare"]
-        source = shared / folder
+        if shared is None:
+            raise ValueError(f"{name} is prepared from real dev data: pass the folder holding it as --shared")
+        source = Path(shared) / folder
         if not source.is_dir():
-            raise FileNotFoundError(f"{source}: the dev data of {name} is not there (see ../shared/data/README.md)")
+            raise FileNotFoundError(f"{source}: the dev data of {name} is not there")
         PREPARERS[kind](source, out, **options)
     else:
         from common.phantoms import make_phantoms
@@ -303,7 +307,7 @@ def converge(
     root = Path(out).resolve()
     chosen = datasets.split(",") if isinstance(datasets, str) else list(datasets or PRESET["datasets"])
     iterations = int(iterations or PRESET["iterations"])
-    shared_dir = Path(shared) if shared else SHARED_DATA
+    shared_dir = Path(shared) if shared else None
     queue = []
     for name in chosen:
         data = prepare(name, root, shared_dir)

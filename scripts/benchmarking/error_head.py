@@ -1,5 +1,5 @@
 """``benchmark.py error_head_cost``: what training the learned error head beside the generators costs per
-iteration (issue 17), for a task's default method with the bundle's networks and with the convergence benchmark's
+iteration, for a task's default method with the bundle's networks and with the convergence benchmark's
 CPU-sized ones.
 
 Each configuration runs the unpaired trainer on fixed random patches (batch 1, the bundle's patch size or the

@@ -37,7 +37,7 @@ PRESETS = {
         "patch": 64,
         "phantom_size": 96,
         "small": True,
-        "amp": False,  # fp32, the reference precision: STABLE's short runs swing with bf16 (BENCHMARKS.md)
+        "amp": False,  # fp32, the reference precision: STABLE's short runs swing with bf16
     },
     "cpu": {
         "tasks": [
@@ -56,7 +56,7 @@ PRESETS = {
         "small": True,
         "amp": False,
     },
-    # fp32 here too: bf16 cost STABLE quality over seeds on CPU (BENCHMARKS.md); `fidelity --amp` for CycleGAN-family
+    # fp32 here too: bf16 cost STABLE quality over seeds on CPU; `fidelity --amp` for CycleGAN-family
     "paper": {"tasks": None, "iterations": 50000, "patch": None, "phantom_size": 512, "small": False, "amp": False},
 }
 

@@ -1,5 +1,5 @@
 """Shared pieces of the benchmarks: flag checks, timers, peak memory, the machine line of every table, the bundle
-settings a benchmark builds its method from, and publishing a table (print, append to BENCHMARKS.md, MLflow).
+settings a benchmark builds its method from, and publishing a table (print, append to a Markdown file, MLflow).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+from benchmarking.records import RESULTS, provenance, write_record
 from benchmarking.shared import (
     bundle_settings,
     check_flags,
@@ -35,10 +36,14 @@ def speed(
     append: str | None = None,
     track: bool = True,
     tracking_uri: str | None = None,
+    record: bool = True,
+    results: str | None = None,
 ) -> list[dict]:
     """Measure training s/iteration per method; print a Markdown table (append it to ``append``, log it to
-    MLflow). Per method: median, min and max s/iteration, A+B pairs per second, the share of the step spent
-    waiting for data, peak resident memory of that method's run and, on a GPU, its peak GPU memory."""
+    MLflow) and, with ``record``, write the result record ``RESULTS/TASK/speed_PRECISION_PATCHpx_DEVICE.json``
+    (``results`` defaults to the project's ``results`` folder). Per method: median, min and max s/iteration, A+B
+    pairs per second, the share of the step spent waiting for data, peak resident memory of that method's run and,
+    on a GPU, its peak GPU memory."""
     check_flags(amp=amp, channels_last=channels_last, track=track)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     import torch
@@ -132,4 +137,21 @@ def speed(
     common_params = {"task": task, "patch": size, "iterations": iterations, "threads": threads, "amp": amp}
     common_params |= {"channels_last": channels_last, "device": device, "machine": machine_line(threads)}
     publish(table, append, "speed", rows_as_runs(rows, common_params), track, tracking_uri)
+    if record:
+        precision = settings.replace(", ", " ").replace(" autocast", "")
+        name = f"speed_{precision.replace(' ', '_')}_{size}px_{torch.device(device).type}"
+        write_record(
+            task,
+            name,
+            {
+                "benchmark": "speed",
+                "task": task,
+                "patch": size,
+                "precision": settings,
+                "iterations": iterations,
+                "rows": [{k: None if v != v else v for k, v in r.items()} for r in rows],  # NaN: no GPU
+                "provenance": provenance(threads),
+            },
+            results or RESULTS,
+        )
     return rows

@@ -1,4 +1,4 @@
-"""Does the uncertainty of ``inference.json --uncertainty true`` mean something? (issue 17, item 2)
+"""Does the uncertainty of ``inference.json --uncertainty true`` mean something?
 
 On the runs of the convergence benchmark (``benchmark.py converge``: trained with ``keep_snapshots``, validated on
 ``valA``/``valB``), for each data set, method and seed: translate ``testA`` with the selected model

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from bundlegen.tasks import REFERENCES
+from bundlegen.versions import changelog, version
+
 #: the checkout this generator belongs to
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,10 +38,8 @@ def metadata(name: str, task: dict) -> dict:
 
     return {
         "schema": "https://github.com/Project-MONAI/MONAI-extra-test-data/releases/download/0.8.1/meta_schema_20240725.json",
-        "version": "0.1.0",
-        "changelog": {
-            "0.1.0": f"first version: {task['method']} by default, every method by --method, phantoms built in"
-        },
+        "version": version(name),
+        "changelog": changelog(name),
         "monai_version": "1.6.1",
         "pytorch_version": "2.13.0",
         "numpy_version": "2.0",
@@ -67,7 +68,7 @@ def metadata(name: str, task: dict) -> dict:
             "val_ssim": "SSIM against aligned ground truth (phantoms)",
         },
         "intended_use": "Research only; not for diagnostic use",
-        "references": [task["paper"]],
+        "references": [REFERENCES[k] for k in dict.fromkeys([*task["references"], "cyclegan"])],
         "network_data_format": {
             "inputs": {"image": fmt(channels_a, task["a"], norm_a)},
             "outputs": {"pred": fmt(channels_b, task["b"], norm_b)},

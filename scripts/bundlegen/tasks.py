@@ -8,65 +8,44 @@ import math
 
 from common.methods import METHODS, method_defaults
 
-#: the authors' README recipe (their calcium settings), which denoised W2S by 7-8 dB at 1,530 CPU iterations where
-#: the paper's 4-level batch-norm networks (run with the authors' code) scored below the input (BENCHMARKS.md);
-#: plus He's gain sqrt(2) on the unit-norm demodulated filters (the reference has none): without a norm layer the
-#: activations halved their second moment at every ReLU, the output went flat and the discriminators won, on 1 seed
-#: of 3 for calcium and denoising phantoms; with it every seed beat the input (BENCHMARKS.md, convergence)
+#: the authors' README recipe (their calcium settings: 3 levels of 8-16-32 features, no norm layer), plus He's gain
+#: sqrt(2) on the unit-norm demodulated filters (the reference has none): without a norm layer the activations halve
+#: their second moment at every ReLU, the output can go flat and the discriminators win
 STABLE_3_LEVELS = {"n_info": 8, "channels": [8, 16, 32], "norm": None, "demod_gain": math.sqrt(2.0)}
-
-#: MRI adds ``residual`` (each generator is ``x + decoder(encoder(x))``, starting as the identity): a plain U-Net
-#: generator is still a blur of its input after the warm-up and later distorted the anatomy (17.0 / 12.7 dB against
-#: the input's 20.7 on the MRI phantoms); residual, 21.2 / 21.1 / 21.2 over 3 seeds, sharp (BENCHMARKS.md). Not for
-#: denoising: there the residual generator kept the noise (20.3 / 20.2 dB against 21.7 / 21.0)
-
 
 #: denoising: the self-supervised term (Neighbor2Neighbor on the noisy inputs) is the fidelity term, weighted so that
 #: it leads the adversarial one: two neighbouring pixels of a noisy image share the scene and not the noise, so the
 #: translation keeps what the input shows without copying its noise. It replaces the L1 pull towards the input, which
-#: pulled the noise back in; with it the translation beat a Gaussian blur of the input on real W2S fields, where the
-#: pull and the adversarial terms alone stayed below it (results/README.md)
+#: pulled the noise back in (the records in results/denoising/ hold the measured effect)
 SELF_SUPERVISED = {"identity_warmup": 0, "lambda_selfsup": 100.0}
 
-#: denoising: paper 001's loss weights for its denoising experiments, no cycle term (``lambda_cyc`` 0). Measured
-#: (fp32, 1,000 iterations, seeds 0 / 1 / 2; BENCHMARKS.md, fifth session): denoising phantoms 23.5 / 23.5 / 21.8 dB,
-#: PCC >= 0.67, against 25.8 / 22.4 / 20.5 with lambda_cyc 1 ramped (PCC 0.495 on seed 2); W2S 28.1 / 25.2 / 27.4
-#: against 26.7 / 26.5 / 27.5
-#: and its U-Nets pad with replicated edges (`padding_mode`; the reference pads with zeros, a dark frame around
-#: every feature map of these bias-free networks that cost 0.3-0.5 dB at the border). With the margin 0.9 below,
-#: 1,000 iterations (BENCHMARKS.md, eighth session): denoising phantoms 26.4 / 27.8 / 27.8 dB (seeds 0-2) against
-#: 26.1 / 25.3 / 24.5 with zeros and the margin 0.6; W2S 30.6 / 28.1 / 27.5 against 28.3 / 25.0 / 27.5
+#: denoising: STABLE's loss weights for its denoising experiments, no cycle term (``lambda_cyc`` 0), and U-Nets that
+#: pad with replicated edges (``padding_mode``; the reference pads with zeros, a dark frame around every feature map
+#: of these bias-free networks, which costs fidelity at the image border)
 STABLE_DENOISING = STABLE_3_LEVELS | {"lambda_cyc": 0.0, "padding_mode": "replicate"}
 
 #: calcium: the polarity hinge with a margin (a structure anchor): the 8-px block means of input and translation
-#: must correlate at 0.6 or more (the phantoms' truth does at 0.83). Without it STABLE invented nuclei where the
-#: input has none on 2 calcium seeds of 5 (PCC 0.20 / 0.30); with it every seed kept the layout. BENCHMARKS.md,
-#: sixth session
+#: must correlate at 0.6 or more (the phantoms' truth does at 0.83), so that nuclei are not invented where the input
+#: has none
 STRUCTURE_ANCHOR = {"polarity_margin": 0.6}
 
 #: denoising: the same anchor, closer to the truth's own correlation with its noisy input (0.96 on the phantoms,
-#: 0.998 on W2S): margin 0.9. Margin 0.6 added 1.8 dB of median on the phantoms (sixth session); 0.9 adds more
-#: for both methods (STABLE seeds 0-2 25.9 / 26.1 / 27.0 against 26.1 / 25.3 / 24.5, CycleGAN 27.4 / 27.4 / 27.1
-#: against 27.1 / 27.0 / 26.6 without a margin; BENCHMARKS.md, eighth session)
+#: 0.998 on W2S): margin 0.9
 DENOISING_ANCHOR = {"polarity_margin": 0.9}
 
 #: if_unmixing: the input is the sum of the two markers, so the mean of the translated channels must follow it
-#: closely (the phantoms' truth: r = 1.00 on 8-px blocks): margin 0.9. Ui2i left the input's layout on some seeds and
-#: inverted or blurred a marker; with it Ui2i and CycleGAN both gained (BENCHMARKS.md, seventh session)
+#: closely (the phantoms' truth: r = 1.00 on 8-px blocks): margin 0.9
 UNMIXING_ANCHOR = {"polarity_margin": 0.9}
 
-#: if_unmixing: the same whole-run pull as denoising, on the translated channels' mean times a fitted gain
+#: if_unmixing: a whole-run pull of the translated channels' mean, times a fitted gain, towards the input
 #: (``warmup_mixture``): the mixture is proportional to the sum of its markers, so the markers' mean must follow it
-#: pixel by pixel, background included, while the split and the scale stay free. Ui2i (1,000 iterations, seeds 0-4):
-#: 23.1 / 16.3 / 22.4 / 23.5 / 21.2 dB against 21.4 / 15.9 / 21.7 / 21.9 / 21.4 without a pull (tenth session);
-#: with the fitted gain (the mean had been compared as it was, asking each marker for twice its brightness)
-#: 24.3 / 16.9 / 22.9 / 26.1 / 22.4 (BENCHMARKS.md, eleventh session)
+#: pixel by pixel, background included, while the split and the scale stay free
 MIXTURE_PULL = {"identity_warmup": "$@max_iterations", "lambda_warmup": 2.0, "warmup_mixture": True}
 
 
 #: the paper's 4-level networks; instance norm in place of its batch norm: at batch 1 batch norm normalises each
-#: image by itself in training and by running statistics in inference, which changed the output (11.5 against
-#: 14.9 dB on denoising phantoms); instance norm does the former in both
+#: image by itself in training and by running statistics in inference, which changes the output; instance norm does
+#: the former in both
 STABLE_4_LEVELS = {"n_info": 3, "channels": [32, 64, 128, 256], "norm": "instance"}
 
 
@@ -74,9 +53,6 @@ PCT = {"mode": "percentile", "lower": 0.1, "upper": 99.9, "b_min": 0.0, "b_max":
 
 #: if_unmixing's markers: one percentile scale for both channels of an image. Per channel, a tile without a
 #: mitotic cell had its PH3 background noise stretched to the full range, in training and in the validation truth
-#: (selection then preferred snapshots that drew noise). Ui2i, 1,000 iterations, seeds 0-4 (BENCHMARKS.md, twelfth
-#: session): CellProfiler selected 27.4 / 26.9 / 28.8 / 27.6 / 30.6 dB against 25.9 / 24.5 / 26.9 / 21.8 / 27.3 per
-#: channel (input 26.0); phantoms 28.4 / 27.1 / 24.0 / 27.6 / 27.5 against 25.4 / 25.9 / 24.6 / 26.5 / 25.4
 PCT_POOLED = PCT | {"channel_wise": False}
 
 
@@ -101,7 +77,8 @@ TASKS: dict[str, dict] = {
         "overrides": {"stable": STABLE_3_LEVELS},
         "addons": STRUCTURE_ANCHOR,
         "output_dtype": "float32",
-        "paper": "STABLE (You et al., Cell Reports Methods 2025), calcium experiment",
+        "paper": "STABLE, You et al., Cell Reports Methods 2025: its calcium experiment",
+        "references": ("stable",),
     },
     "if_unmixing": {
         "segment": {"channel": 0},
@@ -118,14 +95,12 @@ TASKS: dict[str, dict] = {
         "phantom_size": 256,
         "overrides": {},
         "addons": MIXTURE_PULL | UNMIXING_ANCHOR,
-        # no "learning_rates": Ui2i's own rate follows its width (width_scaled_lr): 4e-4 closed the slow seeds' gap
-        # with the benchmark's CPU networks but stalled the full-size ones, which keep 2e-4 (BENCHMARKS.md,
-        # thirteenth and sixteenth sessions)
-        # measured (BENCHMARKS.md, nineteenth session): the generator's EMA, once its ABSN norms were its own,
-        # narrowed the CellProfiler seed spread (1.26 -> 0.81 dB, 8 seeds) and cost the phantoms nothing
+        # no "learning_rates": Ui2i's own rate follows its width (width_scaled_lr); the full-size networks keep 2e-4
+        # the generator's moving average: on very small real data the raw generator drifts from unseen tiles
         "ema_decay": 0.99,
         "output_dtype": "float32",
-        "paper": "Ui2i (NeurIPS 2025), IF unmixing experiment",
+        "paper": "Ui2i, NeurIPS 2025: its immunofluorescence unmixing experiment",
+        "references": ("ui2i",),
     },
     "denoising": {
         "segment": {},
@@ -142,11 +117,12 @@ TASKS: dict[str, dict] = {
         "phantom_size": 256,
         "overrides": {"stable": STABLE_DENOISING},
         "addons": SELF_SUPERVISED | DENOISING_ANCHOR,
-        # measured (BENCHMARKS.md, ninth session): STABLE at twice its paper rate, with the generator's EMA
+        # STABLE at twice its paper rate, with the generator's moving average to smooth the snapshots
         "learning_rates": {"stable": 6e-4},
         "ema_decay": 0.99,
         "output_dtype": "float32",
-        "paper": "STABLE, denoising experiments (penicillium, planaria)",
+        "paper": "STABLE, You et al., Cell Reports Methods 2025: its denoising experiments",
+        "references": ("stable", "neighbor2neighbor"),
     },
     "ihc_he_translation": {
         "segment": {"invert": True},
@@ -163,9 +139,10 @@ TASKS: dict[str, dict] = {
         "phantom_size": 256,
         "overrides": {},
         "output_dtype": "uint8",
-        "paper": "Ui2i (NeurIPS 2025), IHC -> H&E for nucleus segmentation",
-        # the learned error head ranked the errors better than the spread over flips (BENCHMARKS.md, "A learned
-        # error head"): --uncertainty uses it where the model file has one
+        "paper": "Ui2i, NeurIPS 2025: IHC -> H&E for nucleus segmentation",
+        "references": ("ui2i",),
+        # the learned error head ranks the errors better than the spread over flips here: --uncertainty uses it
+        # where the model file has one
         "uncertainty_source": "auto",
     },
     "mri_t2_pd": {
@@ -183,7 +160,8 @@ TASKS: dict[str, dict] = {
         "phantom_size": 128,
         "overrides": {"stable": STABLE_3_LEVELS | {"residual": True}},
         "output_dtype": "float32",
-        "paper": "STABLE, MRI modality transfer (IXI T2 -> PD)",
+        "paper": "STABLE, You et al., Cell Reports Methods 2025: its MRI experiment, IXI T2 -> PD",
+        "references": ("stable",),
     },
     "virtual_he_staining": {
         "segment": {"invert": True},
@@ -200,7 +178,8 @@ TASKS: dict[str, dict] = {
         "phantom_size": 256,
         "overrides": {"stable": STABLE_4_LEVELS},
         "output_dtype": "uint8",
-        "paper": "CycleGAN light-sheet virtual H&E (seed 002); STABLE virtual staining as the recommended alternative",
+        "paper": "CycleGAN as in Zhao, arXiv 2026, light-sheet fluorescence to virtual H&E",
+        "references": ("lightsheet_he", "stable"),
     },
     "phase_to_dapi": {
         "segment": {},
@@ -217,7 +196,8 @@ TASKS: dict[str, dict] = {
         "phantom_size": 256,
         "overrides": {"stable": STABLE_4_LEVELS | {"n_info": 8}},
         "output_dtype": "float32",
-        "paper": "STABLE, virtual DAPI labelling (in-silico labelling data)",
+        "paper": "STABLE, You et al., Cell Reports Methods 2025: its virtual nuclear labelling",
+        "references": ("stable",),
     },
     "mask_to_nuclei": {
         "segment": {},
@@ -238,8 +218,29 @@ TASKS: dict[str, dict] = {
         "overrides": {},
         "addons": {"dct_cutoff": 0.5},
         "output_dtype": "float32",
-        "paper": "CycleGAN with a DCT low-pass filter against steganography (seed 004)",
+        "paper": "CycleGAN with a DCT low-pass against steganography, after Utz et al.",
+        "references": ("dct_steganography", "chu_steganography"),
     },
+}
+
+
+#: what the bundles' docs and metadata cite: authors, title, venue
+REFERENCES = {
+    "cyclegan": "J.-Y. Zhu, T. Park, P. Isola, A. A. Efros. Unpaired image-to-image translation using "
+    "cycle-consistent adversarial networks. ICCV 2017.",
+    "stable": "J. Y. You, M. Eom, T.-I. Choi, E.-S. Cho, J. Choi, M. Lee, C. Shin, J. Moon, E. Kim, P. Kim, C.-H. Kim, "
+    "Y.-G. Yoon. Preserving spatial and quantitative information in unpaired biomedical image-to-image translation "
+    "(STABLE). Cell Reports Methods, 2025.",
+    "ui2i": "Unpaired image-to-image translation for segmentation and signal unmixing (Ui2i). NeurIPS 2025; "
+    "arXiv:2505.20746.",
+    "neighbor2neighbor": "T. Huang, S. Li, X. Jia, H. Lu, J. Liu. Neighbor2Neighbor: self-supervised denoising from "
+    "single noisy images. CVPR 2021.",
+    "lightsheet_he": "Y. Zhao. Translating light-sheet microscopy images to virtual H&E using CycleGAN. "
+    "arXiv:2601.08776, 2026.",
+    "dct_steganography": "J. Utz et al. Focus on content, not noise: suppressing CycleGAN steganography for "
+    "microscopy image generation. deepmicroscopy.org, FAU Erlangen-Nuremberg.",
+    "chu_steganography": "C. Chu, A. Zhmoginov, M. Sandler. CycleGAN, a master of steganography. arXiv:1712.02950, "
+    "2017.",
 }
 
 

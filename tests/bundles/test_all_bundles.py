@@ -421,8 +421,8 @@ def _unnormalised_stable(name: str) -> bool:
 
 @pytest.mark.parametrize("name", [b for b in BUNDLES if _unnormalised_stable(b)])
 def test_unnormalised_stable_bundles_use_the_relu_gain(name):
-    """The 3-level STABLE bundles (no norm layer) scale their demodulated filters by sqrt(2) (BENCHMARKS.md: with
-    gain 1 the signal faded through the ReLUs and 1 seed of 3 collapsed), and inference builds its generator so."""
+    """The 3-level STABLE bundles (no norm layer) scale their demodulated filters by sqrt(2) (with
+    gain 1 the signal fades through the ReLUs and a run can collapse), and inference builds its generator so."""
     from monai.bundle import ConfigParser
 
     from common.methods import make_generator
@@ -438,8 +438,8 @@ def test_unnormalised_stable_bundles_use_the_relu_gain(name):
 
 
 def test_mri_bundle_trains_and_ships_residual_stable_generators():
-    """mri_t2_pd defaults to residual STABLE generators (BENCHMARKS.md: the plain ones blurred and distorted the
-    anatomy, 17.0 / 12.7 dB against the input's 20.7); inference rebuilds the generator as residual, starting as the
+    """mri_t2_pd defaults to residual STABLE generators (the plain ones blurred and distorted the
+    anatomy); inference rebuilds the generator as residual, starting as the
     identity; denoising keeps the plain generator (residual kept the noise)."""
     from monai.bundle import ConfigParser
 
@@ -459,9 +459,8 @@ def test_mri_bundle_trains_and_ships_residual_stable_generators():
 
 @pytest.mark.parametrize("name, mode", [("denoising", "replicate"), ("calcium", "zeros")])
 def test_stable_padding_of_the_bundles_and_their_inference(name, mode):
-    """Denoising's STABLE pads its convolutions with replicated edges (BENCHMARKS.md, eighth session: with zeros the
-    border cost 0.3-0.5 dB, and with the margin 0.9 replicate beat zeros on the phantoms and W2S); calcium keeps the
-    reference's zeros. Inference rebuilds the generator the same way, and a flat image stays flat with replicate."""
+    """Denoising's STABLE pads its convolutions with replicated edges (with zeros the
+    border is a dark frame for these bias-free networks); calcium keeps the reference's zeros. Inference rebuilds the generator the same way, and a flat image stays flat with replicate."""
     from monai.bundle import ConfigParser
 
     from common.methods import make_generator
@@ -505,8 +504,7 @@ def test_denoising_is_held_by_the_self_supervised_term_and_others_warm_up_over_t
 @pytest.mark.parametrize("method, lr", [("stable", 6e-4), ("cyclegan", 2e-4)])
 def test_denoising_learning_rate_per_method_and_generator_ema(method, lr):
     """Denoising trains STABLE at 6e-4 (twice the paper's 3e-4) and validates, selects and ships the generator's
-    moving average (decay 0.99): on W2S the median rose 1.4 dB and the seed spread fell under 1 dB (BENCHMARKS.md,
-    ninth session). Other methods keep their paper rate; a command-line learning_rate overrides any; calcium keeps
+    moving average (decay 0.99). Other methods keep their paper rate; a command-line learning_rate overrides any; calcium keeps
     the paper rates and no EMA."""
     from monai.bundle import ConfigParser
 
@@ -532,8 +530,7 @@ def test_denoising_learning_rate_per_method_and_generator_ema(method, lr):
 
 
 def test_if_unmixing_ships_the_moving_average_with_its_own_spectral_norms():
-    """if_unmixing validates, selects and ships the generator's EMA (0.99; CellProfiler seed spread 1.26 -> 0.81 dB
-    over 8 seeds, phantoms tied: BENCHMARKS.md, nineteenth session); the average of Ui2i's ABSN generator is a
+    """if_unmixing validates, selects and ships the generator's EMA (0.99); the average of Ui2i's ABSN generator is a
     GeneratorEMA, which keeps the spectral-norm estimates of the averaged weights; `--ema_decay null` switches it
     off."""
     from monai.bundle import ConfigParser
@@ -579,8 +576,7 @@ def test_model_spec_stores_switches_given_as_words_as_booleans():
 @pytest.mark.parametrize("name", ["if_unmixing", "ihc_he_translation"])
 def test_ui2i_bundles_scale_the_rate_with_the_network_width(name):
     """The Ui2i bundles train their full-size networks at the paper's 2e-4; narrower ones (the benchmark's 16 features
-    in the first level) at 2e-4 * sqrt(64 / 16) = 4e-4; ``--learning_rate`` overrides either (BENCHMARKS.md,
-    sixteenth session)."""
+    in the first level) at 2e-4 * sqrt(64 / 16) = 4e-4; ``--learning_rate`` overrides either."""
     from monai.bundle import ConfigParser
 
     for features, override, lr in (
@@ -600,10 +596,8 @@ def test_ui2i_bundles_scale_the_rate_with_the_network_width(name):
 
 @pytest.mark.parametrize("name", BUNDLES)
 def test_uncertainty_source_defaults_follow_the_measurements(name):
-    """IHC -> H&E writes the learned error head's map (where the model carries one): it ranked the IHC errors at
-    Spearman 0.57 / ratio 2.12 (Ui2i, 4 seeds) and 0.62 / 2.39 (CycleGAN) against the spread's 0.32 / 1.52 and
-    0.24 / 1.58; elsewhere the spread ranked them as well or better with the bundles' STABLE (BENCHMARKS.md,
-    fifteenth session). Every bundle trains the head, on the calibrated error, reading the translation too; the final
+    """IHC -> H&E writes the learned error head's map (where the model carries one): it ranks the IHC errors better
+    than the spread over flips; elsewhere the spread ranks them as well or better. Every bundle trains the head, on the calibrated error, reading the translation too; the final
     report shows the same source as inference."""
     inference = json.loads(Path(_config(name, "inference")).read_text())
     evaluate = json.loads(Path(_config(name, "evaluate")).read_text())

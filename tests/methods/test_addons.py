@@ -102,8 +102,7 @@ def test_stable_norm_train_and_eval_agree_at_batch_one(norm, same):
     "task, margin", [("calcium", 0.6), ("denoising", 0.9), ("if_unmixing", 0.9), ("mri_t2_pd", 0.0)]
 )
 def test_bundles_anchor_the_layout_where_it_was_measured(task, margin):
-    """calcium (BENCHMARKS.md, sixth session), if_unmixing (seventh) and denoising (eighth) train every method with
-    a margin; others do not."""
+    """calcium, if_unmixing and denoising train every method with a margin; others do not."""
     import json
     from pathlib import Path
 

@@ -186,7 +186,7 @@ def test_ui2i_discriminator_normalisation_choices(calcium, disc_norm):
 def test_ui2i_learning_rate_follows_the_generators_width():
     """Ui2i's Adam rate is the paper's 2e-4 at the paper's width (64 features in the first level) and scales with
     sqrt(64 / width) elsewhere (4e-4 for the benchmark's 16): narrow networks converged faster and agreed over seeds
-    at 4e-4, the paper's width stalled there (BENCHMARKS.md, sixteenth session). An explicit rate wins."""
+    at 4e-4, the paper's width stalled there. An explicit rate wins."""
     from common.methods.ui2i import PAPER_LR, Ui2i, width_scaled_lr
 
     assert width_scaled_lr(64) == pytest.approx(2e-4) and width_scaled_lr(16) == pytest.approx(4e-4)

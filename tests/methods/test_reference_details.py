@@ -85,8 +85,8 @@ def test_bundle_ramps_the_cycle_weight_over_the_run_and_keeps_the_rate_constant(
 
 
 def test_denoising_bundle_uses_the_papers_weights_without_a_cycle_term():
-    """Paper 001 gives lambda_cyc 0 for its denoising experiments; the denoising bundle follows it (measured in
-    BENCHMARKS.md), the calcium bundle keeps its ramped cycle term."""
+    """STABLE (You et al., 2025) gives lambda_cyc 0 for its denoising experiments; the denoising bundle follows it,
+    the calcium bundle keeps its ramped cycle term."""
     for task, cycle in (("denoising", 0.0), ("calcium", 1.0)):
         config = json.loads((Path(common.PROJECT_ROOT) / "bundles" / task / "configs" / "train.json").read_text())
         parser = ConfigParser(config)

@@ -1,4 +1,4 @@
-"""Training a Cellpose model from label images (short run: the full figure is in BENCHMARKS.md)."""
+"""Training a Cellpose model from label images (a short run; scripts/train_cellpose.py trains the full one)."""
 
 import numpy as np
 import pytest
@@ -9,8 +9,8 @@ from common.segmentation import CellposeSegmenter, load_pairs, train_cellpose
 
 
 def test_cellpose_trains_from_phantom_labels_and_segments(tmp_path):
-    """A short run (the suite runs on one thread): the model learns and loads. The accuracy figure - F1 1.0 on
-    held-out phantoms after 60 epochs - comes from scripts/train_cellpose.py and is in BENCHMARKS.md."""
+    """A short run (the suite runs on one thread): the model learns and loads. The full run is
+    scripts/train_cellpose.py."""
     samples = [task_sampler("mask_to_nuclei")(np.random.default_rng([1, i]), size=64) for i in range(5)]
     images = [s.b.data.astype(np.float32) for s in samples]
     labels = [s.labels_b.data.astype(np.int32) for s in samples]

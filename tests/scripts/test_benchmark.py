@@ -65,7 +65,8 @@ def test_speed_flops_inference_and_overhead_commands_write_tables(tmp_path):
         + ["--matmul_size", "256"],
         ["inference", "--methods", "stable", "--volume", "(4,32,32)", "--tile_image", "64", "--repeats", "1"],
         ["overhead", "--patch", "32", "--iterations", "2", "--rounds", "1", "--threads", "1"],
-        ["speed", "--methods", "stable,fastcut", "--patch", "32", "--iterations", "3", "--threads", "1", "--amp"],
+        ["speed", "--methods", "stable,fastcut", "--patch", "32", "--iterations", "3", "--threads", "1", "--amp"]
+        + ["--results", str(tmp_path / "results")],
         ["speedups", "--method", "cyclegan", "--patch", "32", "--iterations", "2", "--rounds", "1", "--threads", "1"]
         + ["--settings", "reference: fp32 + Adam loop,fused Adam,bf16 + fused + channels-last", "--matmul_size", "256"],
     ]
@@ -107,6 +108,15 @@ def test_speed_flops_inference_and_overhead_commands_write_tables(tmp_path):
     assert abs(speed_stable.data.metrics["median_s"] - float(speed_rows[0].split("|")[2])) < 0.006
     overhead_run = next(r for r in runs if r.info.run_name == "overhead cyclegan")
     assert overhead_run.data.metrics["speedup_fast_over_reference"] > 0
+    # the speed run is a record too, with its provenance, and BENCHMARKS renders it
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from benchmarking.records import read_records, render
+
+    (record,) = read_records(tmp_path / "results")
+    assert record["benchmark"] == "speed" and record["task"] == "calcium" and record["patch"] == 32
+    assert [r["method"] for r in record["rows"]] == ["stable", "fastcut"] and record["provenance"]["threads"] == 1
+    assert abs(record["rows"][0]["median_s"] - float(speed_rows[0].split("|")[2])) < 0.006
+    assert "## Training speed" in render([record]) and "| stable |" in render([record])
 
 
 def test_refuses_a_non_boolean_switch():
@@ -223,13 +233,14 @@ def test_results_page_is_generated_from_the_records_and_checked(tmp_path):
     sys.path.insert(0, str(ROOT / "scripts"))
     from benchmarking.records import BEGIN, END, report, write_record
 
-    results, readme = tmp_path / "results", tmp_path / "README.md"
+    results, readme, page = tmp_path / "results", tmp_path / "README.md", tmp_path / "BENCHMARKS.md"
     readme.write_text(f"# Project\n\n{BEGIN}\nold table\n{END}\n\nSet-up.\n")
     write_record("denoising", "converge_w2s", _record(33.0), results)
     cmd = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "report", "--results", str(results)]
-    cmd += ["--readme", str(readme)]
+    cmd += ["--readme", str(readme), "--page", str(page)]
     assert subprocess.run(cmd + ["--check"], capture_output=True, timeout=120).returncode != 0  # no page yet
-    text = report(str(results), readme=str(readme))
+    text = report(str(results), readme=str(readme), page=str(page))
+    assert page.read_text() == text and text.startswith("# Benchmarks")
     assert "| Gaussian blur **(best baseline)** |" in text and "| stable | 0,1 | 33.50 (33.00-34.00) |" in text
     assert "+1.50" in text and "Test CPU, 1 thread(s)" in text and "0123456789" in text
     table = readme.read_text()

@@ -46,6 +46,36 @@ def test_compact_json_keeps_short_values_on_one_line(make_bundles):
 
 
 def test_generated_train_configs_read_at_a_glance():
-    """Issue 16's aim: each bundle's train.json well under half of the 426 lines it had."""
+    """Each bundle's train.json stays short enough to read (under 213 lines)."""
     for train in (SCRIPTS.parent / "bundles").glob("*/configs/train.json"):
         assert len(train.read_text().splitlines()) < 213, train
+
+
+def test_a_changed_config_needs_a_new_version(make_bundles, monkeypatch):
+    """``write`` and ``check`` refuse configs that changed under the version they were released with; a new version
+    (with its changelog line) lets them through, and the metadata carries that version and line."""
+    from bundlegen import versions
+    from bundlegen.tasks import TASKS
+
+    files = make_bundles.files("denoising", TASKS["denoising"])
+    released = {"denoising": versions.release_entry("denoising", files)}
+    assert versions.unbumped("denoising", files, released) is None
+    changed = files | {"configs/train.json": files["configs/train.json"].replace('"seed": 0', '"seed": 1')}
+    assert changed != files
+    why = versions.unbumped("denoising", changed, released)
+    assert why and "bundles/denoising" in why and versions.version("denoising") in why
+    # the docs and the metadata are not configs: changing them alone needs no version
+    assert versions.unbumped("denoising", files | {"docs/README.md": "other"}, released) is None
+    monkeypatch.setitem(versions._OWN, "denoising", versions._OWN["denoising"] | {"9.0.0": "a test change"})
+    assert versions.unbumped("denoising", changed, released) is None
+    metadata = json.loads(make_bundles.files("denoising", TASKS["denoising"])["configs/metadata.json"])
+    assert metadata["version"] == "9.0.0" and next(iter(metadata["changelog"].items())) == ("9.0.0", "a test change")
+
+
+def test_every_bundle_is_released_at_its_current_version():
+    """``released.json`` matches the committed configs, and no bundle is still at the first version."""
+    released = json.loads((SCRIPTS / "bundlegen" / "released.json").read_text())
+    for name, entry in released.items():
+        metadata = json.loads((SCRIPTS.parent / "bundles" / name / "configs" / "metadata.json").read_text())
+        assert metadata["version"] == entry["version"] != "0.1.0", name
+        assert len(metadata["changelog"]) >= 2 and metadata["version"] in metadata["changelog"], name
