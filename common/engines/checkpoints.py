@@ -21,6 +21,7 @@ from ignite.engine import Engine, Events
 from torch.nn.utils import parametrize
 
 from common.io.atomic import atomic_path, remove_stale_temporaries
+from common.io.weights import load_model_weights
 
 __all__ = [
     "ModelSaver",
@@ -179,10 +180,3 @@ def load_method(spec: dict, checkpoint: str | os.PathLike):
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     method.load_state_dict(state["method"] if "method" in state else state)
     return method.eval()
-
-
-def load_model_weights(network: torch.nn.Module, path: str | os.PathLike) -> torch.nn.Module:
-    """Load a ``{"model": state_dict}`` file (or a bare state dict) into ``network`` safely (weights only)."""
-    data = torch.load(path, map_location="cpu", weights_only=True)
-    network.load_state_dict(data["model"] if isinstance(data, dict) and "model" in data else data)
-    return network

@@ -17,6 +17,8 @@ from pathlib import Path
 from ignite.engine import Engine, Events
 from monai.handlers import MLFlowHandler
 
+from common.tracking import experiment_id
+
 __all__ = ["active_mlflow_run", "default_tracking_uri", "experiment_id", "RunLogger", "flatten_params"]
 
 
@@ -42,19 +44,6 @@ def default_tracking_uri(bundle_root: str | os.PathLike) -> str:
     if bundle.parent.name == "bundles" and (project / "mlflow" / "MLproject").is_file():
         return "sqlite:///" + str(project / "mlflow" / "mlruns.db")
     return "sqlite:///" + str(bundle / "mlruns.db")
-
-
-def experiment_id(client, name: str, tracking_uri: str) -> str:
-    """Id of the MLflow experiment ``name``, created where missing. A SQLite store's artifacts go to ``mlruns/``
-    beside its database: MLflow's default (``./mlruns``) is relative to the working directory, so every folder a
-    command ran in would collect artifacts."""
-    found = client.get_experiment_by_name(name)
-    if found is not None:
-        return found.experiment_id
-    location = None
-    if tracking_uri.startswith("sqlite:///"):
-        location = (Path(tracking_uri[len("sqlite:///") :]).resolve().parent / "mlruns").as_uri()
-    return client.create_experiment(name, artifact_location=location)
 
 
 def active_mlflow_run(engine: Engine):

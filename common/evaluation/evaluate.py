@@ -40,6 +40,7 @@ from common.metrics.review import review_scores
 from common.metrics.signal import roi_traces, trace_correlations
 from common.metrics.steganography import hides_input, steganography_probe
 from common.metrics.uncertainty import uncertainty_scores
+from common.tracking import experiment_id
 
 __all__ = ["evaluate"]
 
@@ -401,7 +402,6 @@ def _log_mlflow(
     import math
 
     import mlflow
-    from common.engines.mlflow_logging import experiment_id
 
     client = mlflow.MlflowClient(uri)
     run = client.create_run(experiment_id(client, experiment, uri), run_name=run_name)

@@ -25,6 +25,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from common.io.weights import load_model_weights
+from common.methods import make_generator
+
 __all__ = [
     "EnsembleTranslator",
     "UncertaintyTranslator",
@@ -189,9 +192,6 @@ def ensemble_translator(
         augment: test-time flips/rotations.
         device: where the members live.
     """
-    from common.engines.checkpoints import load_model_weights
-    from common.methods import make_generator
-
     members = [network]
     for path in ensemble_checkpoints(checkpoint, checkpoints)[1:]:
         members.append(load_model_weights(make_generator(spec), path).to(device).eval())

@@ -86,14 +86,22 @@ def _label(record: dict, run: dict) -> str:
     return f"{run['variant']}, {run['patch']} px" if isinstance(record["patch"], list) else run["variant"]
 
 
-def converge_table(record: dict, heading: str = "###") -> list[str]:
-    """The Markdown table of one convergence record: baselines, then each method's median (min-max) over seeds."""
+def converge_table(record: dict, heading: str = "###", brief: bool = False) -> list[str]:
+    """The Markdown table of one convergence record: baselines, then each method's median (min-max) over seeds
+    (``brief``: with a one-line caption, as the bundles' docs show it)."""
     base = record["baselines"]
     best = max(base, key=lambda k: base[k]["psnr"])
+    caption = (
+        f"{record['iterations']} iterations, patch {record['patch']} px, batch 1, selection on the validation split. "
+        "Medians over the test images after an intensity fit (PCC raw), then median (min-max) over seeds; "
+        "`artefact` 1 = the truth's own. *Mean of flips*: as `--uncertainty true` translates."
+    )
     lines = [
         f"{heading} {record['label']}",
         "",
-        f"Budget: {record['iterations']} iterations, patch {record['patch']} px, batch 1, "
+        caption
+        if brief
+        else f"Budget: {record['iterations']} iterations, patch {record['patch']} px, batch 1, "
         f"{record['validations']} validations on the validation split (selection never sees the test images). "
         "Scores: median over the test images after a least-squares intensity fit (PSNR dB, SSIM; PCC raw); "
         "methods: median (min-max) over seeds. `artefact`: the largest streak / checkerboard score against the "
@@ -164,8 +172,9 @@ def speed_table(record: dict, heading: str = "###") -> list[str]:
 
 def bundle_table(record: dict) -> str:
     """One record as a bundle's docs show it (a level-3 heading under the docs' "Performance")."""
-    table = {"converge": converge_table, "speed": speed_table}[record["benchmark"]]
-    return "\n".join(table(record, heading="###")).rstrip()
+    if record["benchmark"] == "converge":
+        return "\n".join(converge_table(record, heading="###", brief=True)).rstrip()
+    return "\n".join(speed_table(record, heading="###")).rstrip()
 
 
 def render(records: list[dict]) -> str:
