@@ -11,7 +11,7 @@ from common.prepare.microscopy import (
     prepare_planaria,
     prepare_w2s,
 )
-from common.prepare.mri import prepare_ixi, prepare_spm_templates
+from common.prepare.mri import prepare_ixi, prepare_spm_templates, prepare_templates_to_subject
 from common.prepare.published import prepare_stable_release
 from common.prepare.writer import LayoutWriter
 
@@ -26,6 +26,7 @@ DATASETS = {
     "folders": prepare_folders,
     "w2s": prepare_w2s,
     "spm_templates": prepare_spm_templates,
+    "templates_to_subject": prepare_templates_to_subject,
     "cellprofiler_unmixing": prepare_cellprofiler_unmixing,
 }
 
@@ -43,6 +44,7 @@ __all__ = [
     "prepare_penicillium",
     "prepare_planaria",
     "prepare_spm_templates",
+    "prepare_templates_to_subject",
     "prepare_stable_release",
     "prepare_w2s",
 ]

@@ -13,7 +13,7 @@ from common.errors import InputDataError
 from common.prepare.download import fetch
 from common.prepare.writer import LayoutWriter
 
-__all__ = ["prepare_ixi", "prepare_spm_templates", "IXI_URLS"]
+__all__ = ["prepare_ixi", "prepare_spm_templates", "prepare_templates_to_subject", "IXI_URLS"]
 
 #: the IXI archives (no checksums are published)
 IXI_URLS = {
@@ -126,4 +126,65 @@ def prepare_spm_templates(
             held = "val" if validation and (k // 3) % 2 == 1 else "test"
             writer.write(f"{held}A", name, part_a, meta)
             writer.write(f"{held}B", name, part_b, meta)
+    return writer.finish()
+
+
+def _one(root: Path, contrast: str) -> Path:
+    found = sorted(root.glob(f"*{contrast}.nii*"))
+    if not found:
+        raise InputDataError(root, f"needs a *{contrast}.nii or *{contrast}.nii.gz volume")
+    return found[0]
+
+
+def prepare_templates_to_subject(
+    source: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    subject: str | os.PathLike,
+    contrast_a: str = "T2",
+    contrast_b: str = "PD",
+    slab: int = 5,
+    margin: int = 10,
+) -> dict:
+    """Trained on templates, tested on a real subject: the templates (``source``: SPM's ``avg152T2`` /
+    ``avg152PD``) are split by slabs as in :func:`prepare_spm_templates`, with every held-out slab going to the
+    validation split (model selection); the test pair is the ``subject``'s scans (e.g. IXI002's
+    ``*-T2.nii.gz`` / ``*-PD.nii.gz``): its A scan whole as ``testA``, and its B scan resampled onto the A scan's
+    grid through the two affines (trilinear; blurred along the B scan's thick axis) as ``testB``."""
+    from nibabel.processing import resample_from_to
+
+    root, person = Path(source), Path(subject)
+    a, b = _one(root, contrast_a), _one(root, contrast_b)
+    img_a, img_b = nib.load(a), nib.load(b)
+    if img_a.shape != img_b.shape or not np.allclose(img_a.affine, img_b.affine):
+        raise InputDataError(b, f"not in the space of {a.name} (shape or affine differ)")
+    vol_a, vol_b = np.asarray(img_a.dataobj, np.float32), np.asarray(img_b.dataobj, np.float32)
+    depth = vol_a.shape[2]
+    if depth <= 2 * margin + 2 * slab:
+        raise InputDataError(a, f"{depth} slices are too few for slabs of {slab} with margins of {margin}")
+    subject_a, subject_b = _one(person, contrast_a), _one(person, contrast_b)
+    scan_a, scan_b = nib.load(subject_a), nib.load(subject_b)
+    if scan_a.ndim != 3 or scan_b.ndim != 3:
+        raise InputDataError(subject_a, "the subject's scans must be 3D volumes")
+    settings = {"slab": slab, "margin": margin, "templates": [a.name, b.name]}
+    settings |= {"subject": [subject_a.name, subject_b.name], "reference": "B resampled onto A's grid (trilinear)"}
+    writer = LayoutWriter(out, "templates_to_subject", settings)
+    for k, start in enumerate(range(margin, depth - margin - slab + 1, slab)):
+        affine = img_a.affine.copy()
+        affine[:3, 3] = img_a.affine[:3, :3] @ np.array([0, 0, start]) + img_a.affine[:3, 3]
+        meta = {"affine": affine, "original_affine": affine}
+        name = f"slab{start:03d}.nii.gz"
+        part_a, part_b = vol_a[None, :, :, start : start + slab], vol_b[None, :, :, start : start + slab]
+        if k % 3 == 0:
+            writer.write("trainA", name, part_a, meta)
+        elif k % 3 == 1:
+            writer.write("trainB", name, part_b, meta)
+        else:
+            writer.write("valA", name, part_a, meta)
+            writer.write("valB", name, part_b, meta)
+    reference = resample_from_to(scan_b, scan_a, order=1)
+    meta = {"affine": scan_a.affine, "original_affine": scan_a.affine}
+    name = subject_a.name.split(".nii")[0] + ".nii.gz"
+    writer.write("testA", name, np.asarray(scan_a.dataobj, np.float32)[None], meta)
+    writer.write("testB", name, np.asarray(reference.dataobj, np.float32)[None], meta)
     return writer.finish()

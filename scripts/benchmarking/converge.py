@@ -50,6 +50,13 @@ DATASETS: dict[str, dict] = {
         "patch": 64,
         "label": "SPM avg152 T2 -> PD, 5-slice slabs in turn to trainA / trainB / held out (test and validation)",
     },
+    "spm_ixi002": {
+        "task": "mri_t2_pd",
+        "prepare": ("templates_to_subject", "mri_spm_avg152", {"subject": "mri_ixi002"}),
+        "patch": 64,
+        "label": "trained on the SPM avg152 T2 / PD templates (slabs to trainA / trainB / validation), tested on a "
+        "real subject (IXI002 T2, 28 axial slices; its PD scan resampled onto them as the truth)",
+    },
     # the same phantoms without valB: selection by the unsupervised criterion (realism, structure, low-passed cycle)
     "calcium_unsupervised": {
         "task": "calcium",
@@ -120,6 +127,7 @@ def prepare(name: str, root: Path, shared: Path | None = None) -> Path:
         source = Path(shared) / folder
         if not source.is_dir():
             raise FileNotFoundError(f"{source}: the dev data of {name} is not there")
+        options = {k: Path(shared) / v if k == "subject" else v for k, v in options.items()}
         PREPARERS[kind](source, out, **options)
     else:
         from common.phantoms import make_phantoms

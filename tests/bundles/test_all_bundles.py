@@ -459,8 +459,9 @@ def test_mri_bundle_trains_and_ships_residual_stable_generators():
 
 @pytest.mark.parametrize("name, mode", [("denoising", "replicate"), ("calcium", "zeros")])
 def test_stable_padding_of_the_bundles_and_their_inference(name, mode):
-    """Denoising's STABLE pads its convolutions with replicated edges (with zeros the
-    border is a dark frame for these bias-free networks); calcium keeps the reference's zeros. Inference rebuilds the generator the same way, and a flat image stays flat with replicate."""
+    """Denoising's STABLE pads its convolutions with replicated edges (with zeros the border is a dark frame for these
+    bias-free networks); calcium keeps the reference's zeros. Inference rebuilds the generator the same way, and a
+    flat image stays flat with replicate."""
     from monai.bundle import ConfigParser
 
     from common.methods import make_generator
@@ -503,9 +504,9 @@ def test_denoising_is_held_by_the_self_supervised_term_and_others_warm_up_over_t
 
 @pytest.mark.parametrize("method, lr", [("stable", 6e-4), ("cyclegan", 2e-4)])
 def test_denoising_learning_rate_per_method_and_generator_ema(method, lr):
-    """Denoising trains STABLE at 6e-4 (twice the paper's 3e-4) and validates, selects and ships the generator's
-    moving average (decay 0.99). Other methods keep their paper rate; a command-line learning_rate overrides any; calcium keeps
-    the paper rates and no EMA."""
+    """Denoising trains STABLE at 6e-4 (twice the paper's 3e-4) and validates, selects and ships the generator's moving
+    average (decay 0.99). Other methods keep their paper rate; a command-line learning_rate overrides any; calcium
+    keeps the paper rates and no EMA."""
     from monai.bundle import ConfigParser
 
     parser = ConfigParser()
@@ -596,9 +597,9 @@ def test_ui2i_bundles_scale_the_rate_with_the_network_width(name):
 
 @pytest.mark.parametrize("name", BUNDLES)
 def test_uncertainty_source_defaults_follow_the_measurements(name):
-    """IHC -> H&E writes the learned error head's map (where the model carries one): it ranks the IHC errors better
-    than the spread over flips; elsewhere the spread ranks them as well or better. Every bundle trains the head, on the calibrated error, reading the translation too; the final
-    report shows the same source as inference."""
+    """IHC -> H&E writes the learned error head's map (where the model carries one): it ranks the IHC errors better than
+    the spread over flips; elsewhere the spread ranks them as well or better. Every bundle trains the head, on the
+    calibrated error, reading the translation too; the final report shows the same source as inference."""
     inference = json.loads(Path(_config(name, "inference")).read_text())
     evaluate = json.loads(Path(_config(name, "evaluate")).read_text())
     expected = "auto" if name == "ihc_he_translation" else "spread"

@@ -32,6 +32,7 @@ from common.prepare import (
     prepare_planaria,
     prepare_spm_templates,
     prepare_stable_release,
+    prepare_templates_to_subject,
     prepare_w2s,
 )
 
@@ -92,6 +93,39 @@ def test_spm_templates_slabs_keep_affine_and_alternate(tmp_path):
     assert np.allclose(image.affine[:3, 3], affine[:3, :3] @ [0, 0, start] + affine[:3, 3])
     volume = np.asarray(nib.load(src / "avg152PD.nii").dataobj)
     assert np.allclose(np.asarray(image.dataobj), volume[:, :, start : start + 4])
+
+
+def test_templates_to_subject_trains_on_templates_and_tests_on_the_subject_resampled(tmp_path):
+    """Templates give trainA / trainB / validation slabs; the subject's A scan is the test input and its B scan,
+    resampled through both affines onto the A grid, the truth (trilinear: exact for an intensity linear in space)."""
+    src, person = tmp_path / "spm", tmp_path / "subject"
+    src.mkdir(), person.mkdir()
+    affine = np.array([[-2.0, 0, 0, 90], [0, 2, 0, -126], [0, 0, 2, -72], [0, 0, 0, 1]])
+    for c in ("T2", "PD"):
+        nib.save(nib.Nifti1Image(RNG.random((10, 12, 40)).astype(np.float32), affine), src / f"avg152{c}.nii")
+    # the subject: A with thick slices along z, B with thick slices along x, both covering the same box
+    affine_a = np.diag([1.0, 1.0, 6.0, 1.0])
+    affine_b = np.diag([6.0, 1.0, 1.0, 1.0])
+    nib.save(nib.Nifti1Image(RNG.random((30, 20, 5)).astype(np.float32), affine_a), person / "s-T2.nii.gz")
+    i, j, k = np.meshgrid(np.arange(5), np.arange(20), np.arange(30), indexing="ij")
+    world_b = (6.0 * i, 1.0 * j, 1.0 * k)
+    volume_b = (2.0 * world_b[0] + 0.5 * world_b[1] - world_b[2] + 100).astype(np.float32)
+    nib.save(nib.Nifti1Image(volume_b, affine_b), person / "s-PD.nii.gz")
+    prepare_templates_to_subject(src, tmp_path / "out", subject=person, slab=4, margin=2)
+    out = tmp_path / "out"
+    assert _stems(out / "trainA") and _stems(out / "trainB") and _stems(out / "valA") == _stems(out / "valB")
+    assert not _stems(out / "trainA") & _stems(out / "trainB")
+    truth = nib.load(out / "testB" / "s-T2.nii.gz")
+    assert _stems(out / "testA") == {"s-T2"} and truth.shape == (30, 20, 5)
+    assert np.allclose(truth.affine, affine_a)
+    x, y, z = np.meshgrid(np.arange(30), np.arange(20), 6.0 * np.arange(5), indexing="ij")
+    expected = 2.0 * x + 0.5 * y - z + 100
+    inside = (x <= 24) & (z <= 29)  # B covers x in [0, 24] and z in [0, 29]
+    assert np.allclose(np.asarray(truth.dataobj)[inside], expected[inside], atol=1e-3)
+    (person / "s-PD.nii.gz").unlink()  # a subject without its B scan: one clear line naming the folder
+    with pytest.raises(InputDataError, match=r"subject: needs a \*PD"):
+        prepare_templates_to_subject(src, tmp_path / "out2", subject=person, slab=4, margin=2)
+    assert not (tmp_path / "out2").exists()
 
 
 def test_penicillium_parts_do_not_overlap(tmp_path):
