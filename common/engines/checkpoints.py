@@ -12,6 +12,7 @@ import json
 import os
 import random
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,8 +21,9 @@ import torch
 from ignite.engine import Engine, Events
 from torch.nn.utils import parametrize
 
+from common.errors import InputDataError
 from common.io.atomic import atomic_path, remove_stale_temporaries
-from common.io.weights import load_model_weights
+from common.io.weights import load_model_weights, read_weights
 
 __all__ = [
     "ModelSaver",
@@ -163,11 +165,28 @@ class ModelSaver:
 
 
 def read_model_spec(checkpoint: str | os.PathLike, default: dict | None = None) -> dict:
-    """The ``model.json`` written beside ``checkpoint`` merged over ``default`` (``default`` alone if absent)."""
+    """The ``model.json`` written beside ``checkpoint`` merged over ``default`` (``default`` alone if absent).
+
+    Warns once when the model was trained for another task than ``default`` names (its weights may still fit).
+
+    Raises:
+        InputDataError: ``model.json`` is not a JSON object.
+    """
     spec = dict(default or {})
     sidecar = Path(checkpoint).with_suffix(".json")
     if sidecar.is_file():
-        spec.update(json.loads(sidecar.read_text()))
+        try:
+            found = json.loads(sidecar.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise InputDataError(sidecar, f"not a valid model.json ({type(error).__name__})") from None
+        if not isinstance(found, dict):
+            raise InputDataError(sidecar, "not a valid model.json (not a JSON object)")
+        if spec.get("task") and found.get("task") and found["task"] != spec["task"]:
+            warnings.warn(
+                f"{checkpoint}: trained for the {found['task']} task, used here for {spec['task']}",
+                stacklevel=2,
+            )
+        spec.update(found)
     return spec
 
 
@@ -177,6 +196,6 @@ def load_method(spec: dict, checkpoint: str | os.PathLike):
     from common.methods import method_from_spec
 
     method = method_from_spec(spec)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state = read_weights(checkpoint)
     method.load_state_dict(state["method"] if "method" in state else state)
     return method.eval()

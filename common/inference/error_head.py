@@ -22,6 +22,7 @@ from common.inference.ensemble import (
     dihedral_transforms,
     ensemble_translator,
 )
+from common.io.weights import read_weights
 from common.networks.error_head import ErrorHead
 
 __all__ = ["ErrorHeadTranslator", "UNCERTAINTY_SOURCES", "load_error_head", "uncertainty_translator"]
@@ -91,8 +92,7 @@ class ErrorHeadTranslator(UncertaintyTranslator):
 def load_error_head(checkpoint: str | os.PathLike) -> ErrorHead | None:
     """The error head stored in a model file (``{"model": ..., "error_head": {"config", "state"}}``), in eval mode;
     ``None`` where the file has none (a run trained without ``error_head``, or a one-sided method)."""
-    data = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    stored = data.get("error_head") if isinstance(data, dict) else None
+    stored = read_weights(checkpoint).get("error_head")
     if stored is None:
         return None
     head = ErrorHead(**stored["config"])
