@@ -80,6 +80,8 @@ def read_tiff_header(path: str | os.PathLike, axes: str | None = None) -> tuple[
         with tifffile.TiffFile(path) as tif:
             series = _first_series(tif, path)
             shape, dtype, file_axes = tuple(series.shape), np.dtype(series.dtype), _series_axes(tif, series)
+            _check_single_series(tif, path)
+            _check_pixel_data_present(series, path)
     except InputDataError:
         raise
     except Exception as e:  # tifffile raises many types for damaged files
@@ -233,6 +235,46 @@ def _first_series(tif: tifffile.TiffFile, path: str | os.PathLike) -> tifffile.T
     if not tif.series:
         raise InputDataError(path, "TIFF file holds no image")
     return tif.series[0]
+
+
+def _check_single_series(tif: tifffile.TiffFile, path: str | os.PathLike) -> None:
+    """Refuse a TIFF holding several images (series) rather than silently reading the first: pages of different
+    sizes, or images written one after another."""
+    if len(tif.series) > 1:
+        shapes = ", ".join("x".join(str(n) for n in s.shape) for s in tif.series[:4])
+        more = f" and {len(tif.series) - 4} more" if len(tif.series) > 4 else ""
+        raise InputDataError(
+            path, f"holds {len(tif.series)} separate images ({shapes}{more}); save each as its own file"
+        )
+
+
+def _check_pixel_data_present(series: tifffile.TiffPageSeries, path: str | os.PathLike) -> None:
+    """Refuse a TIFF whose header declares more pixel data than the file holds (a damaged or forged header), before
+    anything is allocated: the first and last pages' strips or tiles must lie inside the file and, uncompressed,
+    hold their declared pixels; a contiguous series must fit in the file."""
+    size = os.path.getsize(path)
+    itemsize = np.dtype(series.dtype).itemsize
+    contiguous = getattr(series, "dataoffset", None)
+    if contiguous is not None:
+        declared = int(np.prod(series.shape, dtype=np.int64)) * itemsize
+        if contiguous + declared > size:
+            raise InputDataError(path, _shortfall(declared, size))
+    pages = series.pages
+    for page in {0: pages[0], 1: pages[len(pages) - 1]}.values():
+        page = page.aspage() if hasattr(page, "aspage") else page
+        if page is None:
+            continue
+        end = max((o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False)), default=0)
+        declared = int(np.prod(page.shape, dtype=np.int64)) * itemsize
+        if end > size or (page.compression == 1 and sum(page.databytecounts) < declared):
+            raise InputDataError(path, _shortfall(declared, size))
+
+
+def _shortfall(declared: int, size: int) -> str:
+    return (
+        f"its header declares {declared / 1024**2:.1f} MiB of pixels, the file holds {size / 1024**2:.2f} MiB: "
+        "damaged or truncated"
+    )
 
 
 def _series_axes(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> str | None:

@@ -51,6 +51,28 @@ def _write_bytes(data):
 
 
 # (name, file name, maker, expected words in the message); each breaks one image of domain A
+def _forged_tif_bytes() -> bytes:
+    """A 64 x 64 uint8 TIFF whose header was edited to declare 60000 x 60000 pixels (3.4 GiB) it does not hold."""
+    import io
+    import struct
+
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, np.zeros((64, 64), np.uint8), metadata=None)
+    data = bytearray(buffer.getvalue())
+    with tifffile.TiffFile(io.BytesIO(bytes(data))) as tif:
+        tags = tif.pages[0].tags
+        for name in ("ImageWidth", "ImageLength", "RowsPerStrip"):
+            struct.pack_into("<I", data, tags[name].valueoffset, 60000)
+    return bytes(data)
+
+
+def _mixed_pages(path: Path) -> None:
+    """A multi-page TIFF whose last page has another size (reading the first series alone would drop it)."""
+    with tifffile.TiffWriter(path) as tif:
+        for shape in ((40, 40), (40, 40), (20, 20)):
+            tif.write(np.zeros(shape, np.uint16) + 5, contiguous=False, metadata=None)
+
+
 CASES = [
     ("zero-byte tif", "bad.tif", _write_bytes(b""), "empty file"),
     ("half tif", "bad.tif", lambda p: p.write_bytes(_tif_bytes()[: len(_tif_bytes()) // 2]), "truncated"),
@@ -107,6 +129,8 @@ CASES = [
         lambda p: write_png(p, RNG.integers(0, 255, (3, 40, 40), dtype=np.uint8)),
         "channel",
     ),
+    ("forged header: 60000 x 60000 declared", "bad.tif", lambda p: p.write_bytes(_forged_tif_bytes()), "declares"),
+    ("pages of different sizes", "bad.tif", lambda p: _mixed_pages(p), "separate images"),
     ("text file", "notes.txt", _write_bytes(b"lab notes"), "not an image"),
     ("unknown suffix", "scan.czi", _write_bytes(b"CZI" * 20), "not an image"),
     ("dangling symlink", "link.tif", lambda p: os.symlink(p.parent / "nowhere.tif", p), "not found"),
