@@ -19,6 +19,7 @@ from monai.transforms import (
     RandFlipd,
     RandRotate90d,
     RandSpatialCropd,
+    RandZoomd,
     RepeatChanneld,
     SpatialPadd,
 )
@@ -56,6 +57,7 @@ def domain_transforms(
     gray_to_rgb: bool = False,
     plane_axes: tuple[int, int] | None = None,
     channel_mix: Sequence[Sequence[float]] | None = None,
+    scale_range: Sequence[float] | None = None,
     keys: str = "image",
 ) -> Compose:
     """Transforms turning ``{"image": path}`` into a random normalised patch ``(C, *patch_size)``.
@@ -74,6 +76,9 @@ def domain_transforms(
             patch is square in that plane; flips of both axes still give the 180-degree rotation.
         channel_mix: a matrix mixing the normalised channels into new ones (rows = output channels), e.g.
             :data:`~common.data.channels.FLUORESCENCE_TO_RGB`.
+        scale_range: ``(low, high)``: rescale each sampled frame, slice or volume by a random factor in this range
+            (bilinear / trilinear, the same factor on every spatial axis) before the patch is cut, so that a model
+            meets its structures at other pixel sizes than its training data's; ``None``: no rescaling.
     """
     patch = tuple(int(p) for p in patch_size)
     if spatial_dims not in (2, 3):
@@ -82,6 +87,13 @@ def domain_transforms(
         raise ValueError(f"patch_size must have {spatial_dims} positive values, got {patch_size}")
     norm = Normalization.from_config(normalization)
     pad_value = norm.b_min
+    zoom = []
+    if scale_range is not None:
+        low, high = (float(v) for v in scale_range)
+        if not 0 < low <= high:
+            raise ValueError(f"scale_range must be (low, high) with 0 < low <= high, got {scale_range}")
+        mode = "bilinear" if spatial_dims == 2 else "trilinear"
+        zoom = [RandZoomd(keys, prob=1.0, min_zoom=low, max_zoom=high, mode=mode, keep_size=False)]
     steps: list = [LoadImageFiled(keys, axes=axes)]
     if gray_to_rgb:
         steps.append(_GrayToRGBd(keys))
@@ -89,6 +101,7 @@ def domain_transforms(
         norm.transform(keys),
         *([MixChannelsd(keys, channel_mix)] if channel_mix is not None else []),
         RandSliced(keys, spatial_dims=spatial_dims, slice_axis=slice_axis),
+        *zoom,
         SpatialPadd(keys, spatial_size=patch, mode="constant", value=pad_value),
         RandSpatialCropd(keys, roi_size=patch, random_size=False),
     ]
@@ -139,6 +152,7 @@ def make_unpaired_dataset(
     split: str = "train",
     seed: int | None = None,
     channel_mix_a: Sequence[Sequence[float]] | None = None,
+    scale_range: Sequence[float] | None = None,
 ) -> UnpairedDataset:
     """The unpaired training dataset of a task, checked before anything is loaded.
 
@@ -162,6 +176,7 @@ def make_unpaired_dataset(
         split: ``"train"`` or ``"test"`` folders of ``dataset_dir``.
         seed: make every item a pure function of ``(seed, index)`` (exact resumption; see ``UnpairedDataset``).
         channel_mix_a: mix domain A's channels after normalisation (``channels_a`` counts the file's channels).
+        scale_range: random rescaling of both domains' frames before cropping (see :func:`domain_transforms`).
 
     Raises:
         InputDataError: a missing/empty folder, an unreadable file, wrong or mixed channel counts, NaN/Inf values;
@@ -200,6 +215,7 @@ def make_unpaired_dataset(
             gray_to_rgb=gray_to_rgb,
             plane_axes=plane,
             channel_mix=mix,
+            scale_range=scale_range,
         )
         domains[name] = _cached_domain(files, transform, cache_rate, num_workers)
     return UnpairedDataset(domains["A"], domains["B"], length=length, seed=seed)

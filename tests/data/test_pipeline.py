@@ -189,3 +189,24 @@ def test_argument_validation():
         make_unpaired_dataset()
     with pytest.raises(ValueError, match="split"):
         make_unpaired_dataset("x", split="val")
+
+
+def test_scale_range_rescales_frames_before_the_patch_is_cut(tmp_path):
+    """A ramp rising by 1 per pixel along X rises by 1 / factor after rescaling by ``factor``: with factors in
+    [2, 3] every patch's slope lies in [1/3, 1/2]; the same seed draws the same factor; bad ranges are refused."""
+    ramp = np.tile(np.arange(64, dtype=np.float32), (64, 1))
+    for d in ("trainA", "trainB"):
+        _write(tmp_path / d, "ramp.tif", ramp, "YX")
+    none = {"mode": "none"}
+    settings = dict(patch_size=(16, 16), normalization_a=none, normalization_b=none, augment=False, length=6, seed=3)
+    scaled = make_unpaired_dataset(tmp_path, scale_range=(2.0, 3.0), **settings)
+    for i in range(6):
+        patch = scaled[i]["A"][0]
+        slope = float((patch[:, 1:] - patch[:, :-1])[:, 2:-2].mean())
+        assert 1 / 3 - 0.02 <= slope <= 1 / 2 + 0.02, slope
+    again = make_unpaired_dataset(tmp_path, scale_range=(2.0, 3.0), **settings)
+    torch.testing.assert_close(again[4]["A"], scaled[4]["A"])
+    plain = make_unpaired_dataset(tmp_path, **settings)
+    assert float((plain[0]["A"][0][:, 1:] - plain[0]["A"][0][:, :-1]).mean()) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="scale_range"):
+        make_unpaired_dataset(tmp_path, scale_range=(2.0, 1.0), **settings)
