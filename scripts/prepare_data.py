@@ -5,7 +5,8 @@ Usage::
     python scripts/prepare_data.py DATASET --source PATH_OR_URL --out DIR [options]
 
 DATASET: ixi, penicillium, planaria, stable_calcium, stable_virtual_he, in_silico_labeling, deepliif, folders,
-w2s, spm_templates, templates_to_subject, cellprofiler_unmixing (see ``common/prepare`` for each split, and README "Real data").
+w2s, spm_templates, templates_to_subject, cellprofiler_unmixing (see ``common/prepare`` for each split, and README
+"Real data").
 ``--source`` is a local folder, a local archive (.zip/.tar/.tar.gz) or a URL; downloads resume and are verified
 against ``--checksum md5:...`` / ``sha256:...`` where the provider publishes one (IXI without ``--source``
 downloads its two archives). ``--out`` must be a new or empty folder; ``OUT/prepared.json`` records the split.

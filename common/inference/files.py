@@ -22,6 +22,7 @@ from torch import nn
 from common.data.layout import resolve_files
 from common.data.normalization import Normalization
 from common.errors import InputDataError, find_input_error
+from common.inference.domain_check import warn_unlike_training
 from common.inference.ensemble import UncertaintyTranslator, split_uncertainty
 from common.inference.inferer import FrameInferer
 from common.inference.streaming import can_stream, translate_nifti_streaming, translate_tiff_streaming
@@ -58,6 +59,7 @@ def translate_files(
     channels: int | None = None,
     stream_above_bytes: int = 2 * 1024**3,
     uncertainty_dir: str | os.PathLike | None = None,
+    training_data: Mapping | None = None,
 ) -> list[Path]:
     """Translate every image of ``inputs`` (folder, glob or list) into ``output_dir``.
 
@@ -99,6 +101,9 @@ def translate_files(
             name (:func:`~common.inference.translate.uncertainty_path`). Streamed inputs are translated twice (once
             per output), so they take twice the time.
 
+        training_data: what the model was trained on (``model.json``'s ``training_data``): inputs whose intensities
+            are far from its ``a_percentiles`` are named in one warning (:mod:`common.inference.domain_check`).
+
     Returns:
         the written files (translations, then uncertainty maps).
 
@@ -122,6 +127,7 @@ def translate_files(
                 stream.add(f)
         if expected is not None and header.channels != int(expected):
             raise InputDataError(f, f"image has {header.channels} channel(s), the model takes {int(expected)}")
+    warn_unlike_training([f for f in files if f not in stream], training_data)
     out_dir = Path(output_dir).resolve()
     spread_dir = Path(uncertainty_dir).resolve() if ensemble else None
     for f in files:

@@ -104,6 +104,7 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
             "device": "@device",
             "overwrite": "$common.as_bool(@overwrite, 'overwrite')",
             "uncertainty_dir": "@uncertainty_dir",
+            "training_data": "$@spec.get('training_data')",
         },
         "run": ["$@translate()"],
         "initialize": ["$common.errors.install_cli_error_hook()"],

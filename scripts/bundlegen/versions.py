@@ -22,6 +22,8 @@ _SHARED = {
     "counts) and fidelity report; polarity hinge and identity warm-up add-ons for every method",
     "0.4.0": "evaluate.json scores the no-network baselines (input, histogram match, blur for denoising) beside the "
     "model, with the artefact score and the margin over the best baseline",
+    "0.6.0": "inference warns when inputs' intensities are unlike those the shipped model was trained on; model "
+    "files and TIFF headers that cannot be used end in one line",
 }
 
 #: each bundle's own changes of defaults, by version (sorted in among the shared ones)
@@ -58,7 +60,8 @@ def _key(version: str) -> tuple[int, ...]:
 
 def changelog(name: str) -> dict[str, str]:
     """A bundle's changelog, newest first (``metadata.json``'s ``changelog``)."""
-    entries = _SHARED | _OWN.get(name, {})
+    own = _OWN.get(name, {})
+    entries = _SHARED | own | {v: f"{_SHARED[v]}; {own[v]}" for v in _SHARED.keys() & own.keys()}
     return {v: entries[v] for v in sorted(entries, key=_key, reverse=True)}
 
 
