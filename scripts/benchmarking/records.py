@@ -170,11 +170,42 @@ def speed_table(record: dict, heading: str = "###") -> list[str]:
     return lines
 
 
+def release_table(record: dict, heading: str = "###") -> list[str]:
+    """The Markdown table of a shipped model's record: its fidelity beside the no-network baselines."""
+    data = record["training_data"]
+    lines = [
+        f"{heading} Shipped model (`models/model.pt`)",
+        "",
+        f"Trained on {data['name']} ({data['source']}; licence: {data['licence']}) for {record['iterations']} "
+        f"iterations, seed {record['seed']}; {record['model_bytes'] / 1024:.0f} kB. Scored on that data's test split "
+        "as `evaluate.json` scores (medians over the test images; review scores after an intensity fit).",
+        "",
+        "| row | PSNR | SSIM | PCC | review PSNR | review SSIM | artefact |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    rows = [("shipped model", record["fidelity"])]
+    rows += [(f"{n}" + (" **(best baseline)**" if n == record["best_baseline"] else ""), b)
+             for n, b in record["baselines"].items()]  # fmt: skip
+    for label, scores in rows:
+        cells = [_fmt(scores.get(k), 3 if "ssim" in k or k == "pcc" else 2) for k in
+                 ("psnr", "ssim", "pcc", "review_psnr", "review_ssim", "artefact")]  # fmt: skip
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if record.get("headline_over_baseline") is not None:
+        lines += ["", f"Over the best baseline: {record['headline']} {record['headline_over_baseline']:+.2f}"
+                  + (f", PCC {record['pcc_over_baseline']:+.3f}" if record.get("pcc_over_baseline") is not None
+                     else "") + "."]  # fmt: skip
+    lines += ["", _origin([record]), ""]
+    return lines
+
+
+TABLES = {"converge": converge_table, "speed": speed_table, "release": release_table}
+
+
 def bundle_table(record: dict) -> str:
     """One record as a bundle's docs show it (a level-3 heading under the docs' "Performance")."""
     if record["benchmark"] == "converge":
         return "\n".join(converge_table(record, heading="###", brief=True)).rstrip()
-    return "\n".join(speed_table(record, heading="###")).rstrip()
+    return "\n".join(TABLES[record["benchmark"]](record, heading="###")).rstrip()
 
 
 def render(records: list[dict]) -> str:
@@ -195,6 +226,11 @@ def render(records: list[dict]) -> str:
         lines += [f"### {task}", ""]
         for record in (r for r in records if r["task"] == task and r["benchmark"] == "converge"):
             lines += converge_table(record, heading="####")
+    released = [r for r in records if r["benchmark"] == "release"]
+    if released:
+        lines += ["## Shipped models", ""]
+        for record in released:
+            lines += [f"### {record['task']}", ""] + release_table(record, heading="####")
     speed = [r for r in records if r["benchmark"] == "speed"]
     if speed:
         lines += ["## Training speed", ""]

@@ -100,6 +100,12 @@ def test_release_ships_checks_and_records_a_model(tmp_path):
     assert record["best_baseline"] in record["baselines"] and set(record["baselines"]) == {"input", "histogram", "blur"}
     assert record["training_data"]["licence"] == "Apache-2.0" and record["provenance"]["threads"] >= 1
     assert np.isfinite(record["fidelity"]["review_psnr"]) and record["headline_over_baseline"] is not None
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from benchmarking.records import bundle_table, render
+
+    table = bundle_table(record)
+    assert "| shipped model |" in table and f"| {record['best_baseline']} **(best baseline)** |" in table
+    assert "## Shipped models" in render([record]) and "denoising phantoms (common.phantoms" in table
     # a run of another task is refused, and nothing shipped changes
     before = _sha256(bundle / "models" / "model.pt")
     wrong = [*cmd[:2], "calcium", *cmd[3:], "--from_run", str(tmp_path / "work" / "train")]
