@@ -312,6 +312,9 @@ def converge(
     defaults to the project's ``results`` folder). ``seeds``
     overrides the preset's seeds for every data set; ``methods`` the default pair (CycleGAN and the task's paper
     method); ``overrides`` bundle settings of these runs, labelled ``variant`` (default: the method)."""
+    from common.flags import as_bool
+
+    record = as_bool(record, "record")  # fire passes "--record false" as the string "false"
     root = Path(out).resolve()
     chosen = datasets.split(",") if isinstance(datasets, str) else list(datasets or PRESET["datasets"])
     iterations = int(iterations or PRESET["iterations"])
