@@ -121,6 +121,11 @@ def defaults_text(name: str, task: dict) -> str:
                     ("padding_mode", "replicated padding (`padding_mode`; zeros drew a dark frame)"),
                     ("lambda_cyc", "no cycle term, as in STABLE's denoising experiments (`lambda_cyc` 0)"),
                     ("residual", "residual generators that start as the identity (`residual` true)"),
+                    (
+                        "lambda_adv",
+                        f"the adversarial terms at {stable.get('lambda_adv')} of the paper's weight "
+                        "(`lambda_adv`), so that the fidelity term leads",
+                    ),
                 )
                 if key in stable
             )

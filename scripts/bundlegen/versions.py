@@ -39,6 +39,7 @@ _OWN = {
         "0.3.3": "STABLE at 6e-4 with the generator's moving average (ema_decay 0.99)",
         "0.5.0": "self-supervised fidelity (Neighbor2Neighbor, lambda_selfsup 100) in place of the identity pull; "
         "128-px training patches",
+        "0.7.0": "STABLE's adversarial terms at a tenth of the paper's weight (lambda_adv 0.1)",
     },
     "mri_t2_pd": {
         "0.3.1": "STABLE with the reference's 3-level networks, He's gain, and residual generators",
