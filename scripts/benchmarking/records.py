@@ -282,7 +282,8 @@ def report(
     results: str = str(RESULTS), check: bool = False, readme: str = str(ROOT / "README.md"), page: str = str(PAGE)
 ) -> str:
     """Write (or with ``check``, compare) ``BENCHMARKS.md`` and the README's results table from the records; exits 1
-    when either is stale."""
+    when either is stale. Writing the project's records also rewrites the bundles' docs (``make_bundles.py
+    write``), whose performance tables show them."""
     records = read_records(results)
     page, text = Path(page), render(records)
     readme_path = Path(readme)
@@ -299,5 +300,7 @@ def report(
     page.write_text(text)
     if new_readme != old_readme:
         readme_path.write_text(new_readme)
+    if Path(results).resolve() == RESULTS.resolve():  # the bundles' docs show the same records
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "make_bundles.py"), "write"], check=True)
     print(text)
     return text
