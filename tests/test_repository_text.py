@@ -32,11 +32,12 @@ def _tracked_text_files() -> list[Path]:
 
 
 def test_the_patterns_catch_what_they_are_meant_to():
+    session, shared = " sess" + "ion", ".." + "/shared"  # split, so that this file does not match itself
     caught = {
-        "a numbered work period": ["measured in the ninth session", "the thirteenth and sixteenth sessions"],
-        "an issue number": ["as issue 15 asks"],
-        "a paper or seed number": ["paper 001 says", "(seed 004)"],
-        "a path outside the repository": ["see ../shared/data"],
+        "a numbered work period": [f"measured in the ninth{session}", f"the thirteenth and sixteenth{session}s"],
+        "an issue number": ["as iss" + "ue 15 asks"],
+        "a paper or seed number": ["pap" + "er 001 says", "(se" + "ed 004)"],
+        "a path outside the repository": [f"see {shared}/data"],
     }
     for what, texts in caught.items():
         assert all(re.search(FORBIDDEN[what], t, re.I) for t in texts), what
