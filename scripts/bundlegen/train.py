@@ -13,7 +13,7 @@ SETTING_ROWS = (
     ("epoch_length", "val_interval", "checkpoint_interval", "sample_interval", "keep_snapshots"),
     ("learning_rates", "learning_rate", "amp", "amp_dtype", "compile", "ema_decay", "grad_clip"),
     ("spatial_dims", "channels_a", "channels_b", "channel_mix_a", "axes_a", "axes_b"),
-    ("patch_size", "val_size", "segmenter_settings"),
+    ("patch_size", "val_size", "scale_range", "segmenter_settings"),
     ("optimizer_g", "optimizer_d"),
 )
 
@@ -67,6 +67,8 @@ def train_config(name: str, task: dict) -> dict:
         "axes_b": axes_b,
         "patch_size": patch,
         "val_size": patch,
+        # random rescaling of the training frames (low, high), so that a model meets other pixel sizes; None: off
+        "scale_range": task.get("scale_range"),
         # the classical segmenter's settings for the object-count watch at validation (None: no objects)
         "segmenter_settings": task["segment"],
         "normalization_a": norm_a,
@@ -148,6 +150,7 @@ def train_config(name: str, task: dict) -> dict:
             "hyperparameters": "$@method_def.hyperparameters()",
             "addons": "@addons",
             "patch_size": "@patch_size",
+            "scale_range": "@scale_range",
             "batch_size": "@batch_size",
             "seed": "@seed",
             "max_iterations": "@max_iterations",
@@ -176,6 +179,7 @@ def train_config(name: str, task: dict) -> dict:
                 "axes_a": "@axes_a",
                 "axes_b": "@axes_b",
                 "channel_mix_a": "@channel_mix_a",
+                "scale_range": "@scale_range",
                 "length": "$@max_iterations * @batch_size",
                 "seed": "@seed",
             },

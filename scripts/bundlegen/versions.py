@@ -24,6 +24,7 @@ _SHARED = {
     "model, with the artefact score and the margin over the best baseline",
     "0.6.0": "inference warns when inputs' intensities are unlike those the shipped model was trained on; model "
     "files and TIFF headers that cannot be used end in one line",
+    "0.8.0": "scale_range setting: random rescaling of the training frames before the patch is cut",
 }
 
 #: each bundle's own changes of defaults, by version (sorted in among the shared ones)
