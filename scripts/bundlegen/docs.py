@@ -142,6 +142,13 @@ def defaults_text(name: str, task: dict) -> str:
         lines.append(
             f"- Learning rate {rate:g} for {task['method']} (`learning_rates`; `--learning_rate X` overrides)."
         )
+    if task.get("scale_range"):
+        low, high = task["scale_range"]
+        lines.append(
+            f"- Scale augmentation (`scale_range` [{low}, {high}]): every training frame is rescaled by a random "
+            "factor in that range before the patch is cut, so that scans of other voxel sizes than the training "
+            "data's keep their anatomy. `--scale_range null` turns it off."
+        )
     if task.get("ema_decay"):
         lines.append(
             f"- Validation, selection and the saved models use the generator's moving average (`ema_decay` "

@@ -161,6 +161,9 @@ TASKS: dict[str, dict] = {
         "patch": 128,
         "phantom_size": 128,
         "overrides": {"stable": STABLE_3_LEVELS | {"residual": True}},
+        # MRI scans come at many voxel sizes (the SPM templates at 2 mm, a clinical T2 at 1 mm in plane): training
+        # frames rescaled by 0.5-2x; it scored higher on the templates' own validation slabs too (results/mri_t2_pd/)
+        "scale_range": [0.5, 2.0],
         "output_dtype": "float32",
         "paper": "STABLE, You et al., Cell Reports Methods 2025: its MRI experiment, IXI T2 -> PD",
         "references": ("stable",),

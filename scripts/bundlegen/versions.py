@@ -44,6 +44,7 @@ _OWN = {
     },
     "mri_t2_pd": {
         "0.3.1": "STABLE with the reference's 3-level networks, He's gain, and residual generators",
+        "0.9.0": "training frames rescaled by a random factor in 0.5-2 (scale_range), for scans of other voxel sizes",
     },
     "if_unmixing": {
         "0.3.1": "structure anchor margin 0.9 and the mixture pull (warmup_mixture) for every method",
