@@ -113,6 +113,8 @@ def converge_table(record: dict, heading: str = "###", brief: bool = False) -> l
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, b in base.items():
+        if brief and name not in (best, "input"):  # the bundle docs show the input and the best baseline
+            continue
         label = b.get("label", name) + (" **(best baseline)**" if name == best else "")
         lines.append(
             f"| {label} | - | {_fmt(b['psnr'])} | {_fmt(b['ssim'], 3)} | {_fmt(b['pcc'], 3)} "

@@ -66,10 +66,9 @@ def fidelity_text(task: dict) -> str:
     if add.get("lambda_selfsup", 0) > 0:
         return (
             f"- Self-supervised fidelity (`lambda_selfsup` {add['lambda_selfsup']:g}; Neighbor2Neighbor, Huang et al. "
-            "CVPR 2021): in each 2 x 2 cell of a noisy input two neighbouring pixels show the same scene with "
-            "independent noise, so the generator maps one sub-image to the other after a fitted positive gain and "
-            "offset, and learns what the noise cannot predict. It replaces the identity pull, which pulled the noise "
-            "back in. `--addons#lambda_selfsup 0` turns it off."
+            "CVPR 2021): neighbouring pixels of a noisy input share the scene, not the noise, so the generator maps "
+            "one sub-image to the other (after a fitted positive gain) and learns what the noise cannot predict. It "
+            "replaces the identity pull, which kept the noise. `--addons#lambda_selfsup 0` turns it off."
         )
     if task["channels"][0] != task["channels"][1]:
         if add.get("warmup_mixture"):
@@ -92,9 +91,8 @@ def defaults_text(name: str, task: dict) -> str:
     stable = task["overrides"].get("stable", {})
     lines = [
         fidelity_text(task),
-        "- Polarity hinge (`lambda_polarity` 1): penalises a wrong sign of the correlation between the 8-pixel block "
-        f"means of input and translation, against inverted solutions of the unpaired game; this task "
-        f"{POLARITY_TEXT[POLARITY[name]]}.",
+        "- Polarity hinge (`lambda_polarity` 1): penalises a wrong sign of the correlation of input and translation "
+        f"(8-pixel block means), against inverted solutions; this task {POLARITY_TEXT[POLARITY[name]]}.",
     ]
     if add.get("polarity_margin"):
         lines.append(
@@ -108,8 +106,7 @@ def defaults_text(name: str, task: dict) -> str:
         )
     if task["method"] == "stable":
         lines.append(
-            "- STABLE as the authors' code has it (bias-free demodulated convolutions, an LSGAN discriminator, "
-            "information consistency with their stop-gradients, no image pool), with "
+            "- STABLE as the authors' code has it, with "
             + ", ".join(
                 text
                 for key, text in (
