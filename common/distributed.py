@@ -77,7 +77,7 @@ def cleanup_distributed() -> None:
 
     Ignite adopts a process group the first time it is asked for the world size (MONAI's metrics ask) and keeps it
     after ``destroy_process_group``: it is made to forget it too, so that later runs in the same process (a
-    notebook, a test session) are single-process again."""
+    notebook, a pytest run) are single-process again."""
     from ignite.distributed import utils as idist
 
     if idist.model_name() != "serial":
