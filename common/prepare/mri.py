@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import nibabel as nib
@@ -85,6 +86,38 @@ def prepare_ixi(
     return writer.finish()
 
 
+def _template_volumes(a: Path, b: Path, slab: int, margin: int, slabs: int) -> tuple:
+    """Two co-registered template volumes as float32 arrays (with A's image for its affine), refused when their
+    spaces differ or they hold too few slices for ``slabs`` slabs between the margins."""
+    img_a, img_b = nib.load(a), nib.load(b)
+    if img_a.shape != img_b.shape or not np.allclose(img_a.affine, img_b.affine):
+        raise InputDataError(b, f"not in the space of {a.name} (shape or affine differ)")
+    vol_a, vol_b = np.asarray(img_a.dataobj, np.float32), np.asarray(img_b.dataobj, np.float32)
+    depth = vol_a.shape[2]
+    if depth <= 2 * margin + slabs * slab:
+        raise InputDataError(a, f"{depth} slices are too few for slabs of {slab} with margins of {margin}")
+    return img_a, vol_a, vol_b
+
+
+def _write_slabs(writer: LayoutWriter, img_a, vol_a, vol_b, slab: int, margin: int, held: Callable[[int], str]):
+    """Axial slabs of ``slab`` slices in turn to ``trainA`` (A), ``trainB`` (B) and the held-out split
+    ``held(k)`` names for the k-th slab (both contrasts, same name), each with its own affine."""
+    depth = vol_a.shape[2]
+    for k, start in enumerate(range(margin, depth - margin - slab + 1, slab)):
+        affine = img_a.affine.copy()
+        affine[:3, 3] = img_a.affine[:3, :3] @ np.array([0, 0, start]) + img_a.affine[:3, 3]
+        meta = {"affine": affine, "original_affine": affine}
+        name = f"slab{start:03d}.nii.gz"
+        part_a, part_b = vol_a[None, :, :, start : start + slab], vol_b[None, :, :, start : start + slab]
+        if k % 3 == 0:
+            writer.write("trainA", name, part_a, meta)
+        elif k % 3 == 1:
+            writer.write("trainB", name, part_b, meta)
+        else:
+            writer.write(f"{held(k)}A", name, part_a, meta)
+            writer.write(f"{held(k)}B", name, part_b, meta)
+
+
 def prepare_spm_templates(
     source: str | os.PathLike,
     out: str | os.PathLike,
@@ -104,28 +137,9 @@ def prepare_spm_templates(
     a, b = (next(iter(sorted(root.glob(f"*{c}.nii*"))), None) for c in (contrast_a, contrast_b))
     if a is None or b is None:
         raise InputDataError(root, f"needs *{contrast_a}.nii and *{contrast_b}.nii volumes")
-    img_a, img_b = nib.load(a), nib.load(b)
-    if img_a.shape != img_b.shape or not np.allclose(img_a.affine, img_b.affine):
-        raise InputDataError(b, f"not in the space of {a.name} (shape or affine differ)")
-    vol_a, vol_b = np.asarray(img_a.dataobj, np.float32), np.asarray(img_b.dataobj, np.float32)
-    depth = vol_a.shape[2]
-    if depth <= 2 * margin + 3 * slab:
-        raise InputDataError(a, f"{depth} slices are too few for slabs of {slab} with margins of {margin}")
+    img_a, vol_a, vol_b = _template_volumes(a, b, slab, margin, slabs=3)
     writer = LayoutWriter(out, "spm_templates", {"slab": slab, "margin": margin, "a": a.name, "b": b.name})
-    for k, start in enumerate(range(margin, depth - margin - slab + 1, slab)):
-        affine = img_a.affine.copy()
-        affine[:3, 3] = img_a.affine[:3, :3] @ np.array([0, 0, start]) + img_a.affine[:3, 3]
-        meta = {"affine": affine, "original_affine": affine}
-        name = f"slab{start:03d}.nii.gz"
-        part_a, part_b = vol_a[None, :, :, start : start + slab], vol_b[None, :, :, start : start + slab]
-        if k % 3 == 0:
-            writer.write("trainA", name, part_a, meta)
-        elif k % 3 == 1:
-            writer.write("trainB", name, part_b, meta)
-        else:
-            held = "val" if validation and (k // 3) % 2 == 1 else "test"
-            writer.write(f"{held}A", name, part_a, meta)
-            writer.write(f"{held}B", name, part_b, meta)
+    _write_slabs(writer, img_a, vol_a, vol_b, slab, margin, lambda k: "val" if validation and (k // 3) % 2 else "test")
     return writer.finish()
 
 
@@ -155,13 +169,7 @@ def prepare_templates_to_subject(
 
     root, person = Path(source), Path(subject)
     a, b = _one(root, contrast_a), _one(root, contrast_b)
-    img_a, img_b = nib.load(a), nib.load(b)
-    if img_a.shape != img_b.shape or not np.allclose(img_a.affine, img_b.affine):
-        raise InputDataError(b, f"not in the space of {a.name} (shape or affine differ)")
-    vol_a, vol_b = np.asarray(img_a.dataobj, np.float32), np.asarray(img_b.dataobj, np.float32)
-    depth = vol_a.shape[2]
-    if depth <= 2 * margin + 2 * slab:
-        raise InputDataError(a, f"{depth} slices are too few for slabs of {slab} with margins of {margin}")
+    img_a, vol_a, vol_b = _template_volumes(a, b, slab, margin, slabs=2)
     subject_a, subject_b = _one(person, contrast_a), _one(person, contrast_b)
     scan_a, scan_b = nib.load(subject_a), nib.load(subject_b)
     if scan_a.ndim != 3 or scan_b.ndim != 3:
@@ -169,19 +177,7 @@ def prepare_templates_to_subject(
     settings = {"slab": slab, "margin": margin, "templates": [a.name, b.name]}
     settings |= {"subject": [subject_a.name, subject_b.name], "reference": "B resampled onto A's grid (trilinear)"}
     writer = LayoutWriter(out, "templates_to_subject", settings)
-    for k, start in enumerate(range(margin, depth - margin - slab + 1, slab)):
-        affine = img_a.affine.copy()
-        affine[:3, 3] = img_a.affine[:3, :3] @ np.array([0, 0, start]) + img_a.affine[:3, 3]
-        meta = {"affine": affine, "original_affine": affine}
-        name = f"slab{start:03d}.nii.gz"
-        part_a, part_b = vol_a[None, :, :, start : start + slab], vol_b[None, :, :, start : start + slab]
-        if k % 3 == 0:
-            writer.write("trainA", name, part_a, meta)
-        elif k % 3 == 1:
-            writer.write("trainB", name, part_b, meta)
-        else:
-            writer.write("valA", name, part_a, meta)
-            writer.write("valB", name, part_b, meta)
+    _write_slabs(writer, img_a, vol_a, vol_b, slab, margin, lambda k: "val")
     reference = resample_from_to(scan_b, scan_a, order=1)
     meta = {"affine": scan_a.affine, "original_affine": scan_a.affine}
     name = subject_a.name.split(".nii")[0] + ".nii.gz"
