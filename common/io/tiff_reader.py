@@ -260,7 +260,7 @@ def _check_pixel_data_present(series: tifffile.TiffPageSeries, path: str | os.Pa
         if contiguous + declared > size:
             raise InputDataError(path, _shortfall(declared, size))
     pages = series.pages
-    for page in {0: pages[0], 1: pages[len(pages) - 1]}.values():
+    for page in (pages[0],) if len(pages) == 1 else (pages[0], pages[len(pages) - 1]):
         page = page.aspage() if hasattr(page, "aspage") else page
         if page is None:
             continue
