@@ -342,8 +342,12 @@ def converge(
         for name in chosen:
             found = sorted((root / "runs" / name).glob("*/result.json"))
             if found:
+                task = DATASETS[name]["task"]
                 record_data = converge_record(name, root, found)
-                write_record(DATASETS[name]["task"], f"converge_{name}", record_data, results or RESULTS)
+                earlier = Path(results or RESULTS) / task / f"converge_{name}.json"
+                if earlier.exists():
+                    record_data = merge_runs(json.loads(earlier.read_text()), record_data)
+                write_record(task, f"converge_{name}", record_data, results or RESULTS)
     return text
 
 
@@ -403,6 +407,20 @@ def converge_record(name: str, root: Path, result_files: list[Path]) -> dict:
         "baselines": baselines(name, root),
         "runs": runs,
     }
+
+
+def merge_runs(earlier: dict, record: dict) -> dict:
+    """``record`` with the runs of an ``earlier`` record of the same data set kept where ``record`` has no run of
+    that variant and seed, so that runs made in different output folders accumulate in one record. Earlier runs
+    are dropped, not mixed in, when the data split, budget or baselines differ (they describe other test data)."""
+    same = all(earlier.get(k) == record.get(k) for k in ("dataset", "data", "iterations", "validations"))
+    if not same or earlier.get("baselines", {}).keys() != record["baselines"].keys():
+        return record
+    new = {(r["variant"], r["seed"]) for r in record["runs"]}
+    kept = [r for r in earlier["runs"] if (r["variant"], r["seed"]) not in new]
+    runs = sorted(kept + record["runs"], key=lambda r: (r["variant"], r["seed"]))
+    patches = sorted({r["patch"] for r in runs})
+    return record | {"runs": runs, "patch": patches[0] if len(patches) == 1 else patches}
 
 
 def _run_queue(queue: list, iterations: int, jobs: int, overrides: dict | None = None) -> None:

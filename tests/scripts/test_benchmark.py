@@ -282,3 +282,20 @@ def test_convergence_runs_become_a_record_with_baselines_and_provenance(tmp_path
     assert {"psnr", "ssim", "pcc", "artefact"} <= set(run["selected"])
     assert run["provenance"]["threads"] == 1 and len(run["provenance"]["commit"]) == 40
     assert record["iterations"] == 2 and record["patch"] == 96
+
+
+def test_convergence_records_keep_earlier_runs_of_the_same_split_and_drop_those_of_another():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from benchmarking.converge import merge_runs
+
+    earlier = _record(32.0) | {"data": {"counts": {"testA": 30}}}
+    new = _record(33.0) | {"data": {"counts": {"testA": 30}}}
+    new["runs"] = [new["runs"][1] | {"seed": 1, "variant": "stable wide", "patch": 96}]
+    earlier["runs"] = [r | {"patch": 128} for r in earlier["runs"]]
+    merged = merge_runs(earlier, new)
+    assert [(r["variant"], r["seed"]) for r in merged["runs"]] == [("stable", 0), ("stable", 1), ("stable wide", 1)]
+    assert merged["patch"] == [96, 128]
+    rerun = merge_runs(earlier, _record(35.0) | {"data": {"counts": {"testA": 30}}})  # same variant and seeds
+    assert [r["selected"]["psnr"] for r in rerun["runs"]] == [35.0, 36.0]
+    other_split = merge_runs(earlier, new | {"data": {"counts": {"testA": 10}}})
+    assert [(r["variant"], r["seed"]) for r in other_split["runs"]] == [("stable wide", 1)]
