@@ -288,14 +288,16 @@ def test_convergence_records_keep_earlier_runs_of_the_same_split_and_drop_those_
     sys.path.insert(0, str(ROOT / "scripts"))
     from benchmarking.converge import merge_runs
 
-    earlier = _record(32.0) | {"data": {"counts": {"testA": 30}}}
-    new = _record(33.0) | {"data": {"counts": {"testA": 30}}}
-    new["runs"] = [new["runs"][1] | {"seed": 1, "variant": "stable wide", "patch": 96}]
-    earlier["runs"] = [r | {"patch": 128} for r in earlier["runs"]]
+    def record(psnr):
+        made = _record(psnr) | {"data": {"counts": {"testA": 30}}}
+        return made | {"runs": [r | {"patch": 128} for r in made["runs"]]}
+
+    earlier, new = record(32.0), record(33.0)
+    new["runs"] = [new["runs"][1] | {"variant": "stable wide", "patch": 96}]
     merged = merge_runs(earlier, new)
     assert [(r["variant"], r["seed"]) for r in merged["runs"]] == [("stable", 0), ("stable", 1), ("stable wide", 1)]
     assert merged["patch"] == [96, 128]
-    rerun = merge_runs(earlier, _record(35.0) | {"data": {"counts": {"testA": 30}}})  # same variant and seeds
+    rerun = merge_runs(earlier, record(35.0))  # same variant and seeds
     assert [r["selected"]["psnr"] for r in rerun["runs"]] == [35.0, 36.0]
     other_split = merge_runs(earlier, new | {"data": {"counts": {"testA": 10}}})
     assert [(r["variant"], r["seed"]) for r in other_split["runs"]] == [("stable wide", 1)]
