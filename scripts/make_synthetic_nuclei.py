@@ -19,11 +19,11 @@ import fire
 import numpy as np
 import torch
 
-from common.engines import load_model_weights, read_model_spec
+from common.engines import load_model_weights
 from common.errors import InputDataError
 from common.inference import denormalize, translate_image
 from common.io import write_tiff
-from common.methods import make_generator
+from common.methods import ModelSpec
 from common.phantoms.nuclei import random_ellipses
 
 
@@ -39,10 +39,10 @@ def main(
     """Write N image/label pairs of SIZE x SIZE pixels translated by the model at CHECKPOINT into OUT."""
     if not Path(checkpoint).is_file():
         sys.exit(f"make_synthetic_nuclei: {checkpoint}: file not found")
-    spec = read_model_spec(checkpoint)
-    if not spec:
+    if not Path(checkpoint).with_suffix(".json").is_file():
         sys.exit(f"make_synthetic_nuclei: {checkpoint}: no model.json beside it; train with the mask_to_nuclei bundle")
-    network = load_model_weights(make_generator(spec), checkpoint).to(device).eval()
+    spec = ModelSpec.load(checkpoint)
+    network = load_model_weights(spec.build_generator(), checkpoint).to(device).eval()
     images, labels = Path(out) / "images", Path(out) / "labels"
     rng = np.random.default_rng(seed)
     count = int(nuclei or size * size / 400)

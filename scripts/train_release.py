@@ -152,23 +152,26 @@ def release(
     selected = run_dir / "best_model.pt"
     if not selected.is_file():
         raise SystemExit(f"error: {selected}: the run has no selected model")
-    spec = json.loads((run_dir / "best_model.json").read_text())
-    if spec.get("task") != task:
-        raise SystemExit(f"error: {run_dir}: trained for {spec.get('task')}, not {task}")
+    from common.methods import ModelSpec
+
+    spec = ModelSpec.load(run_dir / "best_model.json")
+    if spec.task != task:
+        raise SystemExit(f"error: {run_dir}: trained for {spec.task}, not {task}")
     prepared = data_path / "prepared.json"
-    spec["training_data"] = {
+    training_data = {
         "name": data_name,
         "source": data_source,
         "licence": data_licence,
         "split": json.loads(prepared.read_text()) if prepared.is_file() else None,
         "a_percentiles": intensity_percentiles(data_path / "trainA"),
     }
+    spec = spec.replace(training_data=training_data)
     models = bundle / "models"
     staged = Path(tempfile.mkdtemp(prefix="models_", dir=bundle))
     try:  # stage everything, then move into place: nothing half-shipped
         shutil.copy2(selected, staged / "model.pt")
         models.mkdir(exist_ok=True)
-        (staged / "model.json").write_text(json.dumps(spec, indent=1) + "\n")
+        spec.save(staged / "model.json")
         for name in ("model.pt", "model.json"):
             os.replace(staged / name, models / name)
     finally:
@@ -191,7 +194,7 @@ def release(
     record = {
         "benchmark": "release",
         "task": task,
-        "training_data": spec["training_data"],
+        "training_data": spec.training_data,
         "iterations": trained_iterations(run_dir),
         "seed": int(seed) if not from_run else spec.get("seed", seed),
         "model_bytes": (models / "model.pt").stat().st_size,

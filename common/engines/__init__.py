@@ -9,7 +9,6 @@ from common.engines.checkpoints import (
     latest_checkpoint,
     load_method,
     load_model_weights,
-    read_model_spec,
 )
 from common.engines.ddp import distribute_method, distributed_units
 from common.engines.ema import GeneratorEMA, deployable_network, generator_ema
@@ -77,7 +76,6 @@ __all__ = [
     "lower_is_better",
     "parameter_digest",
     "read_loss_log",
-    "read_model_spec",
     "report_files",
     "read_validation_log",
     "reference_images",

@@ -8,11 +8,9 @@ generator as ``{"model": state_dict}``, as MONAI Label and MONAI Deploy expect.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,9 +19,9 @@ import torch
 from ignite.engine import Engine, Events
 from torch.nn.utils import parametrize
 
-from common.errors import InputDataError
 from common.io.atomic import atomic_path, remove_stale_temporaries
 from common.io.weights import load_model_weights, read_weights
+from common.methods.spec import ModelSpec
 
 __all__ = [
     "ModelSaver",
@@ -32,7 +30,6 @@ __all__ = [
     "latest_checkpoint",
     "load_method",
     "load_model_weights",
-    "read_model_spec",
 ]
 
 _STEP = re.compile(r"(?:checkpoint_|iteration=)(\d+)\.pt$")
@@ -105,14 +102,14 @@ class ModelSaver:
     whenever that validation metric improves (the best model).
 
     Beside it, ``model.json`` records ``spec`` (method, hyper-parameters, channels, normalisation...) so that
-    inference rebuilds the same network without being told again (:func:`read_model_spec`). Weights are saved
-    with ABSN parametrisations baked in (:func:`deployable_state_dict`).
+    inference rebuilds the same network without being told again (:meth:`~common.methods.ModelSpec.load`).
+    Weights are saved with ABSN parametrisations baked in (:func:`deployable_state_dict`).
 
     Args:
         path: output file (``O/model.pt``).
         interval: iterations between writes (0: only at completion).
         get_network: callable returning the network to save; default the engine's ``deployable_generator()``.
-        spec: JSON-serialisable description of how to rebuild the network.
+        spec: how to rebuild the network (a :class:`~common.methods.ModelSpec` or its JSON form).
         key_metric: save when ``engine.state.metrics[key_metric]`` improves (at the engine's completion).
         higher_is_better: direction of ``key_metric``.
         extras: modules saved in the same file at the same moment, each as ``{name: {"config": module.config(),
@@ -124,7 +121,7 @@ class ModelSaver:
         path: str | os.PathLike,
         interval: int = 0,
         get_network=None,
-        spec: dict | None = None,
+        spec: Mapping | None = None,
         key_metric: str | None = None,
         higher_is_better: bool = True,
         extras: Mapping[str, torch.nn.Module] | None = None,
@@ -160,42 +157,13 @@ class ModelSaver:
         with atomic_path(self.path, overwrite=True) as tmp:
             torch.save(data, tmp)
         if self.spec is not None:
-            with atomic_path(self.path.with_suffix(".json"), overwrite=True) as tmp:
-                tmp.write_text(json.dumps(self.spec, indent=4, default=str))
+            ModelSpec.of(self.spec).save(self.path.with_suffix(".json"))
 
 
-def read_model_spec(checkpoint: str | os.PathLike, default: dict | None = None) -> dict:
-    """The ``model.json`` written beside ``checkpoint`` merged over ``default`` (``default`` alone if absent).
-
-    Warns once when the model was trained for another task than ``default`` names (its weights may still fit).
-
-    Raises:
-        InputDataError: ``model.json`` is not a JSON object.
-    """
-    spec = dict(default or {})
-    sidecar = Path(checkpoint).with_suffix(".json")
-    if sidecar.is_file():
-        try:
-            found = json.loads(sidecar.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise InputDataError(sidecar, f"not a valid model.json ({type(error).__name__})") from None
-        if not isinstance(found, dict):
-            raise InputDataError(sidecar, "not a valid model.json (not a JSON object)")
-        if spec.get("task") and found.get("task") and found["task"] != spec["task"]:
-            warnings.warn(
-                f"{checkpoint}: trained for the {found['task']} task, used here for {spec['task']}",
-                stacklevel=2,
-            )
-        spec.update(found)
-    return spec
-
-
-def load_method(spec: dict, checkpoint: str | os.PathLike):
+def load_method(spec: Mapping, checkpoint: str | os.PathLike):
     """The whole method (both generators, discriminators) described by ``spec``, with the state of a full training
     checkpoint (``O/checkpoints/*.pt``), loaded safely (weights only)."""
-    from common.methods import method_from_spec
-
-    method = method_from_spec(spec)
+    method = ModelSpec.of(spec).build_method()
     state = read_weights(checkpoint)
     method.load_state_dict(state["method"] if "method" in state else state)
     return method.eval()

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from common.io.weights import load_model_weights
-from common.methods import make_generator
+from common.methods import ModelSpec
 
 __all__ = [
     "EnsembleTranslator",
@@ -174,7 +174,7 @@ def ensemble_checkpoints(checkpoint: str | os.PathLike, count: int) -> list[Path
 
 def ensemble_translator(
     network: nn.Module,
-    spec: dict,
+    spec: Mapping,
     checkpoint: str | os.PathLike,
     checkpoints: int = 1,
     augment: bool = True,
@@ -186,7 +186,7 @@ def ensemble_translator(
 
     Args:
         network: the generator loaded from ``checkpoint``.
-        spec: the model spec (:func:`~common.engines.read_model_spec`) that rebuilds the snapshots' networks.
+        spec: the model spec (:meth:`~common.methods.ModelSpec.load`) that rebuilds the snapshots' networks.
         checkpoint: the model file.
         checkpoints: how many checkpoints the ensemble holds at most (1: ``network`` alone).
         augment: test-time flips/rotations.
@@ -194,5 +194,5 @@ def ensemble_translator(
     """
     members = [network]
     for path in ensemble_checkpoints(checkpoint, checkpoints)[1:]:
-        members.append(load_model_weights(make_generator(spec), path).to(device).eval())
+        members.append(load_model_weights(ModelSpec.of(spec).build_generator(), path).to(device).eval())
     return EnsembleTranslator(members, int(spec.get("spatial_dims", 2)), augment=augment).to(device).eval()

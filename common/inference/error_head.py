@@ -12,6 +12,7 @@ head's map of it (one small pass more per generator pass) as its uncertainty.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -102,7 +103,7 @@ def load_error_head(checkpoint: str | os.PathLike) -> ErrorHead | None:
 
 def uncertainty_translator(
     network: nn.Module,
-    spec: dict,
+    spec: Mapping,
     checkpoint: str | os.PathLike,
     source: str = "spread",
     checkpoints: int = 1,

@@ -7,12 +7,11 @@ from common.methods.cyclegan import CycleGAN
 from common.methods.registry import (
     ADDON_KEYS,
     METHODS,
-    make_generator,
     make_method,
     method_defaults,
-    method_from_spec,
     resolve_hyperparameters,
 )
+from common.methods.spec import ModelSpec
 from common.methods.stable import STABLE
 from common.methods.ui2i import Ui2i
 from common.methods.utom import UTOM
@@ -21,6 +20,7 @@ __all__ = [
     "ADDON_KEYS",
     "CUT",
     "METHODS",
+    "ModelSpec",
     "STABLE",
     "UTOM",
     "CycleGAN",
@@ -28,9 +28,7 @@ __all__ = [
     "StepOutput",
     "TranslationMethod",
     "Ui2i",
-    "make_generator",
     "make_method",
     "method_defaults",
-    "method_from_spec",
     "resolve_hyperparameters",
 ]

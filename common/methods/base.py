@@ -47,6 +47,8 @@ Add-ons usable by every method (constructor keywords):
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import torch
@@ -143,6 +145,31 @@ class TranslationMethod(nn.Module):
         lambda_selfsup: weight of the self-supervised denoising term (0: off; 2D, as many channels in A as in B).
         selfsup_gamma: its regulariser's weight (Neighbor2Neighbor's gamma).
     """
+
+    @classmethod
+    def keyword_defaults(cls) -> dict:
+        """The defaults of every keyword the method's constructors (this class and its bases) take."""
+        out: dict = {}
+        for klass in inspect.getmro(cls):
+            if "__init__" not in klass.__dict__ or klass is nn.Module:
+                continue
+            for p in inspect.signature(klass.__init__).parameters.values():
+                if p.default is not inspect.Parameter.empty and p.name not in out:
+                    out[p.name] = p.default
+        return out
+
+    @classmethod
+    def build_generator_ab(
+        cls, spatial_dims: int, channels_a: int, channels_b: int, hyperparameters: Mapping
+    ) -> nn.Module:
+        """The A -> B generator alone, with the architecture the method's constructor gives it for
+        ``hyperparameters`` (randomly initialised; for the weights a trained model saved). This default builds the
+        whole method; methods override it to build the generator alone.
+
+        Shapes:
+            ``(N, channels_a, *S)`` -> ``(N, channels_b, *S)``.
+        """
+        return cls(spatial_dims, channels_a, channels_b, **hyperparameters).generator_ab
 
     name = "base"
     #: paper optimiser settings; the trainer's config may override ``lr``

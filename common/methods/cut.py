@@ -12,6 +12,8 @@ count; when they differ a learned 1x1 convolution maps B's channels to A's for t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from monai.networks.layers.factories import Conv
 from torch import nn
@@ -75,6 +77,15 @@ class CUT(TranslationMethod):
             "gan_mode": gan_mode,
             "channel_adapter": self.adapter is not None,
         }
+
+    @classmethod
+    def build_generator_ab(
+        cls, spatial_dims: int, channels_a: int, channels_b: int, hyperparameters: Mapping
+    ) -> ResnetGenerator:
+        h = cls.keyword_defaults() | dict(hyperparameters)
+        return ResnetGenerator(
+            spatial_dims, channels_a, channels_b, h["ngf"], h["n_blocks"], h["norm"], h["output_act"]
+        )
 
     def generator_modules(self) -> list[nn.Module]:
         return [self.generator_ab, self.mlp] + ([self.adapter] if self.adapter is not None else [])

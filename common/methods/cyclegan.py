@@ -8,6 +8,8 @@ normalised microscopy keeps intensities above 1 (bright transients) that a tanh 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import nn
 
@@ -85,6 +87,14 @@ class CycleGAN(TwoDomainDiscriminators, TranslationMethod):
             "gan_mode": gan_mode,
             "pool_size": pool_size,
         }
+
+    @classmethod
+    def build_generator_ab(
+        cls, spatial_dims: int, channels_a: int, channels_b: int, hyperparameters: Mapping
+    ) -> nn.Module:
+        h = cls.keyword_defaults() | dict(hyperparameters)
+        kind = {k: h[k] for k in ("ngf", "n_blocks", "unet_features", "norm", "output_act")}
+        return build_generator(spatial_dims, channels_a, channels_b, h["generator"], **kind)
 
     def generator_modules(self) -> list[nn.Module]:
         return [self.generator_ab, self.generator_ba]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Mapping
 
-from torch import nn
-
 from common.flags import as_bool
 from common.methods.base import TranslationMethod
 from common.methods.cut import CUT, FastCUT
@@ -14,15 +12,12 @@ from common.methods.cyclegan import CycleGAN
 from common.methods.stable import STABLE
 from common.methods.ui2i import Ui2i
 from common.methods.utom import UTOM
-from common.networks.absn import remove_absn
 
 __all__ = [
     "ADDON_KEYS",
     "METHODS",
-    "make_generator",
     "make_method",
     "method_defaults",
-    "method_from_spec",
     "resolve_hyperparameters",
 ]
 
@@ -148,25 +143,3 @@ def make_method(
         return METHODS[name](spatial_dims=spatial_dims, channels_a=channels_a, channels_b=channels_b, **kwargs)
     except TypeError as e:
         raise ValueError(f"method {name!r}: {e}") from None
-
-
-def method_from_spec(spec: Mapping) -> TranslationMethod:
-    """The method a model spec (``model.json``) describes, freshly initialised; a hyper-parameter the spec predates
-    takes the value its model was trained with (:data:`SPEC_FALLBACKS`), not today's default."""
-    hyperparameters = dict(spec.get("hyperparameters") or {})
-    for key, value in SPEC_FALLBACKS.get(spec["method"], {}).items():
-        hyperparameters.setdefault(key, value)
-    return make_method(
-        spec["method"],
-        int(spec.get("spatial_dims", 2)),
-        int(spec.get("channels_a", 1)),
-        int(spec.get("channels_b", 1)),
-        hyperparameters,
-        spec.get("addons"),
-    )
-
-
-def make_generator(spec: Mapping) -> nn.Module:
-    """The deployable A -> B generator described by a model spec (``model.json``): the method's generator with
-    training-time weight parametrisations removed, ready for the weights ``ModelSaver`` writes."""
-    return remove_absn(method_from_spec(spec).generator_ab)

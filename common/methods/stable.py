@@ -20,6 +20,8 @@ is still learning the identity (:class:`~common.networks.stable_unet.EncoderDeco
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import nn
 
@@ -33,6 +35,22 @@ from common.ops.image_pool import ImagePool
 from common.ops.schedules import SigmoidRamp
 
 __all__ = ["STABLE"]
+
+
+def _unet(spatial_dims: int, c_in: int, c_out: int, act: str | None, h: Mapping) -> StableUNet:
+    """One of STABLE's U-Nets (an encoder or a decoder) with the architecture keywords in ``h``."""
+    return StableUNet(
+        spatial_dims,
+        c_in,
+        c_out,
+        tuple(h["channels"]),
+        h["norm"],
+        h["demodulate"],
+        h["upsample"],
+        output_act=act,
+        demod_gain=h["demod_gain"],
+        padding_mode=h["padding_mode"],
+    )
 
 
 class STABLE(TwoDomainDiscriminators, TranslationMethod):
@@ -79,19 +97,11 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
         if residual and channels_a != channels_b:
             raise ValueError(f"residual needs as many channels in A as in B, got {channels_a} and {channels_b}")
 
+        net = dict(channels=channels, norm=norm, demodulate=demodulate, upsample=upsample, demod_gain=demod_gain)
+        net |= {"padding_mode": padding_mode}
+
         def unet(c_in: int, c_out: int, act: str | None) -> StableUNet:
-            return StableUNet(
-                spatial_dims,
-                c_in,
-                c_out,
-                tuple(channels),
-                norm,
-                demodulate,
-                upsample,
-                output_act=act,
-                demod_gain=demod_gain,
-                padding_mode=padding_mode,
-            )
+            return _unet(spatial_dims, c_in, c_out, act, net)
 
         self.encoder_a, self.encoder_b = unet(channels_a, n_info, None), unet(channels_b, n_info, None)
         self.decoder_a, self.decoder_b = unet(n_info, channels_a, output_act), unet(n_info, channels_b, output_act)
@@ -121,6 +131,17 @@ class STABLE(TwoDomainDiscriminators, TranslationMethod):
             "gan_mode": gan_mode,
             "pool_size": pool_size,
         }
+
+    @classmethod
+    def build_generator_ab(
+        cls, spatial_dims: int, channels_a: int, channels_b: int, hyperparameters: Mapping
+    ) -> EncoderDecoder:
+        h = cls.keyword_defaults() | dict(hyperparameters)
+        residual = as_bool(h["residual"], "residual")
+        decoder = _unet(spatial_dims, h["n_info"], channels_b, h["output_act"], h)
+        if residual:
+            zero_head(decoder)
+        return EncoderDecoder(_unet(spatial_dims, channels_a, h["n_info"], None, h), decoder, residual)
 
     def generator_modules(self) -> list[nn.Module]:
         return [self.encoder_a, self.encoder_b, self.decoder_a, self.decoder_b]

@@ -24,6 +24,7 @@ puts ABSN on both discriminators, which then barely tell real stacks from transl
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import torch
 from torch import nn
@@ -134,6 +135,14 @@ class Ui2i(TranslationMethod):
             "pool_size": pool_size,
             "gan_mode": gan_mode,
         }
+
+    @classmethod
+    def build_generator_ab(
+        cls, spatial_dims: int, channels_a: int, channels_b: int, hyperparameters: Mapping
+    ) -> nn.Module:
+        h = cls.keyword_defaults() | dict(hyperparameters)
+        options = {k: h[k] for k in ("output_act", "absn", "attention", "padding_mode")}
+        return make_ui2i_generators(spatial_dims, channels_a, channels_b, tuple(h["features"]), **options)[0]
 
     def generator_modules(self) -> list[nn.Module]:
         return [self.generator_ab, self.generator_ba]  # the shared bottleneck's parameters appear once

@@ -31,7 +31,7 @@ def bundle_inference_one(name: str, out: str, images: int = 3, size: int | None 
 
     from common.inference import translate_files
     from common.io import read_header
-    from common.methods import make_generator
+    from common.methods import ModelSpec
     from common.phantoms import make_phantoms
 
     out_dir = Path(out)
@@ -42,7 +42,7 @@ def bundle_inference_one(name: str, out: str, images: int = 3, size: int | None 
     parser["bundle_root"] = str(ROOT / "bundles" / name)
     spec = parser.get_parsed_content("model_spec")
     torch.manual_seed(seed)
-    network = make_generator(spec).eval()
+    network = ModelSpec.of(spec).build_generator().eval()
     inputs = sorted(str(p) for p in (data / "testA").iterdir())
     headers = [read_header(p, axes=spec.get("axes_a")) for p in inputs]
     pixels = sum(math.prod(h.spatial_shape) for h in headers)

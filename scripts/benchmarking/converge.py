@@ -223,9 +223,9 @@ def run_one(
     import torch
 
     from common.data import paired_test_items
-    from common.engines import load_model_weights, read_model_spec, read_validation_log
+    from common.engines import load_model_weights, read_validation_log
     from common.inference import translate_files
-    from common.methods import make_generator
+    from common.methods import ModelSpec
 
     torch.set_num_threads(1)
     origin = provenance(threads=1)  # before training: the code that trains, not whatever is committed later
@@ -255,8 +255,8 @@ def run_one(
     inputs = [i.A for i in paired_test_items(data)]
 
     def scores(model: Path) -> dict[str, float]:
-        model_spec = read_model_spec(train / "model.pt")
-        network = load_model_weights(make_generator(model_spec), model)
+        model_spec = ModelSpec.load(train / "model.pt")
+        network = load_model_weights(model_spec.build_generator(), model)
         folder = run / "predictions" / model.stem
         translate_files(
             network,

@@ -37,14 +37,14 @@ def score_run(run: str, data: str, checkpoints: int = 3) -> dict:
     import torch
 
     from common.data import paired_test_items
-    from common.engines import load_model_weights, read_model_spec
+    from common.engines import load_model_weights
     from common.evaluation.review import review_folder, review_uncertainty
     from common.inference import load_error_head, translate_files, uncertainty_translator
-    from common.methods import make_generator
+    from common.methods import ModelSpec
 
     torch.set_num_threads(1)
     run_dir, train = Path(run), Path(run) / "train"
-    spec = read_model_spec(train / "model.pt")
+    spec = ModelSpec.load(train / "model.pt")
     inputs = [i.A for i in paired_test_items(data)]
     result = {"run": str(run_dir), "threads": torch.get_num_threads()}
     kinds = [("tta", "spread", 1, True), ("tta+ckpt", "spread", int(checkpoints), True)]
@@ -53,7 +53,7 @@ def score_run(run: str, data: str, checkpoints: int = 3) -> dict:
     done = run_dir / "uncertainty.json"
     if done.exists():  # labels scored before are kept
         result = json.loads(done.read_text()) | {"threads": torch.get_num_threads()}
-    network = load_model_weights(make_generator(spec), train / "best_model.pt").eval()  # read once for all labels
+    network = load_model_weights(spec.build_generator(), train / "best_model.pt").eval()  # read once for all labels
     for label, source, count, augment in kinds:
         if label in result:
             continue

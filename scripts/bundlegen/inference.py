@@ -45,8 +45,8 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
         # what a checkpoint without its model.json is taken to be (a model.pt of this project carries its spec)
         "default_spec": {k: f"@{k}" for k in keep if k != "hyperparameters"}
         | {"hyperparameters": "$common.methods.resolve_hyperparameters(@method, @hyperparameters.get(@method))"},
-        "spec": "$common.engines.read_model_spec(@checkpoint, @default_spec)",
-        "network_def": "$common.methods.make_generator(@spec)",
+        "spec": "$common.methods.ModelSpec.load(@checkpoint, @default_spec)",
+        "network_def": "$@spec.build_generator()",
         "network": "$common.engines.load_model_weights(@network_def, @checkpoint).to(@device).eval()",
         "batch_size": 8,
         "tile_size": None,
@@ -55,19 +55,19 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
         # the three steps of the translation (image -> pred), run by "run" and read by MONAI Label and Deploy
         "preprocessing": {
             "_target_": "common.inference.preprocessing",
-            "normalization": "$@spec['normalization_a']",
-            "axes": "$@spec['axes_a']",
-            "channel_mix": "$@spec.get('channel_mix_a')",
+            "normalization": "$@spec.normalization_a",
+            "axes": "$@spec.axes_a",
+            "channel_mix": "$@spec.channel_mix_a",
         },
         "inferer": {
             "_target_": "common.inference.FrameInferer",
-            "spatial_dims": "$@spec['spatial_dims']",
+            "spatial_dims": "$@spec.spatial_dims",
             "roi_size": "@tile_size",
             "sw_batch_size": "@sw_batch_size",
             "overlap": "@overlap",
             "batch_size": "@batch_size",
         },
-        "postprocessing": {"_target_": "common.inference.postprocessing", "normalization": "$@spec['normalization_b']"},
+        "postprocessing": {"_target_": "common.inference.postprocessing", "normalization": "$@spec.normalization_b"},
         "output_dtype": task["output_dtype"],
         "overwrite": False,
         # --uncertainty true writes a per-pixel uncertainty map under output_dir/uncertainty; uncertainty_source
@@ -94,17 +94,17 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
             "preprocessing": "@preprocessing",
             "inferer": "@inferer",
             "postprocessing": "@postprocessing",
-            "normalization": "$@spec['normalization_a']",
-            "axes": "$@spec['axes_a']",
-            "channel_mix": "$@spec.get('channel_mix_a')",
-            "channels": "$@spec['channels_a']",
-            "spatial_dims": "$@spec['spatial_dims']",
-            "output_normalization": "$@spec['normalization_b']",
+            "normalization": "$@spec.normalization_a",
+            "axes": "$@spec.axes_a",
+            "channel_mix": "$@spec.channel_mix_a",
+            "channels": "$@spec.channels_a",
+            "spatial_dims": "$@spec.spatial_dims",
+            "output_normalization": "$@spec.normalization_b",
             "output_dtype": "@output_dtype",
             "device": "@device",
             "overwrite": "$common.as_bool(@overwrite, 'overwrite')",
             "uncertainty_dir": "@uncertainty_dir",
-            "training_data": "$@spec.get('training_data')",
+            "training_data": "$@spec.training_data",
         },
         "run": ["$@translate()"],
         "initialize": ["$common.errors.install_cli_error_hook()"],
@@ -138,8 +138,8 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
     }
     config |= {k: inference[k] for k in keep}
     config |= {
-        "spec": "$common.engines.read_model_spec(@checkpoint, @default_spec)",
-        "network_def": "$common.methods.make_generator(@spec)",
+        "spec": "$common.methods.ModelSpec.load(@checkpoint, @default_spec)",
+        "network_def": "$@spec.build_generator()",
         "network": "$None if @predictions_dir else common.engines.load_model_weights(@network_def, @checkpoint)"
         ".to(@device).eval()",
         # the full training checkpoint (both generators) for the steganography probe: by default the latest one
@@ -160,10 +160,10 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
         "segmenter_settings": segment or {},
         "segmenter": segmenter,
         "tracking_uri": "$common.engines.default_tracking_uri(@bundle_root)",
-        "run_name": "$'evaluate-' + @spec['method'] + '-' + os.path.basename(os.path.abspath(@output_dir))",
+        "run_name": "$'evaluate-' + @spec.method + '-' + os.path.basename(os.path.abspath(@output_dir))",
         "params": {
             "task": "@task",
-            "method": "$@spec['method']",
+            "method": "$@spec.method",
             "checkpoint": "@checkpoint",
             "predictions_dir": "@predictions_dir",
             "dataset_dir": "@dataset_dir",

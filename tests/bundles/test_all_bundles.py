@@ -425,14 +425,14 @@ def test_unnormalised_stable_bundles_use_the_relu_gain(name):
     gain 1 the signal fades through the ReLUs and a run can collapse), and inference builds its generator so."""
     from monai.bundle import ConfigParser
 
-    from common.methods import make_generator
+    from common.methods import ModelSpec
     from common.networks import DemodulatedConv
 
     stable = json.loads(Path(_config(name, "train")).read_text())["hyperparameters"]["stable"]
     assert stable["demod_gain"] == pytest.approx(2.0**0.5)
     parser = ConfigParser()
     parser.read_config(_config(name, "inference"))
-    generator = make_generator(parser.get_parsed_content("default_spec"))
+    generator = ModelSpec.of(parser.get_parsed_content("default_spec")).build_generator()
     gains = [m.gain for m in generator.modules() if isinstance(m, DemodulatedConv)]
     assert gains and all(g == pytest.approx(2.0**0.5) for g in gains)
 
@@ -443,14 +443,14 @@ def test_mri_bundle_trains_and_ships_residual_stable_generators():
     identity; denoising keeps the plain generator (residual kept the noise)."""
     from monai.bundle import ConfigParser
 
-    from common.methods import make_generator
+    from common.methods import ModelSpec
 
     stable = json.loads(Path(_config("mri_t2_pd", "train")).read_text())["hyperparameters"]["stable"]
     assert stable["residual"] is True
     assert json.loads(Path(_config("denoising", "train")).read_text())["hyperparameters"]["stable"]["residual"] is False
     parser = ConfigParser()
     parser.read_config(_config("mri_t2_pd", "inference"))
-    generator = make_generator(parser.get_parsed_content("default_spec"))
+    generator = ModelSpec.of(parser.get_parsed_content("default_spec")).build_generator()
     assert generator.residual
     x = torch.rand(1, 1, 24, 40)
     with torch.no_grad():
@@ -464,13 +464,13 @@ def test_stable_padding_of_the_bundles_and_their_inference(name, mode):
     flat image stays flat with replicate."""
     from monai.bundle import ConfigParser
 
-    from common.methods import make_generator
+    from common.methods import ModelSpec
     from common.networks import DemodulatedConv
 
     assert json.loads(Path(_config(name, "train")).read_text())["hyperparameters"]["stable"]["padding_mode"] == mode
     parser = ConfigParser()
     parser.read_config(_config(name, "inference"))
-    generator = make_generator(parser.get_parsed_content("default_spec")).eval()
+    generator = ModelSpec.of(parser.get_parsed_content("default_spec")).build_generator().eval()
     convs = [m for m in generator.modules() if isinstance(m, DemodulatedConv | torch.nn.Conv2d) and m.padding]
     modes = {m.padding_mode for m in convs if not isinstance(m, torch.nn.Conv2d) or m.kernel_size[0] > 1}
     assert modes == {mode}

@@ -18,9 +18,8 @@ from common.engines import (
     latest_checkpoint,
     load_model_weights,
     read_loss_log,
-    read_model_spec,
 )
-from common.methods import make_method, resolve_hyperparameters
+from common.methods import ModelSpec, make_method, resolve_hyperparameters
 from common.phantoms import make_phantoms
 
 TINY = {"channels": (4, 8), "n_info": 2, "ndf": 4}
@@ -140,11 +139,9 @@ def test_latest_checkpoint_and_model_file(tmp_path, data):
     ModelSaver(tmp_path / "model.pt", spec={"method": "stable", "hyperparameters": TINY})(trainer)
     stored = torch.load(tmp_path / "model.pt", weights_only=True)
     assert list(stored) == ["model"]
-    assert read_model_spec(tmp_path / "model.pt", {"method": "cyclegan", "x": 1}) == {
-        "method": "stable",
-        "hyperparameters": {"channels": [4, 8], "n_info": 2, "ndf": 4},
-        "x": 1,
-    }
+    spec = ModelSpec.load(tmp_path / "model.pt", {"method": "cyclegan", "x": 1})
+    assert spec.method == "stable" and spec.hyperparameters == {"channels": [4, 8], "n_info": 2, "ndf": 4}
+    assert spec.extra == {"x": 1}
     fresh = make_method("stable", 2, 1, 1, TINY).generator_ab
     load_model_weights(fresh, tmp_path / "model.pt")
     torch.testing.assert_close(fresh.state_dict(), trainer.method.generator_ab.state_dict())
@@ -224,7 +221,7 @@ def test_unsupervised_selection_charges_a_translation_whose_structure_left_the_i
 
 def test_deployable_weights_bake_absn_in_and_leave_the_network_working():
     from common.engines import deployable_state_dict
-    from common.methods import make_generator
+    from common.methods import ModelSpec
 
     hyperparameters = resolve_hyperparameters("ui2i", {"features": [4, 8, 16], "ndf": 4})  # as a spec stores them
     spec = {"method": "ui2i", "channels_a": 1, "channels_b": 2, "hyperparameters": hyperparameters}
@@ -237,7 +234,7 @@ def test_deployable_weights_bake_absn_in_and_leave_the_network_working():
     assert not any("parametrizations" in k for k in state)
     with torch.no_grad():
         torch.testing.assert_close(method.generator_ab(x), expected)  # the original still works
-    plain = make_generator(spec).eval()
+    plain = ModelSpec.from_dict(spec).build_generator().eval()
     plain.load_state_dict(state)
     with torch.no_grad():
         torch.testing.assert_close(plain(x), expected)

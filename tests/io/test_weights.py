@@ -1,6 +1,5 @@
 """Model weight files a user points at: each unusable kind ends in one line naming the file and the problem."""
 
-import json
 import os
 import subprocess
 import sys
@@ -9,7 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from common.engines import read_model_spec
 from common.errors import InputDataError
 from common.io.weights import load_model_weights, read_weights
 
@@ -64,17 +62,6 @@ def test_good_model_file_loads(tmp_path):
     torch.save({"model": _net().state_dict(), "error_head": {"w": torch.ones(1)}}, tmp_path / "m.pt")
     net = load_model_weights(_net(), tmp_path / "m.pt")
     assert isinstance(net, torch.nn.Module) and set(read_weights(tmp_path / "m.pt")) == {"model", "error_head"}
-
-
-def test_model_json_of_another_task_warns_and_a_broken_one_is_refused(tmp_path):
-    checkpoint = tmp_path / "model.pt"
-    (tmp_path / "model.json").write_text(json.dumps({"task": "calcium", "method": "stable"}))
-    with pytest.warns(UserWarning, match="trained for the calcium task, used here for denoising"):
-        spec = read_model_spec(checkpoint, {"task": "denoising", "method": "stable"})
-    assert spec["task"] == "calcium"
-    (tmp_path / "model.json").write_text("{not json")
-    with pytest.raises(InputDataError, match="model.json: not a valid model.json"):
-        read_model_spec(checkpoint, {"task": "denoising"})
 
 
 def test_bundle_inference_with_a_text_model_file_ends_in_one_line(tmp_path):

@@ -142,7 +142,7 @@ def test_generator_step_freezes_discriminators_and_always_unfreezes_them(name, m
 def test_residual_stable_starts_as_the_identity_learns_and_ships_as_such():
     """``residual``: both generators are exactly the identity at initialisation, the zeroed heads still get
     gradients (so the change can be learned), and the deployable generator rebuilt from the spec is residual too."""
-    from common.methods import STABLE, make_generator
+    from common.methods import STABLE, ModelSpec
 
     torch.manual_seed(0)
     method = STABLE(2, 1, 1, channels=(4, 8), n_info=2, ndf=4, residual=True)
@@ -154,7 +154,7 @@ def test_residual_stable_starts_as_the_identity_learns_and_ships_as_such():
     assert method.hyperparameters()["residual"] is True
     spec = {"method": "stable", "spatial_dims": 2, "channels_a": 1, "channels_b": 1}
     hyperparameters = {"channels": [4, 8], "n_info": 2, "ndf": 4, "residual": True}
-    deployed = make_generator(spec | {"hyperparameters": hyperparameters})
+    deployed = ModelSpec.from_dict(spec | {"hyperparameters": hyperparameters}).build_generator()
     deployed.load_state_dict(method.generator_ab.state_dict())
     with torch.no_grad():
         method.decoder_b.head[-1].bias.fill_(0.25)

@@ -6,9 +6,9 @@ import torch
 from common.methods import (
     ADDON_KEYS,
     METHODS,
+    ModelSpec,
     make_method,
     method_defaults,
-    method_from_spec,
     resolve_hyperparameters,
 )
 
@@ -46,7 +46,7 @@ def test_a_spec_saved_before_a_new_hyper_parameter_rebuilds_its_model_as_trained
     convs = [
         {
             m.padding_mode
-            for m in method_from_spec(spec).generator_ab.modules()
+            for m in ModelSpec.from_dict(spec).build_method().generator_ab.modules()
             if isinstance(m, torch.nn.Conv2d) and max(m.padding) > 0
         }
         for spec in (old, new)
@@ -60,9 +60,9 @@ def test_a_ui2i_spec_saved_before_disc_norm_rebuilds_absn_discriminators():
     old = {"method": "ui2i", "channels_a": 1, "channels_b": 2, "hyperparameters": {"features": [4, 8, 16], "ndf": 4}}
     new = old | {"hyperparameters": resolve_hyperparameters("ui2i", old["hyperparameters"])}
     assert new["hyperparameters"]["disc_norm"] == "instance"
-    rebuilt, today = method_from_spec(old), method_from_spec(new)
+    rebuilt, today = ModelSpec.from_dict(old).build_method(), ModelSpec.from_dict(new).build_method()
     assert rebuilt.hyperparameters()["disc_norm"] == "absn" and today.hyperparameters()["disc_norm"] == "instance"
-    trained = method_from_spec(old).state_dict()
+    trained = ModelSpec.from_dict(old).build_method().state_dict()
     rebuilt.load_state_dict(trained)  # the keys of an ABSN checkpoint match
     with pytest.raises(RuntimeError):
         today.load_state_dict(trained)

@@ -39,9 +39,9 @@ def check_shipped(bundle: Path, tmp_path: Path) -> None:
     the metadata's channels are the model's."""
     from monai.bundle import run
 
-    from common.engines import load_model_weights, read_model_spec
+    from common.engines import load_model_weights
     from common.io import load_image
-    from common.methods import make_generator
+    from common.methods import ModelSpec
 
     listed = _large_files(bundle / "large_files.yml")
     assert {e["path"] for e in listed} == {"models/model.pt", "models/model.ts"}
@@ -60,7 +60,7 @@ def check_shipped(bundle: Path, tmp_path: Path) -> None:
         span = max(float(want.max() - want.min()), 1e-6)
         assert want.shape == got.shape and float(np.abs(want - got).max()) <= 1e-4 * span, path.name
     eager = load_model_weights(
-        make_generator(read_model_spec(bundle / "models" / "model.pt")), bundle / "models" / "model.pt"
+        ModelSpec.load(bundle / "models" / "model.pt").build_generator(), bundle / "models" / "model.pt"
     )
     scripted = torch.jit.load(str(bundle / "models" / "model.ts"))
     x = torch.rand(1, int(spec["channels_a"]), *([64] * int(spec["spatial_dims"])))
