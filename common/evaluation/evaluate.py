@@ -29,7 +29,8 @@ from common.evaluation.review import fit_to_truth, read_raw
 from common.evaluation.trivial import make_baseline
 from common.flags import as_optional
 from common.inference.ensemble import UncertaintyTranslator
-from common.inference.files import translate_files
+from common.inference.files import Outputs, translate_files
+from common.inference.inferer import Tiling
 from common.inference.translate import uncertainty_path
 from common.io.atomic import atomic_path
 from common.io.load import load_image
@@ -197,15 +198,10 @@ def evaluate(
             network,
             [i.A for i in items],
             predictions_dir,
-            normalization=spec.get("normalization_a"),
-            roi_size=tile_size,
+            spec=spec,
+            tiling=Tiling(roi_size=tile_size),
+            outputs=Outputs(overwrite=overwrite, uncertainty_dir=uncertainty_dir),
             device=device,
-            axes=spec.get("axes_a"),
-            overwrite=overwrite,
-            output_normalization=spec.get("normalization_b"),
-            channel_mix=spec.get("channel_mix_a"),
-            channels=spec.get("channels_a"),
-            uncertainty_dir=uncertainty_dir,
         )
     predictions = {image_stem(p): p for p in list_images(predictions_dir)}
     norm_b = spec.get("normalization_b")

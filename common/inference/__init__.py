@@ -9,8 +9,8 @@ from common.inference.ensemble import (
     split_uncertainty,
 )
 from common.inference.error_head import ErrorHeadTranslator, load_error_head, uncertainty_translator
-from common.inference.files import translate_files
-from common.inference.inferer import FrameInferer
+from common.inference.files import Outputs, translate_files
+from common.inference.inferer import FrameInferer, Tiling
 from common.inference.transforms import postprocessing, preprocessing
 from common.inference.translate import denormalize, output_path, translate_image
 
@@ -24,6 +24,8 @@ __all__ = [
     "ensemble_translator",
     "split_uncertainty",
     "FrameInferer",
+    "Outputs",
+    "Tiling",
     "denormalize",
     "output_path",
     "postprocessing",

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from monai.inferers import Inferer
 from torch import nn
 
 from common.data.layout import resolve_files
 from common.data.normalization import Normalization
 from common.errors import InputDataError, find_input_error
+from common.flags import as_bool
 from common.inference.domain_check import warn_unlike_training
 from common.inference.ensemble import UncertaintyTranslator, split_uncertainty
-from common.inference.inferer import FrameInferer
+from common.inference.inferer import FrameInferer, Tiling
 from common.inference.streaming import can_stream, translate_nifti_streaming, translate_tiff_streaming
 from common.inference.transforms import postprocessing as make_postprocessing
 from common.inference.transforms import preprocessing as make_preprocessing
@@ -32,7 +33,32 @@ from common.inference.translate import UNCERTAINTY_DTYPE, blended_window, output
 from common.io.header import image_kind, read_header
 from common.io.write import write_image
 
-__all__ = ["translate_files"]
+__all__ = ["Outputs", "translate_files"]
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where and how translations are written.
+
+    Args:
+        dtype: stored dtype (default float32; ``None``: the network's output dtype). PNG outputs hold 8 bits.
+        overwrite: replace existing outputs (otherwise any existing output stops the call before anything is
+            written).
+        uncertainty_dir: with an :class:`~common.inference.ensemble.UncertaintyTranslator` as the network (an
+            ``EnsembleTranslator`` or an :class:`~common.inference.error_head.ErrorHeadTranslator`): the
+            translation (the ensemble's mean over its passes) goes to the output folder and the per-pixel uncertainty
+            (the spread over passes, or the learned error head's expected error; in the translation's units and
+            geometry, stored as float32: a ``.tif`` where the translation is a PNG) to this folder under the same
+            name (:func:`~common.inference.translate.uncertainty_path`). Streamed inputs are translated twice (once
+            per output), so they take twice the time.
+    """
+
+    dtype: str | None = "float32"
+    overwrite: bool = False
+    uncertainty_dir: str | os.PathLike | None = None
+
+    def __post_init__(self):  # "--overwrite false" reaches a bundle config as the (truthy) string "false"
+        object.__setattr__(self, "overwrite", as_bool(self.overwrite, "overwrite"))
 
 
 def translate_files(
@@ -40,26 +66,11 @@ def translate_files(
     inputs: str | os.PathLike | Sequence[str],
     output_dir: str | os.PathLike,
     *,
-    preprocessing: Callable[[dict], dict] | None = None,
-    inferer: Inferer | None = None,
-    postprocessing: Callable[[dict], dict] | None = None,
-    normalization: Mapping | None = None,
-    spatial_dims: int = 2,
-    roi_size: Sequence[int] | int | None = None,
-    sw_batch_size: int = 4,
-    overlap: float = 0.5,
-    batch_size: int = 8,
+    spec: Mapping | None = None,
+    steps: Sequence[Callable | None] | None = None,
+    tiling: Tiling | None = None,
+    outputs: Outputs | None = None,
     device: torch.device | str = "cpu",
-    axes: str | None = None,
-    output_dtype: str | None = "float32",
-    slice_axis: int | None = None,
-    overwrite: bool = False,
-    output_normalization: Mapping | None = None,
-    channel_mix: Sequence[Sequence[float]] | None = None,
-    channels: int | None = None,
-    stream_above_bytes: int = 2 * 1024**3,
-    uncertainty_dir: str | os.PathLike | None = None,
-    training_data: Mapping | None = None,
 ) -> list[Path]:
     """Translate every image of ``inputs`` (folder, glob or list) into ``output_dir``.
 
@@ -67,42 +78,22 @@ def translate_files(
         network: the A -> B generator (moved to ``device`` and set to eval mode here).
         inputs: image files.
         output_dir: destination folder; must not be an input's folder.
-        preprocessing: ``{"image": path}`` -> ``{"image": (C, *S) MetaTensor}``, normalised as in training
-            (default: :func:`~common.inference.transforms.preprocessing` of ``normalization``, ``axes``,
-            ``channel_mix``); a bundle passes its ``preprocessing`` id.
-        inferer: ``inferer(batch, network)`` on ``(1, C, *S)`` (default: a
-            :class:`~common.inference.inferer.FrameInferer` of ``spatial_dims``, ``roi_size``, ``sw_batch_size``,
-            ``overlap``, ``batch_size``, ``slice_axis``); a bundle passes its ``inferer`` id.
-        postprocessing: ``{"pred": (C_out, *S)}`` -> the same in B's units (default:
-            :func:`~common.inference.transforms.postprocessing` of ``output_normalization``: RGB outputs come back
-            as 0..255); a bundle passes its ``postprocessing`` id.
-        normalization: the A-domain normalisation used in training (also that of streamed inputs).
-        spatial_dims: network dimensionality.
-        roi_size: tile size: images up to this size per axis are translated whole, larger ones in tiles of it
-            (default :data:`~common.inference.translate.DEFAULT_TILE`).
-        sw_batch_size: tiles per forward pass; ``overlap``: tile overlap (Gaussian-blended).
-        batch_size: frames/slices per batch.
+        spec: the model's description (:class:`~common.methods.ModelSpec`, or a mapping with some of its keys):
+            ``normalization_a`` (the A-domain normalisation of training, also that of streamed inputs),
+            ``normalization_b`` (inverted where possible), ``axes_a`` (TIFF axes override of the inputs),
+            ``channel_mix_a``, ``channels_a`` (inputs with another count are refused before anything is written),
+            ``spatial_dims`` (default 2) and ``training_data`` (inputs whose intensities are far from its
+            ``a_percentiles`` are named in one warning: :mod:`common.inference.domain_check`).
+        steps: ``(preprocessing, inferer, postprocessing)`` as a bundle's ``inference.json`` declares them, any of
+            them ``None`` for the default: :func:`~common.inference.transforms.preprocessing` of the spec's
+            normalisation, axes and channel mixing (``{"image": path}`` -> ``{"image": (C, *S)}``); a
+            :class:`~common.inference.inferer.FrameInferer` of ``tiling`` (``inferer(batch, network)`` on
+            ``(1, C, *S)``); :func:`~common.inference.transforms.postprocessing` of B's normalisation
+            (``{"pred": (C_out, *S)}`` -> B's units; RGB outputs come back as 0..255).
+        tiling: tile size, overlap, batch sizes, slice axis and the size above which inputs are streamed
+            (:class:`~common.inference.inferer.Tiling`); a given ``FrameInferer`` keeps its own tiles and batch.
+        outputs: dtype, overwrite and the uncertainty folder (:class:`Outputs`).
         device: where the network runs.
-        axes: TIFF axes override of the inputs.
-        output_dtype: stored dtype (default float32; the translation is in normalised units); ``None``: the
-            network's output dtype.
-        slice_axis: NIfTI slice axis for 2D networks.
-        overwrite: replace existing outputs.
-        output_normalization: the B-domain normalisation of training, inverted where possible.
-        channel_mix: the A-domain channel mixing of training.
-        channels: the network's input channels; inputs with another count are refused before anything is written.
-        stream_above_bytes: TIFF movies/stacks and NIfTI volumes (2D networks) whose pixel data exceed this are
-            translated page by page / slice by slice (:mod:`common.inference.streaming`) instead of loaded whole.
-        uncertainty_dir: with an :class:`~common.inference.ensemble.UncertaintyTranslator` as ``network`` (an
-            ``EnsembleTranslator`` or an :class:`~common.inference.error_head.ErrorHeadTranslator`): the
-            translation (the ensemble's mean over its passes) goes to ``output_dir`` and the per-pixel uncertainty
-            (the spread over passes, or the learned error head's expected error; in the translation's units and
-            geometry, stored as float32: a ``.tif`` where the translation is a PNG) to this folder under the same
-            name (:func:`~common.inference.translate.uncertainty_path`). Streamed inputs are translated twice (once
-            per output), so they take twice the time.
-
-        training_data: what the model was trained on (``model.json``'s ``training_data``): inputs whose intensities
-            are far from its ``a_percentiles`` are named in one warning (:mod:`common.inference.domain_check`).
 
     Returns:
         the written files (translations, then uncertainty maps).
@@ -111,6 +102,12 @@ def translate_files(
         InputDataError: an unreadable input, or ``output_dir`` being an input's folder.
         FileExistsError: an output exists and ``overwrite`` is False (checked before anything is written).
     """
+    spec, tiling, outputs = dict(spec or {}), tiling or Tiling(), outputs or Outputs()
+    preprocessing, inferer, postprocessing = tuple(steps) if steps is not None else (None, None, None)
+    normalization, output_normalization = spec.get("normalization_a"), spec.get("normalization_b")
+    axes, channel_mix, spatial_dims = spec.get("axes_a"), spec.get("channel_mix_a"), int(spec.get("spatial_dims", 2))
+    uncertainty_dir, overwrite, output_dtype = outputs.uncertainty_dir, bool(outputs.overwrite), outputs.dtype
+    channels, slice_axis, batch_size = spec.get("channels_a"), tiling.slice_axis, int(tiling.batch_size)
     files = resolve_files(inputs, name="inputs")
     ensemble = uncertainty_dir is not None
     if ensemble and not isinstance(network, UncertaintyTranslator):
@@ -122,12 +119,12 @@ def translate_files(
     stream = set()
     for f in files:  # every input readable, with the right channels, before anything is written
         header = read_header(f, axes=axes)
-        if spatial_dims == 2 and header.nbytes > stream_above_bytes and slice_axis in (None, 2, -1):
+        if spatial_dims == 2 and header.nbytes > tiling.stream_above_bytes and slice_axis in (None, 2, -1):
             if (header.kind == "tiff" and can_stream(f, axes)) or header.kind == "nifti":
                 stream.add(f)
         if expected is not None and header.channels != int(expected):
             raise InputDataError(f, f"image has {header.channels} channel(s), the model takes {int(expected)}")
-    warn_unlike_training([f for f in files if f not in stream], training_data)
+    warn_unlike_training([f for f in files if f not in stream], spec.get("training_data"))
     out_dir = Path(output_dir).resolve()
     spread_dir = Path(uncertainty_dir).resolve() if ensemble else None
     for f in files:
@@ -143,13 +140,13 @@ def translate_files(
         if existing:
             raise FileExistsError(f"{existing[0]}: already exists; refusing to overwrite ({len(existing)} such)")
     preprocessing = preprocessing or make_preprocessing(normalization, axes=axes, channel_mix=channel_mix)
-    inferer = inferer or FrameInferer(spatial_dims, roi_size, sw_batch_size, overlap, batch_size, slice_axis)
+    inferer = inferer or tiling.inferer(spatial_dims)
     postprocessing = postprocessing or make_postprocessing(output_normalization)
-    # the tiling of inputs streamed page by page: the inferer's own, else the one its arguments describe
+    # the tiling of inputs streamed page by page: the inferer's own, else the one the options describe
     if isinstance(inferer, FrameInferer):
-        window = inferer.window
+        window, batch_size = inferer.window, inferer.batch_size
     else:
-        window = blended_window(spatial_dims, roi_size, sw_batch_size, overlap)
+        window = blended_window(spatial_dims, tiling.roi_size, tiling.sw_batch_size, tiling.overlap)
     network = network.to(device).eval()
     written: list[Path] = []
     spread_written: list[Path] = []

@@ -5,6 +5,7 @@ what the bundles' ``inferer`` config id holds, for MONAI Label and MONAI Deploy,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from monai.data import MetaTensor
@@ -13,7 +14,42 @@ from torch import nn
 
 from common.inference.translate import blended_window, translate_image
 
-__all__ = ["FrameInferer"]
+__all__ = ["FrameInferer", "Tiling"]
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """How inputs are cut for the network, as options that travel together.
+
+    Args:
+        roi_size: tile size: frames up to it are translated whole, larger ones in Gaussian-blended tiles of it
+            (``None``: the default tile, 1024 px in 2D).
+        sw_batch_size: tiles per forward pass.
+        overlap: tile overlap.
+        batch_size: frames/slices per batch.
+        slice_axis: NIfTI slice axis override for 2D networks.
+        stream_above_bytes: TIFF movies/stacks and NIfTI volumes (2D networks) whose pixel data exceed this are
+            translated page by page / slice by slice instead of loaded whole.
+    """
+
+    roi_size: Sequence[int] | int | None = None
+    sw_batch_size: int = 4
+    overlap: float = 0.5
+    batch_size: int = 8
+    slice_axis: int | None = None
+    stream_above_bytes: int = 2 * 1024**3
+
+    def __post_init__(self):
+        if int(self.batch_size) < 1 or int(self.sw_batch_size) < 1:
+            raise ValueError(f"batch sizes must be positive, got {self.batch_size} and {self.sw_batch_size}")
+        if not 0 <= float(self.overlap) < 1:
+            raise ValueError(f"overlap must be in [0, 1), got {self.overlap}")
+
+    def inferer(self, spatial_dims: int) -> FrameInferer:
+        """The :class:`FrameInferer` of these options for a ``spatial_dims``-D network."""
+        return FrameInferer(
+            spatial_dims, self.roi_size, self.sw_batch_size, self.overlap, self.batch_size, self.slice_axis
+        )
 
 
 class FrameInferer(Inferer):

@@ -29,7 +29,7 @@ def bundle_inference_one(name: str, out: str, images: int = 3, size: int | None 
     import torch
     from monai.bundle import ConfigParser
 
-    from common.inference import translate_files
+    from common.inference import Outputs, Tiling, translate_files
     from common.io import read_header
     from common.methods import ModelSpec
     from common.phantoms import make_phantoms
@@ -46,15 +46,7 @@ def bundle_inference_one(name: str, out: str, images: int = 3, size: int | None 
     inputs = sorted(str(p) for p in (data / "testA").iterdir())
     headers = [read_header(p, axes=spec.get("axes_a")) for p in inputs]
     pixels = sum(math.prod(h.spatial_shape) for h in headers)
-    settings = dict(
-        normalization=spec["normalization_a"],
-        spatial_dims=spec["spatial_dims"],
-        axes=spec.get("axes_a"),
-        output_normalization=spec["normalization_b"],
-        channel_mix=spec.get("channel_mix_a"),
-        channels=spec["channels_a"],
-        overwrite=True,
-    )
+    settings = dict(spec=spec, outputs=Outputs(overwrite=True))
     result = {
         "bundle": name,
         "method": spec["method"],
@@ -66,9 +58,11 @@ def bundle_inference_one(name: str, out: str, images: int = 3, size: int | None 
     }
     for mode in MODES:
         roi = list(spec["patch_size"]) if mode == "patch tiles" else None
-        translate_files(network, inputs[:1], out_dir / f"{name}_warmup", roi_size=roi, **settings)
+        translate_files(network, inputs[:1], out_dir / f"{name}_warmup", tiling=Tiling(roi_size=roi), **settings)
         started = time.perf_counter()
-        translate_files(network, inputs, out_dir / f"{name}_{mode.replace(' ', '_')}", roi_size=roi, **settings)
+        translate_files(
+            network, inputs, out_dir / f"{name}_{mode.replace(' ', '_')}", tiling=Tiling(roi_size=roi), **settings
+        )
         result[mode] = time.perf_counter() - started
     (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2))
     return result

@@ -169,7 +169,7 @@ def baselines(name: str, root: Path) -> dict[str, dict]:
     from common.data import paired_test_items
     from common.errors import InputDataError
     from common.evaluation.trivial import default_baselines, make_baseline
-    from common.inference import translate_files
+    from common.inference import Outputs, Tiling, translate_files
 
     data, task = root / "data" / name, DATASETS[name]["task"]
     spec = task_spec(task)
@@ -184,9 +184,18 @@ def baselines(name: str, root: Path) -> dict[str, dict]:
             continue
         folder = root / "baselines" / name / baseline
         translate_files(
-            module, inputs, folder, normalization=spec["normalization_a"], spatial_dims=spec["spatial_dims"],
-            roi_size=2**16, axes=spec["axes_a"], output_normalization=spec["normalization_b"], overwrite=True,
-        )  # fmt: skip
+            module,
+            inputs,
+            folder,
+            spec={
+                "normalization_a": spec["normalization_a"],
+                "spatial_dims": spec["spatial_dims"],
+                "axes_a": spec["axes_a"],
+                "normalization_b": spec["normalization_b"],
+            },
+            tiling=Tiling(roi_size=2**16),
+            outputs=Outputs(overwrite=True),
+        )
         scores[baseline] = score_folder(folder, data) | chosen | {"label": BASELINE_LABELS[baseline].format(**chosen)}
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(scores, indent=2))
@@ -224,7 +233,7 @@ def run_one(
 
     from common.data import paired_test_items
     from common.engines import load_model_weights, read_validation_log
-    from common.inference import translate_files
+    from common.inference import Outputs, translate_files
     from common.methods import ModelSpec
 
     torch.set_num_threads(1)
@@ -258,17 +267,7 @@ def run_one(
         model_spec = ModelSpec.load(train / "model.pt")
         network = load_model_weights(model_spec.build_generator(), model)
         folder = run / "predictions" / model.stem
-        translate_files(
-            network,
-            inputs,
-            folder,
-            normalization=model_spec["normalization_a"],
-            spatial_dims=model_spec["spatial_dims"],
-            axes=model_spec.get("axes_a"),
-            output_normalization=model_spec["normalization_b"],
-            channel_mix=model_spec.get("channel_mix_a"),
-            overwrite=True,
-        )
+        translate_files(network, inputs, folder, spec=model_spec, outputs=Outputs(overwrite=True))
         return score_folder(folder, Path(data))
 
     snapshots = sorted((train / "snapshots").glob("model_iteration=*.pt"), key=lambda p: int(p.stem.split("=")[1]))

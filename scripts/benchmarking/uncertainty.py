@@ -39,7 +39,7 @@ def score_run(run: str, data: str, checkpoints: int = 3) -> dict:
     from common.data import paired_test_items
     from common.engines import load_model_weights
     from common.evaluation.review import review_folder, review_uncertainty
-    from common.inference import load_error_head, translate_files, uncertainty_translator
+    from common.inference import Outputs, load_error_head, translate_files, uncertainty_translator
     from common.methods import ModelSpec
 
     torch.set_num_threads(1)
@@ -61,16 +61,7 @@ def score_run(run: str, data: str, checkpoints: int = 3) -> dict:
         out = run_dir / "uncertainty" / label.replace("+", "_")
         started = time.perf_counter()
         translate_files(
-            translator,
-            inputs,
-            out / "mean",
-            normalization=spec["normalization_a"],
-            spatial_dims=spec["spatial_dims"],
-            axes=spec.get("axes_a"),
-            output_normalization=spec["normalization_b"],
-            channel_mix=spec.get("channel_mix_a"),
-            overwrite=True,
-            uncertainty_dir=out / "spread",
+            translator, inputs, out / "mean", spec=spec, outputs=Outputs(overwrite=True, uncertainty_dir=out / "spread")
         )
         seconds = time.perf_counter() - started
         scores = review_uncertainty(out / "mean", out / "spread", data)

@@ -58,8 +58,11 @@ _OWN = {
 
 
 #: one change in every bundle's configs that alters neither defaults nor outputs, released at each bundle's next
-#: patch version: the model description is one component (ModelSpec) that training writes and every reader loads
-_SPEC = "the model description is one component (common.methods.ModelSpec) read by inference and evaluation"
+#: patch version
+_SPEC = (
+    "the model description is one component (common.methods.ModelSpec) read by inference and evaluation; "
+    "translate_files takes it with tiling and output options"
+)
 for _name in ("calcium", "denoising", "if_unmixing", "ihc_he_translation", "mask_to_nuclei", "phase_to_dapi"):
     _OWN.setdefault(_name, {})["0.8.1"] = _SPEC
 _OWN.setdefault("virtual_he_staining", {})["0.8.1"] = _SPEC

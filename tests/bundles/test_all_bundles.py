@@ -13,7 +13,7 @@ import torch
 from monai.bundle import ConfigWorkflow, ckpt_export, verify_metadata, verify_net_in_out
 
 from common.data import Normalization
-from common.inference import translate_files
+from common.inference import Outputs, Tiling, translate_files
 from common.io import load_image, write_nifti, write_tiff
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,9 +180,8 @@ def test_tiled_inference_of_a_constant_image_is_seam_free(tmp_path):
         net,
         tmp_path / "in",
         tmp_path / "out",
-        normalization={"mode": "range", "a_min": 0, "a_max": 2000},
-        roi_size=(32, 32),
-        overlap=0.25,
+        spec={"normalization_a": {"mode": "range", "a_min": 0, "a_max": 2000}},
+        tiling=Tiling(roi_size=(32, 32), overlap=0.25),
     )
     out = load_image(tmp_path / "out" / "flat.tif", dtype=None)[0]
     assert float(out.max() - out.min()) < 1e-4
@@ -196,7 +195,9 @@ def test_volumes_are_translated_slice_by_slice_in_batches_with_the_affine(tmp_pa
     volume = np.random.default_rng(0).random((48, 40, 25)).astype(np.float32)
     write_nifti(tmp_path / "in" / "vol.nii.gz", volume, affine)
     net = torch.nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect")
-    translate_files(net, tmp_path / "in", tmp_path / "out", normalization={"mode": "none"}, batch_size=7)
+    translate_files(
+        net, tmp_path / "in", tmp_path / "out", spec={"normalization_a": {"mode": "none"}}, tiling=Tiling(batch_size=7)
+    )
     out = load_image(tmp_path / "out" / "vol.nii.gz")
     np.testing.assert_allclose(out.affine.numpy(), affine, atol=1e-5)
     with torch.no_grad():
@@ -399,13 +400,15 @@ def test_monai_label_bundle_inference_matches_translate_files(trained, tmp_path,
         network,
         [str(source)],
         tmp_path / "bundle_inference",
-        normalization=parser.get_parsed_content("spec")["normalization_a"],
-        spatial_dims=parser.get_parsed_content("spec")["spatial_dims"],
-        roi_size=parser.get_parsed_content("tile_size"),
-        axes=parser.get_parsed_content("spec")["axes_a"],
-        output_dtype=parser.get_parsed_content("output_dtype"),
-        output_normalization=parser.get_parsed_content("spec")["normalization_b"],
-        channel_mix=parser.get_parsed_content("spec").get("channel_mix_a"),
+        spec={
+            "normalization_a": parser.get_parsed_content("spec")["normalization_a"],
+            "spatial_dims": parser.get_parsed_content("spec")["spatial_dims"],
+            "axes_a": parser.get_parsed_content("spec")["axes_a"],
+            "normalization_b": parser.get_parsed_content("spec")["normalization_b"],
+            "channel_mix_a": parser.get_parsed_content("spec").get("channel_mix_a"),
+        },
+        tiling=Tiling(roi_size=parser.get_parsed_content("tile_size")),
+        outputs=Outputs(dtype=parser.get_parsed_content("output_dtype")),
     )[0]
     expected = torch.as_tensor(np.asarray(load_image(reference, dtype=np.float32))).float()
     assert pred.shape == expected.shape

@@ -35,7 +35,10 @@ def test_translate_files_warns_once_and_still_translates(tmp_path, caplog):
     net = torch.nn.Conv2d(1, 1, 1)
     with caplog.at_level(logging.WARNING, logger="common.inference.domain_check"):
         written = translate_files(
-            net, tmp_path / "in", tmp_path / "out", normalization={"mode": "none"}, channels=1, training_data=TRAINING
+            net,
+            tmp_path / "in",
+            tmp_path / "out",
+            spec={"normalization_a": {"mode": "none"}, "channels_a": 1, "training_data": TRAINING},
         )
     warnings = [r.getMessage() for r in caplog.records if r.name == "common.inference.domain_check"]
     assert len(warnings) == 1 and warnings[0].startswith("2 of 3 input(s)") and "test data" in warnings[0]

@@ -6,7 +6,14 @@ import pytest
 import torch
 
 import common.io.load as load_module
-from common.inference import EnsembleTranslator, ensemble_checkpoints, split_uncertainty, translate_files
+from common.inference import (
+    EnsembleTranslator,
+    Outputs,
+    Tiling,
+    ensemble_checkpoints,
+    split_uncertainty,
+    translate_files,
+)
 from common.inference.ensemble import dihedral_transforms
 from common.io import load_image, write_nifti, write_tiff
 
@@ -86,7 +93,9 @@ def test_uncertainty_map_is_written_beside_the_translation_with_its_geometry(tmp
                spacing={"X": 0.4, "Y": 0.4, "T": 2.0})  # fmt: skip
     affine = np.diag([0.8, 0.9, 2.5, 1.0])
     write_nifti(tmp_path / "in" / "vol.nii.gz", rng.random((16, 18, 3)).astype(np.float32), affine)
-    written = translate_files(_ensemble(), tmp_path / "in", tmp_path / "out", uncertainty_dir=tmp_path / "out" / "u")
+    written = translate_files(
+        _ensemble(), tmp_path / "in", tmp_path / "out", outputs=Outputs(uncertainty_dir=tmp_path / "out" / "u")
+    )
     assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in written) == [
         "movie.tif", "u/movie.tif", "u/vol.nii.gz", "vol.nii.gz",
     ]  # fmt: skip
@@ -104,28 +113,40 @@ def test_uncertainty_map_is_written_beside_the_translation_with_its_geometry(tmp
 def test_uncertainty_option_refuses_what_it_cannot_do(tmp_path):
     write_tiff(tmp_path / "in" / "a.tif", np.ones((8, 8), np.float32), "YX")
     with pytest.raises(ValueError, match="EnsembleTranslator"):
-        translate_files(torch.nn.Identity(), tmp_path / "in", tmp_path / "out", uncertainty_dir=tmp_path / "u")
+        translate_files(
+            torch.nn.Identity(), tmp_path / "in", tmp_path / "out", outputs=Outputs(uncertainty_dir=tmp_path / "u")
+        )
     with pytest.raises(Exception, match="folder of their own"):
-        translate_files(_ensemble(), tmp_path / "in", tmp_path / "out", uncertainty_dir=tmp_path / "out")
+        translate_files(
+            _ensemble(), tmp_path / "in", tmp_path / "out", outputs=Outputs(uncertainty_dir=tmp_path / "out")
+        )
     (tmp_path / "u").mkdir()
     (tmp_path / "u" / "a.tif").write_bytes(b"keep")
     with pytest.raises(FileExistsError):
-        translate_files(_ensemble(), tmp_path / "in", tmp_path / "out", uncertainty_dir=tmp_path / "u")
+        translate_files(_ensemble(), tmp_path / "in", tmp_path / "out", outputs=Outputs(uncertainty_dir=tmp_path / "u"))
     assert (tmp_path / "u" / "a.tif").read_bytes() == b"keep" and not (tmp_path / "out" / "a.tif").exists()
 
 
 def test_streamed_uncertainty_equals_in_memory(tmp_path, monkeypatch):
     rng = np.random.default_rng(1)
     write_tiff(tmp_path / "in" / "big.tif", rng.integers(0, 4000, (4, 2, 20, 24), dtype=np.uint16), "TZYX")
-    kwargs = {"normalization": {"mode": "percentile", "lower": 1, "upper": 99}, "batch_size": 3}
-    memory = translate_files(_ensemble(), tmp_path / "in", tmp_path / "m", uncertainty_dir=tmp_path / "mu", **kwargs)
+    spec = {"normalization_a": {"mode": "percentile", "lower": 1, "upper": 99}}
+    memory = translate_files(
+        _ensemble(), tmp_path / "in", tmp_path / "m", spec=spec, tiling=Tiling(batch_size=3),
+        outputs=Outputs(uncertainty_dir=tmp_path / "mu"),
+    )  # fmt: skip
 
     def refuse(path, *args, **kw):
         raise AssertionError(f"{path} was loaded whole")
 
     monkeypatch.setattr(load_module, "load_image", refuse)
     streamed = translate_files(
-        _ensemble(), tmp_path / "in", tmp_path / "s", uncertainty_dir=tmp_path / "su", stream_above_bytes=0, **kwargs
+        _ensemble(),
+        tmp_path / "in",
+        tmp_path / "s",
+        spec=spec,
+        tiling=Tiling(batch_size=3, stream_above_bytes=0),
+        outputs=Outputs(uncertainty_dir=tmp_path / "su"),
     )
     monkeypatch.undo()
     for a, b in zip(memory, streamed, strict=True):
@@ -137,8 +158,13 @@ def test_range_normalised_spread_is_scaled_not_shifted(tmp_path):
     write_tiff(tmp_path / "in" / "he.tif", rgb, "YXS")
     norm = {"mode": "range", "a_min": 0, "a_max": 255, "b_min": -1, "b_max": 1}
     ensemble = EnsembleTranslator([torch.nn.Identity()])  # every pass agrees: zero spread in any units
-    translate_files(ensemble, tmp_path / "in", tmp_path / "o", normalization=norm, output_normalization=norm,
-                    uncertainty_dir=tmp_path / "u")  # fmt: skip
+    translate_files(
+        ensemble,
+        tmp_path / "in",
+        tmp_path / "o",
+        spec={"normalization_a": norm, "normalization_b": norm},
+        outputs=Outputs(uncertainty_dir=tmp_path / "u"),
+    )
     assert float(load_image(tmp_path / "u" / "he.tif", dtype=None).abs().max()) == 0
     np.testing.assert_allclose(load_image(tmp_path / "o" / "he.tif", dtype=None).numpy(),
                                load_image(tmp_path / "in" / "he.tif").numpy(), atol=1e-3)  # fmt: skip
@@ -170,7 +196,8 @@ def test_spread_marks_where_a_translator_misplaces_nuclei_on_phantoms():
 def test_tiled_ensemble_translation_blends_mean_and_spread(tmp_path):
     image = np.random.default_rng(3).random((40, 44)).astype(np.float32)
     write_tiff(tmp_path / "in" / "a.tif", image, "YX")
-    kwargs = {"normalization": {"mode": "none"}, "roi_size": (16, 16), "uncertainty_dir": tmp_path / "u"}
+    kwargs = {"spec": {"normalization_a": {"mode": "none"}}, "tiling": Tiling(roi_size=(16, 16))}
+    kwargs |= {"outputs": Outputs(uncertainty_dir=tmp_path / "u")}
     translate_files(EnsembleTranslator([torch.nn.Identity()]), tmp_path / "in", tmp_path / "o", **kwargs)
     np.testing.assert_allclose(load_image(tmp_path / "o" / "a.tif", dtype=None)[0].numpy(), image, atol=1e-5)
     assert float(load_image(tmp_path / "u" / "a.tif", dtype=None).abs().max()) < 1e-6
@@ -196,17 +223,25 @@ def test_maps_of_8_bit_translations_are_float_and_keep_spreads_under_one_grey_le
         for i, net in enumerate(nets):  # two checkpoints 0.002 apart in 0..1: 0.51 grey levels
             net.weight.copy_(torch.eye(3)[..., None, None])
             net.bias.fill_(0.002 * i)
-    written = translate_files(EnsembleTranslator(nets), tmp_path / "data" / "testA" / "he.png", tmp_path / "o",
-                              normalization=norm, output_normalization=norm, output_dtype="uint8",
-                              uncertainty_dir=tmp_path / "u")  # fmt: skip
+    written = translate_files(
+        EnsembleTranslator(nets),
+        tmp_path / "data" / "testA" / "he.png",
+        tmp_path / "o",
+        spec={"normalization_a": norm, "normalization_b": norm},
+        outputs=Outputs(dtype="uint8", uncertainty_dir=tmp_path / "u"),
+    )
     assert [p.name for p in written] == ["he.png", "he.tif"]
     spread = load_image(tmp_path / "u" / "he.tif", dtype=None)
     assert spread.dtype == torch.float32 and spread.shape == (3, 16, 16)
     np.testing.assert_allclose(spread.numpy(), 0.51 / 2, rtol=1e-3)  # population std of the passes, in grey levels
     gray = [torch.nn.Conv2d(1, 1, 3, padding=1) for _ in range(2)]
-    translate_files(EnsembleTranslator(gray), tmp_path / "data" / "testA" / "gray.tif", tmp_path / "o",
-                    normalization=norm, output_normalization=norm, output_dtype="uint8",
-                    uncertainty_dir=tmp_path / "u")  # fmt: skip
+    translate_files(
+        EnsembleTranslator(gray),
+        tmp_path / "data" / "testA" / "gray.tif",
+        tmp_path / "o",
+        spec={"normalization_a": norm, "normalization_b": norm},
+        outputs=Outputs(dtype="uint8", uncertainty_dir=tmp_path / "u"),
+    )
     assert load_image(tmp_path / "u" / "gray.tif", dtype=None).dtype == torch.float32
     assert load_image(tmp_path / "o" / "gray.tif", dtype=None).dtype == torch.uint8
     scores = review_uncertainty(tmp_path / "o", tmp_path / "u", tmp_path / "data")

@@ -8,6 +8,7 @@ import torch
 from common.inference import (
     EnsembleTranslator,
     ErrorHeadTranslator,
+    Outputs,
     split_uncertainty,
     translate_files,
     uncertainty_translator,
@@ -69,7 +70,10 @@ def test_files_get_the_same_translation_as_without_the_option_and_a_map_with_the
     generator, head = _pair()
     plain = translate_files(generator, tmp_path / "in", tmp_path / "plain")
     written = translate_files(
-        ErrorHeadTranslator(generator, head), tmp_path / "in", tmp_path / "out", uncertainty_dir=tmp_path / "u"
+        ErrorHeadTranslator(generator, head),
+        tmp_path / "in",
+        tmp_path / "out",
+        outputs=Outputs(uncertainty_dir=tmp_path / "u"),
     )
     assert [p.name for p in written] == ["movie.tif", "movie.tif"]
     a, t, u = (load_image(p, dtype=None) for p in (tmp_path / "in" / "movie.tif", written[0], written[1]))

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import common.io.load as load_module
-from common.inference import translate_files
+from common.inference import Tiling, translate_files
 from common.io import load_image, write_tiff
 
 NORM = {"mode": "percentile", "lower": 1, "upper": 99}
@@ -34,15 +34,16 @@ def test_streamed_translation_equals_in_memory(tmp_path, monkeypatch, shape, axe
     )
     torch.manual_seed(0)
     net = torch.nn.Conv2d(c_in, c_out, 3, padding=1)
-    kwargs = {"normalization": norm, "roi_size": (32, 32), "batch_size": 4}
-    (in_memory,) = translate_files(net, tmp_path / "in", tmp_path / "memory", **kwargs)
+    spec, tiling = {"normalization_a": norm}, Tiling(roi_size=(32, 32), batch_size=4)
+    (in_memory,) = translate_files(net, tmp_path / "in", tmp_path / "memory", spec=spec, tiling=tiling)
     real_load = load_module.load_image
 
     def refuse(path, *args, **kw):  # the streamed file must never be loaded whole
         raise AssertionError(f"{path} was loaded whole")
 
     monkeypatch.setattr(load_module, "load_image", refuse)
-    (streamed,) = translate_files(net, tmp_path / "in", tmp_path / "stream", stream_above_bytes=0, **kwargs)
+    tiling = Tiling(roi_size=(32, 32), batch_size=4, stream_above_bytes=0)
+    (streamed,) = translate_files(net, tmp_path / "in", tmp_path / "stream", spec=spec, tiling=tiling)
     monkeypatch.setattr(load_module, "load_image", real_load)
     a, b = load_image(in_memory, dtype=None), load_image(streamed, dtype=None)
     assert b.shape == a.shape and b.meta["spatial_axes"] == a.meta["spatial_axes"]
@@ -61,11 +62,12 @@ def test_streamed_nifti_equals_in_memory_and_keeps_the_affine(tmp_path, monkeypa
     )
     torch.manual_seed(0)
     net = torch.nn.Conv2d(1, 1, 3, padding=1)
-    kwargs = {"normalization": NORM, "roi_size": (32, 32), "batch_size": 4}
-    (in_memory,) = translate_files(net, tmp_path / "in", tmp_path / "memory", **kwargs)
+    spec, tiling = {"normalization_a": NORM}, Tiling(roi_size=(32, 32), batch_size=4)
+    (in_memory,) = translate_files(net, tmp_path / "in", tmp_path / "memory", spec=spec, tiling=tiling)
     real_load = load_module.load_image
     monkeypatch.setattr(load_module, "load_image", lambda *a, **k: (_ for _ in ()).throw(AssertionError("loaded")))
-    (streamed,) = translate_files(net, tmp_path / "in", tmp_path / "stream", stream_above_bytes=0, **kwargs)
+    tiling = Tiling(roi_size=(32, 32), batch_size=4, stream_above_bytes=0)
+    (streamed,) = translate_files(net, tmp_path / "in", tmp_path / "stream", spec=spec, tiling=tiling)
     monkeypatch.setattr(load_module, "load_image", real_load)
     a, b = load_image(in_memory), load_image(streamed)
     np.testing.assert_allclose(b.affine.numpy(), affine, atol=1e-5)

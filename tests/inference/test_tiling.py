@@ -6,7 +6,7 @@ import tifffile
 import torch
 from monai.inferers import SlidingWindowInferer
 
-from common.inference import FrameInferer, translate_files
+from common.inference import FrameInferer, Tiling, translate_files
 from common.inference.translate import TileInferer
 from common.methods import STABLE, make_method
 from common.metrics.review import review_scores
@@ -48,7 +48,7 @@ def test_any_image_size_translates_with_its_shape(tmp_path, shape):
     tifffile.imwrite(tmp_path / "in.tif", rng.integers(0, 4000, shape).astype(np.uint16))
     for name, hyper in [("stable", {"channels": (8, 16, 32)}), ("cyclegan", {"ngf": 4, "n_blocks": 1, "ndf": 4})]:
         net = make_method(name, 2, 1, 1, hyper).generator_ab
-        out = translate_files(net, tmp_path / "in.tif", tmp_path / name, roi_size=(32, 32))
+        out = translate_files(net, tmp_path / "in.tif", tmp_path / name, tiling=Tiling(roi_size=(32, 32)))
         result = tifffile.imread(out[0])
         assert result.squeeze().shape == np.zeros(shape).squeeze().shape and np.isfinite(result).all()
 

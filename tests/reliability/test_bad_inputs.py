@@ -188,7 +188,7 @@ def test_inference_refuses_and_writes_nothing(tmp_path, name, filename, make, wo
     out = tmp_path / "out"
     net = torch.nn.Conv2d(1, 1, 3, padding=1)
     with pytest.raises(InputDataError) as error:
-        translate_files(net, inputs, out, normalization={"mode": "none"}, channels=1)
+        translate_files(net, inputs, out, spec={"normalization_a": {"mode": "none"}, "channels_a": 1})
     assert "\n" not in str(error.value) and words.lower() in str(error.value).lower()
     assert not out.exists() or not any(out.iterdir())  # no partial output
     assert _hashes(inputs) == before
