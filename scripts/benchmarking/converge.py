@@ -380,6 +380,7 @@ def converge_record(name: str, root: Path, result_files: list[Path]) -> dict:
             "variant": r.get("variant", r["method"]),
             "method": r["method"],
             "seed": r["seed"],
+            "iterations": r["iterations"],
             "patch": r["patch"],
             "overrides": r.get("overrides", {}),
             "networks": r.get("networks", {}),
@@ -410,16 +411,24 @@ def converge_record(name: str, root: Path, result_files: list[Path]) -> dict:
 
 def merge_runs(earlier: dict, record: dict) -> dict:
     """``record`` with the runs of an ``earlier`` record of the same data set kept where ``record`` has no run of
-    that variant and seed, so that runs made in different output folders accumulate in one record. Earlier runs
-    are dropped, not mixed in, when the data split, budget or baselines differ (they describe other test data)."""
-    same = all(earlier.get(k) == record.get(k) for k in ("dataset", "data", "iterations", "validations"))
+    that variant and seed, so that runs made in different output folders accumulate in one record (each run keeps
+    its own budget and patch). Earlier runs are dropped, not mixed in, when the data split, the number of
+    validations or the baselines differ (they describe other test data or another selection)."""
+    same = all(earlier.get(k) == record.get(k) for k in ("dataset", "data", "validations"))
     if not same or earlier.get("baselines", {}).keys() != record["baselines"].keys():
         return record
     new = {(r["variant"], r["seed"]) for r in record["runs"]}
     kept = [r for r in earlier["runs"] if (r["variant"], r["seed"]) not in new]
     runs = sorted(kept + record["runs"], key=lambda r: (r["variant"], r["seed"]))
+    for run in kept:  # runs recorded before budgets were kept per run had the earlier record's
+        run.setdefault("iterations", earlier["iterations"])
     patches = sorted({r["patch"] for r in runs})
-    return record | {"runs": runs, "patch": patches[0] if len(patches) == 1 else patches}
+    budgets = sorted({r["iterations"] for r in runs})
+    return record | {
+        "runs": runs,
+        "patch": patches[0] if len(patches) == 1 else patches,
+        "iterations": budgets[0] if len(budgets) == 1 else budgets,
+    }
 
 
 def _run_queue(queue: list, iterations: int, jobs: int, overrides: dict | None = None) -> None:

@@ -82,8 +82,11 @@ def _spread(values: list[float]) -> str:
 
 
 def _label(record: dict, run: dict) -> str:
-    """A run's row: its variant, and its patch where the record's runs differ in it."""
-    return f"{run['variant']}, {run['patch']} px" if isinstance(record["patch"], list) else run["variant"]
+    """A run's row: its variant, with its budget and patch where the record's runs differ in them."""
+    label = run["variant"]
+    if isinstance(record["iterations"], list):
+        label += f", {run.get('iterations', record['iterations'][0])} its"
+    return f"{label}, {run['patch']} px" if isinstance(record["patch"], list) else label
 
 
 def converge_table(record: dict, heading: str = "###", brief: bool = False) -> list[str]:
@@ -91,8 +94,10 @@ def converge_table(record: dict, heading: str = "###", brief: bool = False) -> l
     (``brief``: with a one-line caption, as the bundles' docs show it)."""
     base = record["baselines"]
     best = max(base, key=lambda k: base[k]["psnr"])
+    budget = record["iterations"]
+    budget = f"{' or '.join(map(str, budget))} (as labelled)" if isinstance(budget, list) else str(budget)
     caption = (
-        f"{record['iterations']} iterations, patch {record['patch']} px, batch 1, selection on the validation split. "
+        f"{budget} iterations, patch {record['patch']} px, batch 1, selection on the validation split. "
         "Medians over the test images after an intensity fit (PCC raw), then median (min-max) over seeds; "
         "`artefact` 1 = the truth's own. *Mean of flips*: as `--uncertainty true` translates."
     )
@@ -101,7 +106,7 @@ def converge_table(record: dict, heading: str = "###", brief: bool = False) -> l
         "",
         caption
         if brief
-        else f"Budget: {record['iterations']} iterations, patch {record['patch']} px, batch 1, "
+        else f"Budget: {budget} iterations, patch {record['patch']} px, batch 1, "
         f"{record['validations']} validations on the validation split (selection never sees the test images). "
         "Scores: median over the test images after a least-squares intensity fit (PSNR dB, SSIM; PCC raw); "
         "methods: median (min-max) over seeds. `artefact`: the largest streak / checkerboard score against the "

@@ -287,17 +287,21 @@ def test_convergence_runs_become_a_record_with_baselines_and_provenance(tmp_path
 def test_convergence_records_keep_earlier_runs_of_the_same_split_and_drop_those_of_another():
     sys.path.insert(0, str(ROOT / "scripts"))
     from benchmarking.converge import merge_runs
+    from benchmarking.records import converge_table
 
     def record(psnr):
         made = _record(psnr) | {"data": {"counts": {"testA": 30}}}
-        return made | {"runs": [r | {"patch": 128} for r in made["runs"]]}
+        return made | {"runs": [r | {"patch": 128, "iterations": 2000} for r in made["runs"]]}
 
     earlier, new = record(32.0), record(33.0)
-    new["runs"] = [new["runs"][1] | {"variant": "stable wide", "patch": 96}]
+    new["runs"] = [new["runs"][1] | {"variant": "stable wide", "patch": 96, "iterations": 4000}]
+    new |= {"iterations": 4000, "patch": 96}
     merged = merge_runs(earlier, new)
     assert [(r["variant"], r["seed"]) for r in merged["runs"]] == [("stable", 0), ("stable", 1), ("stable wide", 1)]
-    assert merged["patch"] == [96, 128]
-    rerun = merge_runs(earlier, record(35.0))  # same variant and seeds
-    assert [r["selected"]["psnr"] for r in rerun["runs"]] == [35.0, 36.0]
+    assert merged["patch"] == [96, 128] and merged["iterations"] == [2000, 4000]
+    table = "\n".join(converge_table(merged))
+    assert "| stable, 2000 its, 128 px | 0,1 |" in table and "| stable wide, 4000 its, 96 px | 1 |" in table
+    rerun = merge_runs(earlier, record(35.0))  # same variant and seeds: the new runs replace the earlier ones
+    assert [r["selected"]["psnr"] for r in rerun["runs"]] == [35.0, 36.0] and rerun["iterations"] == 2000
     other_split = merge_runs(earlier, new | {"data": {"counts": {"testA": 10}}})
     assert [(r["variant"], r["seed"]) for r in other_split["runs"]] == [("stable wide", 1)]
