@@ -10,6 +10,7 @@ The segmenter that turns translations into objects is named in every report (``s
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,7 @@ from common.data.normalization import Normalization
 from common.data.slicing import axes_to_slice, take_slice
 from common.errors import InputDataError
 from common.evaluation.figures import box_plot, overlay
+from common.evaluation.options import Reports, RunTracking, Scoring
 from common.evaluation.report import item_panels, panel_figure, selection_note, watch_trips, write_report
 from common.evaluation.review import fit_to_truth, read_raw
 from common.evaluation.trivial import make_baseline
@@ -131,21 +133,11 @@ def evaluate(
     network: torch.nn.Module | None = None,
     spec: Mapping | None = None,
     predictions_dir: str | os.PathLike | None = None,
-    segmenter=None,
-    segmenter_input=None,
+    scoring: Scoring | None = None,
+    reports: Reports | None = None,
+    tracking: RunTracking | None = None,
+    tiling: Tiling | None = None,
     device: str | torch.device = "cpu",
-    tracking_uri: str | None = None,
-    experiment_name: str = "evaluation",
-    run_name: str | None = None,
-    params: Mapping | None = None,
-    overwrite: bool = False,
-    method=None,
-    probe_cutoff: float = 0.5,
-    tile_size: int | None = None,
-    checkpoint: str | os.PathLike | None = None,
-    report_images: int = 3,
-    baselines: Sequence[str] | None = None,
-    headline: str = "psnr",
 ) -> dict:
     """Evaluate translations of ``dataset_dir/testA``.
 
@@ -153,29 +145,13 @@ def evaluate(
         dataset_dir: data set with ``testA`` (and optionally ``testB``, ``testA_labels``, ``testB_labels``).
         output_dir: where reports (and translations, when made here) go.
         network: the A -> B generator; used when ``predictions_dir`` is not given.
-        spec: the model spec (``model.json``): normalisations, patch size, channel mixing.
+        spec: the model spec (:class:`~common.methods.ModelSpec`): normalisations, patch size, channel mixing.
         predictions_dir: translations already made (same file names as ``testA``).
-        tile_size: inference tile (images up to it are translated whole; default that of ``translate_files``).
-        segmenter: callable ``(C, *S) image -> labels`` for translations (default: no object metrics).
-        segmenter_input: the same for inputs without ``testA_labels``.
+        scoring: segmenters, no-network baselines, headline metric, steganography probe (:class:`Scoring`).
+        reports: the checkpoint named, the images shown, overwriting (:class:`Reports`).
+        tracking: the MLflow run (:class:`RunTracking`; default: none).
+        tiling: the inference tiles (:class:`~common.inference.Tiling`; default that of ``translate_files``).
         device: for translating.
-        tracking_uri: log the results as an MLflow run there (``None``, or ``null`` / ``none`` from the command line:
-            no tracking).
-        experiment_name, run_name, params: the MLflow run's experiment, name and parameters.
-        overwrite: replace earlier reports in ``output_dir``.
-        method: the whole two-sided method (e.g. from :func:`~common.engines.load_method`): adds the
-            steganography probe (cycle error with and without a DCT low-pass on the translation) per image.
-        probe_cutoff: the probe's DCT cutoff.
-        checkpoint: the evaluated model file, named in the report with the validation model selection picked.
-        report_images: images shown in ``report.html`` (the fidelity report: input / translation / uncertainty
-            / error panels, the metrics, the probe's verdict, the selected checkpoint; logged to MLflow too).
-        baselines: no-network baselines evaluated the same way beside the translation
-            (:data:`~common.evaluation.trivial.BASELINES`: ``input``, ``histogram``, ``histogram_inverted``,
-            ``blur``), each under ``output_dir/baselines/NAME`` and as its own MLflow run (method ``baseline:NAME``).
-            The summary then holds each baseline's metrics (``baselines``), the best by ``headline``
-            (``best_baseline``) and the translation's margins over it (``headline_over_baseline``,
-            ``pcc_over_baseline``).
-        headline: the task's headline metric, higher is better (``psnr``; ``f1`` or ``pq`` for object tasks).
 
     A ``network`` that is an :class:`~common.inference.ensemble.UncertaintyTranslator` (the test-time ensemble,
     which translates with its mean, or the learned error head's translator) writes the per-pixel uncertainty under
@@ -185,6 +161,10 @@ def evaluate(
     Returns:
         the summary (metric -> median, plus IQRs and the segmenter used).
     """
+    scoring, reports, tracking = scoring or Scoring(), reports or Reports(), tracking or RunTracking()
+    segmenter, segmenter_input, baselines = scoring.segmenter, scoring.segmenter_input, scoring.baselines
+    method, probe_cutoff = scoring.probe_method, scoring.probe_cutoff
+    checkpoint, report_images, overwrite = reports.checkpoint, reports.images, reports.overwrite
     spec = dict(spec or {})
     out = Path(output_dir)
     items = paired_test_items(dataset_dir)
@@ -199,7 +179,7 @@ def evaluate(
             [i.A for i in items],
             predictions_dir,
             spec=spec,
-            tiling=Tiling(roi_size=tile_size),
+            tiling=tiling,
             outputs=Outputs(overwrite=overwrite, uncertainty_dir=uncertainty_dir),
             device=device,
         )
@@ -292,11 +272,7 @@ def evaluate(
             agg = aggregate(values)
             summary[key], summary[f"{key}_iqr"] = agg["median"], agg["iqr"]
     if baselines:
-        summary |= _baselines(
-            summary, list(baselines), headline, dataset_dir=dataset_dir, output_dir=out / "baselines", spec=spec,
-            segmenter=segmenter, segmenter_input=segmenter_input, device=device, tracking_uri=tracking_uri,
-            experiment_name=experiment_name, run_name=run_name, params=params, overwrite=overwrite,
-        )  # fmt: skip
+        summary |= _baselines(summary, dataset_dir, out / "baselines", spec, scoring, reports, tracking, device)
     with atomic_path(out / "summary.json", overwrite=overwrite) as tmp:
         tmp.write_text(json.dumps(summary, indent=4))
     figures = []
@@ -306,36 +282,43 @@ def evaluate(
         figures.append(overlay(*first_overlay, out / "overlay.png", overwrite))
     described = network.description if uncertainty_dir is not None else None
     figures += _report(out, panels, summary, checkpoint, described, overwrite)
-    if as_optional(tracking_uri):
+    if as_optional(tracking.uri):
         _log_mlflow(
-            tracking_uri,
-            experiment_name,
-            run_name,
-            params,
+            tracking.uri,
+            tracking.experiment_name,
+            tracking.run_name,
+            tracking.params,
             summary,
             [out / "per_image.csv", out / "summary.json", *figures] + ([out / "per_object.csv"] if per_object else []),
         )
     return summary
 
 
-def _baselines(summary: Mapping, names: list[str], headline: str, **options) -> dict:
-    """Evaluate each named baseline as a translation (its own folder, report and MLflow run); the best by
-    ``headline`` and the translation's margins over it."""
-    out, spec, params = Path(options.pop("output_dir")), dict(options["spec"]), dict(options.pop("params") or {})
-    run_name = options.pop("run_name")
-    whole = [2**16] * int(spec.get("spatial_dims", 2))  # a histogram is the whole image's, never a tile's
+def _baselines(
+    summary: Mapping, dataset_dir, out: Path, spec: Mapping, scoring: Scoring, reports: Reports,
+    tracking: RunTracking, device,
+) -> dict:  # fmt: skip
+    """Evaluate each of ``scoring.baselines`` as a translation (its own folder, report and MLflow run); the best by
+    the headline metric and the translation's margins over it."""
+    headline, params, run_name = scoring.headline, dict(tracking.params or {}), tracking.run_name
+    whole = Tiling(roi_size=[2**16] * int(spec.get("spatial_dims", 2)))  # a histogram is the whole image's
     scores: dict[str, dict] = {}
     skipped: dict[str, str] = {}
-    for name in names:
+    for name in scoring.baselines:
         try:
-            module, chosen = make_baseline(name, options["dataset_dir"], spec)
+            module, chosen = make_baseline(name, dataset_dir, spec)
         except InputDataError as e:  # e.g. no validation pairs to choose the blur's width on
             skipped[name] = str(e)
             continue
-        result = evaluate(
-            output_dir=out / name, network=module, tile_size=whole, report_images=1,
+        run = dataclasses.replace(
+            tracking,
             run_name=f"baseline-{name}" + (f"-{run_name}" if run_name else ""),
-            params=params | {"method": f"baseline:{name}", "baseline": json.dumps(chosen)}, **options,
+            params=params | {"method": f"baseline:{name}", "baseline": json.dumps(chosen)},
+        )
+        result = evaluate(
+            dataset_dir, out / name, network=module, spec=spec, tiling=whole, device=device, tracking=run,
+            scoring=dataclasses.replace(scoring, baselines=None, probe_method=None),
+            reports=dataclasses.replace(reports, images=1, checkpoint=None),
         )  # fmt: skip
         scores[name] = {k: v for k, v in result.items() if isinstance(v, (int, float)) and not k.endswith("_iqr")}
         scores[name] |= {"settings": chosen}

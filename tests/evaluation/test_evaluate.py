@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import mlflow
-from common.evaluation import evaluate
+from common.evaluation import RunTracking, Scoring, evaluate
 from common.io import load_image, write_tiff
 from common.phantoms import make_phantoms
 from common.segmentation import ClassicalSegmenter
@@ -31,8 +31,10 @@ def calcium(tmp_path_factory):
 def test_ground_truth_beats_a_translation_moved_by_5_px(calcium, tmp_path):
     root, shifted = calcium
     seg = ClassicalSegmenter()
-    truth = evaluate(root, tmp_path / "truth", predictions_dir=root / "testB", spec=SPEC, segmenter=seg)
-    moved = evaluate(root, tmp_path / "moved", predictions_dir=shifted, spec=SPEC, segmenter=seg)
+    truth = evaluate(
+        root, tmp_path / "truth", predictions_dir=root / "testB", spec=SPEC, scoring=Scoring(segmenter=seg)
+    )
+    moved = evaluate(root, tmp_path / "moved", predictions_dir=shifted, spec=SPEC, scoring=Scoring(segmenter=seg))
     assert truth["psnr"] == math.inf and truth["pcc"] == pytest.approx(1.0) and truth["f1"] >= 0.8
     assert truth["distance"] < 1.0 and moved["distance"] > 4.0
     assert truth["iou"] > moved["iou"] and truth["f1"] > moved["f1"] and moved["psnr"] < 30
@@ -45,7 +47,7 @@ def test_ground_truth_beats_a_translation_moved_by_5_px(calcium, tmp_path):
     assert len(rows) == 2 and {"image", "psnr", "ssim", "f1", "pq", "distance", "iou"} <= set(rows[0])
     assert json.loads((tmp_path / "truth" / "summary.json").read_text())["n_images"] == 2
     with pytest.raises(FileExistsError):
-        evaluate(root, tmp_path / "truth", predictions_dir=root / "testB", spec=SPEC, segmenter=seg)
+        evaluate(root, tmp_path / "truth", predictions_dir=root / "testB", spec=SPEC, scoring=Scoring(segmenter=seg))
 
 
 def test_results_are_logged_to_mlflow(calcium, tmp_path, monkeypatch):
@@ -59,11 +61,8 @@ def test_results_are_logged_to_mlflow(calcium, tmp_path, monkeypatch):
         tmp_path / "out",
         predictions_dir=root / "testB",
         spec=SPEC,
-        segmenter=ClassicalSegmenter(),
-        tracking_uri=uri,
-        experiment_name="cal",
-        run_name="truth",
-        params={"method": "truth", "stage": "evaluation"},
+        scoring=Scoring(segmenter=ClassicalSegmenter()),
+        tracking=RunTracking(uri, "cal", "truth", {"method": "truth", "stage": "evaluation"}),
     )
     client = mlflow.MlflowClient(uri)
     (found,) = client.search_runs([client.get_experiment_by_name("cal").experiment_id])
@@ -79,8 +78,7 @@ def test_results_are_logged_to_mlflow(calcium, tmp_path, monkeypatch):
         tmp_path / "untracked",
         predictions_dir=root / "testB",
         spec=SPEC,
-        tracking_uri="null",
-        experiment_name="cal",
+        tracking=RunTracking(uri="null", experiment_name="cal"),
     )
     assert len(client.search_runs([client.get_experiment_by_name("cal").experiment_id])) == 1
     assert (tmp_path / "untracked" / "summary.json").exists() and not any(cwd.iterdir())
@@ -104,10 +102,8 @@ def test_baselines_are_evaluated_beside_the_translation(calcium, tmp_path):
         tmp_path / "moved",
         predictions_dir=shifted,
         spec=SPEC | {"normalization_a": SPEC["normalization_b"], "channels_b": 1, "spatial_dims": 2},
-        baselines=["input", "histogram", "blur"],
-        tracking_uri=uri,
-        experiment_name="cal",
-        params={"method": "moved", "stage": "evaluation", "dataset_dir": str(root)},
+        scoring=Scoring(baselines=["input", "histogram", "blur"]),
+        tracking=RunTracking(uri, "cal", params={"method": "moved", "stage": "evaluation", "dataset_dir": str(root)}),
     )
     assert set(summary["baselines"]) == {"input", "histogram", "blur"}
     assert summary["baselines"]["blur"]["settings"]["sigma"] > 0  # chosen on the validation pairs
@@ -134,6 +130,6 @@ def test_a_baseline_that_cannot_be_made_is_named_in_the_report(calcium, tmp_path
     data = tmp_path / "data"
     for split in ("trainB", "testA", "testB"):
         shutil.copytree(root / split, data / split)
-    summary = evaluate(data, tmp_path / "out", predictions_dir=shifted, spec=SPEC, baselines=["blur"])
+    summary = evaluate(data, tmp_path / "out", predictions_dir=shifted, spec=SPEC, scoring=Scoring(baselines=["blur"]))
     assert "valA: folder not found" in summary["baselines_skipped"]["blur"] and "best_baseline" not in summary
     assert "Baseline blur not evaluated" in (tmp_path / "out" / "report.html").read_text()
