@@ -305,3 +305,17 @@ def test_convergence_records_keep_earlier_runs_of_the_same_split_and_drop_those_
     assert [r["selected"]["psnr"] for r in rerun["runs"]] == [35.0, 36.0] and rerun["iterations"] == 2000
     other_split = merge_runs(earlier, new | {"data": {"counts": {"testA": 10}}})
     assert [(r["variant"], r["seed"]) for r in other_split["runs"]] == [("stable wide", 1)]
+
+
+def test_bundle_docs_show_the_default_and_the_baselines_it_must_beat_and_leave_variants_to_the_page():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from benchmarking.records import bundle_table, converge_table
+
+    record = _record(33.0)
+    record["runs"][0] |= {"variant": "stable (bundle default)"}
+    record["runs"][1] |= {"variant": "stable, lambda_adv 1 (previous default)"}
+    docs, page = bundle_table(record), "\n".join(converge_table(record))
+    assert "| stable (bundle default) | 0 |" in docs and "previous default" not in docs
+    assert "Gaussian blur **(best baseline)**" in docs and "| input (untranslated) |" in docs
+    assert "| stable, lambda_adv 1 (previous default) | 1 |" in page
+    assert "| stable | 0,1 |" in bundle_table(_record(33.0))  # no run marked as the default: every run is shown
