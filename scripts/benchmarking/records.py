@@ -209,7 +209,48 @@ def release_table(record: dict, heading: str = "###") -> list[str]:
     return lines
 
 
-TABLES = {"converge": converge_table, "speed": speed_table, "release": release_table}
+def uncertainty_table(record: dict, heading: str = "###") -> list[str]:
+    """The Markdown table of one uncertainty record: per variant and ensemble, how well the uncertainty map ranks
+    the translation's errors, against the control that takes the translation's brightness as the map."""
+    targets = record["targets"]
+    lines = [
+        f"{heading} Uncertainty against error: {record['label']}",
+        "",
+        "Selected models of the convergence runs, translating the test images as `--uncertainty true` does "
+        "(`tta`: mean and spread over the 8 flips and rotations; `head+tta`: the learned error head's map). Per image: "
+        "Spearman correlation of the map with the absolute error of the intensity-fitted translation, and the mean "
+        "error of the 10% most uncertain pixels over the mean error; medians over the images, then median (min-max) "
+        f"over seeds. Targets: Spearman at least {targets['spearman']}, ratio at least {targets['top_ratio']}. "
+        "Control: the translation's own intensity scored as the map.",
+        "",
+        "| row | ensemble | seeds | Spearman | top-10% ratio | partial Spearman | control Spearman / ratio "
+        "| targets met |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    groups: dict[tuple, list[dict]] = {}
+    for run in record["runs"]:
+        groups.setdefault((run["variant"], run["ensemble"]), []).append(run)
+    for (variant, ensemble), runs in sorted(groups.items()):
+        rho, ratio = [r["spearman"] for r in runs], [r["top_ratio"] for r in runs]
+        met = statistics.median(rho) >= targets["spearman"] and statistics.median(ratio) >= targets["top_ratio"]
+        control = (
+            f"{statistics.median(r['control_spearman'] for r in runs):.2f} / "
+            f"{statistics.median(r['control_top_ratio'] for r in runs):.2f}"
+        )
+        lines.append(
+            f"| {variant} | {ensemble} | {','.join(str(r['seed']) for r in runs)} | {_spread(rho)} | {_spread(ratio)} "
+            f"| {_spread([r['partial_spearman'] for r in runs])} | {control} | {'yes' if met else 'no'} |"
+        )
+    lines += ["", _origin([record]), ""]
+    return lines
+
+
+TABLES = {
+    "converge": converge_table,
+    "speed": speed_table,
+    "release": release_table,
+    "uncertainty": uncertainty_table,
+}
 
 
 def bundle_table(record: dict) -> str:
@@ -242,6 +283,11 @@ def render(records: list[dict]) -> str:
         lines += ["## Shipped models", ""]
         for record in released:
             lines += [f"### {record['task']}", ""] + release_table(record, heading="####")
+    scored = [r for r in records if r["benchmark"] == "uncertainty"]
+    if scored:
+        lines += ["## Uncertainty", ""]
+        for record in scored:
+            lines += uncertainty_table(record, heading="###")
     speed = [r for r in records if r["benchmark"] == "speed"]
     if speed:
         lines += ["## Training speed", ""]
@@ -263,9 +309,11 @@ def summary_table(records: list[dict]) -> str:
         base = record["baselines"]
         best = max(base, key=lambda k: base[k]["psnr"])
         variants: dict[str, list[dict]] = {}
-        for run in record["runs"]:
+        marked = any(DEFAULT in r["variant"] for r in record["runs"])
+        shown = [r for r in record["runs"] if DEFAULT in r["variant"] or not marked]  # variants: BENCHMARKS only
+        for run in shown:
             variants.setdefault(_label(record, run), []).append(run["selected"])
-        for run in record["runs"]:
+        for run in shown:
             if run.get("selected_mean_of_flips"):
                 variants.setdefault(f"{_label(record, run)}, mean of flips", []).append(run["selected_mean_of_flips"])
         for variant, sel in variants.items():

@@ -25,6 +25,7 @@ from datetime import date
 from pathlib import Path
 
 from benchmarking.processes import run_jobs
+from benchmarking.records import RESULTS, provenance, write_record
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ("calcium", "denoising", "mri_t2_pd", "ihc_he_translation")
@@ -78,9 +79,16 @@ def uncertainty(
     checkpoints: int = 3,
     jobs: int = 2,
     out: str | None = None,
+    record: bool = True,
+    results: str | None = None,
 ) -> str:
     """Score every finished convergence run of ``datasets`` (resumable: runs with ``uncertainty.json`` are kept);
-    print and write the Markdown report (``out``, default ``CONVERGE_DIR/uncertainty.md``)."""
+    print and write the Markdown report (``out``, default ``CONVERGE_DIR/uncertainty.md``) and, with ``record``, one
+    result record per data set (``RESULTS/TASK/uncertainty_DATASET.json``; ``results`` defaults to the project's
+    ``results`` folder)."""
+    from common.flags import as_bool
+
+    record = as_bool(record, "record")
     root = Path(converge_dir).resolve()
     chosen = datasets.split(",") if isinstance(datasets, str) else list(datasets or DATASETS)
     queue = []
@@ -98,7 +106,54 @@ def uncertainty(
     text = report(root, chosen, checkpoints)
     Path(out or root / "uncertainty.md").write_text(text)
     print(text)
+    if record:
+        for name in chosen:
+            made = uncertainty_record(root, name)
+            if made is not None:
+                write_record(made["task"], f"uncertainty_{name}", made, results or RESULTS)
     return text
+
+
+def uncertainty_record(root: Path, name: str) -> dict | None:
+    """The result record of data set ``name``'s scored runs (``None`` when none is scored): per run and ensemble
+    the medians over the test images, the control's, and the run's variant and seed."""
+    from benchmarking.converge import DATASETS as CONVERGE_SETS
+
+    runs = []
+    for path in sorted((root / "runs" / name).glob("*_seed*/uncertainty.json")):
+        scored, result = json.loads(path.read_text()), json.loads((path.parent / "result.json").read_text())
+        for ensemble in ("tta", "tta+ckpt", "head", "head+tta"):
+            if ensemble not in scored:
+                continue
+            s = scored[ensemble]
+            runs.append(
+                {
+                    "variant": result.get("variant", result["method"]),
+                    "seed": result["seed"],
+                    "ensemble": ensemble,
+                    "passes": s["passes"],
+                    "n_images": len(s["per_image"]),
+                    "spearman": s["spearman"],
+                    "top_ratio": s["top_ratio"],
+                    "partial_spearman": s["partial_spearman"],
+                    "control_spearman": s["control"]["spearman"],
+                    "control_top_ratio": s["control"]["top_ratio"],
+                    "translation_psnr": s["translation"]["psnr"],
+                    "seconds": s["seconds"],
+                }
+            )
+    if not runs:
+        return None
+    spec = CONVERGE_SETS[name]
+    return {
+        "benchmark": "uncertainty",
+        "dataset": name,
+        "task": spec["task"],
+        "label": spec.get("label", f"phantoms of {spec['task']}, {spec.get('phantom_size')} px"),
+        "targets": TARGETS,
+        "runs": runs,
+        "provenance": provenance(threads=1),
+    }
 
 
 def report(root: Path, chosen: list[str], checkpoints: int) -> str:

@@ -319,3 +319,26 @@ def test_bundle_docs_show_the_default_and_the_baselines_it_must_beat_and_leave_v
     assert "Gaussian blur **(best baseline)**" in docs and "| input (untranslated) |" in docs
     assert "| stable, lambda_adv 1 (previous default) | 1 |" in page
     assert "| stable | 0,1 |" in bundle_table(_record(33.0))  # no run marked as the default: every run is shown
+
+
+def test_uncertainty_scores_become_a_record_and_a_table_with_the_control(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from benchmarking.records import render
+    from benchmarking.uncertainty import uncertainty_record
+
+    per_image = [{"spearman": 0.4, "top_ratio": 2.5, "partial_spearman": 0.3}]
+    for seed, rho in ((0, 0.4), (1, 0.1)):
+        run = tmp_path / "runs" / "w2s" / f"stable_seed{seed}"
+        run.mkdir(parents=True)
+        (run / "result.json").write_text(json.dumps({"method": "stable", "variant": "stable (bundle default)",
+                                                     "seed": seed}))  # fmt: skip
+        scores = {"spearman": rho, "top_ratio": 2.5, "partial_spearman": 0.3, "per_image": per_image, "passes": 8}
+        scores |= {"seconds": 3.0, "translation": {"psnr": 32.0}, "control": {"spearman": 0.1, "top_ratio": 1.2}}
+        (run / "uncertainty.json").write_text(json.dumps({"tta": scores}))
+    record = uncertainty_record(tmp_path, "w2s")
+    assert record["task"] == "denoising" and [r["seed"] for r in record["runs"]] == [0, 1]
+    assert record["runs"][1]["spearman"] == 0.1 and len(record["provenance"]["commit"]) == 40
+    page = render([record])
+    assert "## Uncertainty" in page and "| stable (bundle default) | tta | 0,1 | 0.25 (0.10-0.40) |" in page
+    assert "| 0.10 / 1.20 | no |" in page  # the median Spearman misses 0.3 (the ratio meets 2); the control beside
+    assert uncertainty_record(tmp_path, "calcium") is None
