@@ -55,6 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from common.flags import as_bool
 from common.losses.fsesim import fsesim_loss
 from common.losses.mixing import MAX_MIXING_CHANNELS, mixing_residual
 from common.losses.neighbor2neighbor import neighbor2neighbor_loss
@@ -177,9 +178,16 @@ class TranslationMethod(nn.Module):
     #: the paper's schedule: constant learning rate for the first half, then linear decay to 0 (CycleGAN)
     lr_decay = True
 
-    def lr_decay_start(self, max_iterations: int) -> int:
-        """Iteration where the linear learning-rate decay starts (``max_iterations``: never, a constant rate)."""
-        return int(max_iterations) // 2 if self.lr_decay else int(max_iterations)
+    def lr_decay_start(self, max_iterations: int, decay: bool | str | None = None) -> int:
+        """Iteration where the linear learning-rate decay (to 0 at ``max_iterations``) starts: half way with
+        ``decay``, never (``max_iterations``: a constant rate) without; ``None`` takes the method's own choice
+        (:attr:`lr_decay`: the papers' schedules).
+
+        Raises:
+            ValueError: ``decay`` is no boolean spelling.
+        """
+        decay = self.lr_decay if decay is None else as_bool(decay, "lr_decay")
+        return int(max_iterations) // 2 if decay else int(max_iterations)
 
     def __init__(
         self,

@@ -66,7 +66,7 @@ def inference(
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     import torch
 
-    from common.methods.registry import remove_absn
+    from common.networks.absn import remove_absn
 
     torch.set_num_threads(threads)
     names = methods.split(",") if isinstance(methods, str) else list(methods)

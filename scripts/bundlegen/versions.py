@@ -61,7 +61,8 @@ _OWN = {
 #: patch version
 _SPEC = (
     "the model description is one component (common.methods.ModelSpec) read by inference and evaluation; "
-    "translate_files and evaluate take it with grouped options (tiling, outputs, scoring, reports, tracking)"
+    "translate_files and evaluate take it with grouped options (tiling, outputs, scoring, reports, tracking); "
+    "lr_decay setting (null: the method's own schedule)"
 )
 for _name in ("calcium", "denoising", "if_unmixing", "ihc_he_translation", "mask_to_nuclei", "phase_to_dapi"):
     _OWN.setdefault(_name, {})["0.8.1"] = _SPEC

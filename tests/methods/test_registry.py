@@ -87,3 +87,12 @@ def test_a_switch_that_is_no_boolean_is_refused_with_its_command_line_name():
         resolve_hyperparameters("stable", {"disc_batch_norm": "sometimes"})
     with pytest.raises(ValueError, match="addons#polarity_per_channel"):
         make_method("cyclegan", addons={"polarity_per_channel": "maybe"})
+
+
+def test_the_learning_rate_decays_as_the_method_s_paper_unless_the_bundle_says_otherwise():
+    stable = make_method("stable", hyperparameters={"channels": [4, 8], "ndf": 4})
+    cyclegan = make_method("cyclegan", hyperparameters={"ngf": 4, "n_blocks": 1, "ndf": 4})
+    assert stable.lr_decay_start(4000) == 4000 and cyclegan.lr_decay_start(4000) == 2000  # constant vs half-way
+    assert stable.lr_decay_start(4000, True) == 2000 and cyclegan.lr_decay_start(4000, "false") == 4000
+    with pytest.raises(ValueError, match="lr_decay"):
+        stable.lr_decay_start(4000, "sometimes")
