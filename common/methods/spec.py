@@ -100,15 +100,16 @@ class ModelSpec(Mapping):
         return spec if isinstance(spec, ModelSpec) else cls.from_dict(spec)
 
     @classmethod
-    def from_config(cls, settings: Mapping) -> ModelSpec:
+    def from_config(cls, settings: Mapping | None = None, **fields) -> ModelSpec:
         """The spec of a model about to be trained from a bundle's settings: ``hyperparameters`` completed with
         today's defaults of the method (:func:`~common.methods.resolve_hyperparameters`), so that the model is
-        rebuilt the same even if a default changes later, and the normalisations in their canonical form.
+        rebuilt the same even if a default changes later, and the normalisations in their canonical form. The
+        settings come as a mapping, as keywords (what a bundle's ``_target_`` component passes), or both.
 
         Raises:
             ValueError: unknown method, hyper-parameter or normalisation setting.
         """
-        data = dict(settings)
+        data = dict(settings or {}) | fields
         if "method" not in data:
             raise ValueError("a model spec must name its method")
         data["hyperparameters"] = resolve_hyperparameters(data["method"], data.get("hyperparameters"))

@@ -50,6 +50,8 @@ def test_from_config_completes_hyperparameters_and_normalisations_and_survives_a
         }
     )
     assert spec.hyperparameters == resolve_hyperparameters("stable", {"channels": [4, 8]})
+    as_keywords = ModelSpec.from_config(method="stable", hyperparameters={"channels": [4, 8]}, task="denoising")
+    assert as_keywords.hyperparameters == spec.hyperparameters and as_keywords.task == "denoising"
     assert spec.normalization_a["upper"] == 99 and spec.normalization_b["mode"]  # canonical, every key present
     path = spec.save(tmp_path / "model.pt")
     assert path == tmp_path / "model.json" and json.loads(path.read_text())["task"] == "denoising"
