@@ -196,8 +196,9 @@ class ModelSpec(Mapping):
     # -- the mapping view --------------------------------------------------------------------------------------
 
     def __getitem__(self, key: str):
-        data = self.as_dict()
-        return data[key]
+        if key != "extra" and key in self.__dataclass_fields__:
+            return getattr(self, key)
+        return self.extra[key]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.as_dict())

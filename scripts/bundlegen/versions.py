@@ -64,9 +64,11 @@ _SPEC = (
     "translate_files and evaluate take it with grouped options (tiling, outputs, scoring, reports, tracking); "
     "lr_decay setting (null: the method's own schedule)"
 )
-for _name in ("calcium", "denoising", "if_unmixing", "ihc_he_translation", "mask_to_nuclei", "phase_to_dapi"):
+for _name in (
+    "calcium", "denoising", "if_unmixing", "ihc_he_translation", "mask_to_nuclei", "phase_to_dapi",
+    "virtual_he_staining",
+):  # fmt: skip
     _OWN.setdefault(_name, {})["0.8.1"] = _SPEC
-_OWN.setdefault("virtual_he_staining", {})["0.8.1"] = _SPEC
 _OWN["mri_t2_pd"]["0.9.1"] = _SPEC
 
 
