@@ -9,6 +9,7 @@ from common.engines.checkpoints import (
     latest_checkpoint,
     load_method,
     load_model_weights,
+    run_method,
 )
 from common.engines.ddp import distribute_method, distributed_units
 from common.engines.ema import GeneratorEMA, deployable_network, generator_ema
@@ -24,6 +25,7 @@ from common.engines.mlflow_logging import (
 )
 from common.engines.rank_report import RankReport, parameter_digest
 from common.engines.samples import SampleGridSaver, to_display
+from common.engines.selection import Selection, SelectionEvaluator
 from common.engines.training_report import TrainingReport, report_files
 from common.engines.translation_watch import TranslationWatch
 from common.engines.unpaired_trainer import NonFiniteLossError, UnpairedTrainer
@@ -56,6 +58,8 @@ __all__ = [
     "ResumeLoader",
     "RunLogger",
     "SampleGridSaver",
+    "Selection",
+    "SelectionEvaluator",
     "SelectionNetwork",
     "UnpairedTrainer",
     "TrainingReport",
@@ -77,6 +81,7 @@ __all__ = [
     "parameter_digest",
     "read_loss_log",
     "report_files",
+    "run_method",
     "read_validation_log",
     "reference_images",
     "to_display",

@@ -26,7 +26,7 @@ class ResumeLoader(CheckpointLoader):
     """MONAI's ``CheckpointLoader`` that lets the ``optional`` parts of ``load_dict`` be absent from the checkpoint.
 
     Args:
-        load_path: the checkpoint file.
+        load_path: the checkpoint file; ``None``: nothing to resume (a fresh run), and attaching does nothing.
         load_dict: name -> object with ``load_state_dict``, as MONAI's.
         optional: names of ``load_dict`` that may be missing from the file; they are then left as they are (with a
             warning) and everything else is restored.
@@ -36,12 +36,17 @@ class ResumeLoader(CheckpointLoader):
         ValueError: an ``optional`` name that is not in ``load_dict``.
     """
 
-    def __init__(self, load_path: str, load_dict: dict, optional: Sequence[str] = (), **kwargs):
-        super().__init__(load_path=load_path, load_dict=load_dict, **kwargs)
+    def __init__(self, load_path: str | None, load_dict: dict, optional: Sequence[str] = (), **kwargs):
+        super().__init__(load_path="" if load_path is None else load_path, load_dict=load_dict, **kwargs)
+        self.fresh = load_path is None
         unknown = sorted(set(optional) - set(load_dict))
         if unknown:
             raise ValueError(f"optional names {unknown} are not in load_dict ({sorted(load_dict)})")
         self.optional = tuple(optional)
+
+    def attach(self, engine: Engine) -> None:
+        if not self.fresh:
+            super().attach(engine)
 
     def __call__(self, engine: Engine) -> None:
         stored = torch.load(self.load_path, map_location="cpu", weights_only=True, mmap=True)

@@ -19,6 +19,7 @@ import torch
 from ignite.engine import Engine, Events
 from torch.nn.utils import parametrize
 
+from common.engines.error_head_trainer import ErrorHeadTrainer
 from common.io.atomic import atomic_path, remove_stale_temporaries
 from common.io.weights import load_model_weights, read_weights
 from common.methods.spec import ModelSpec
@@ -30,6 +31,7 @@ __all__ = [
     "latest_checkpoint",
     "load_method",
     "load_model_weights",
+    "run_method",
 ]
 
 _STEP = re.compile(r"(?:checkpoint_|iteration=)(\d+)\.pt$")
@@ -98,8 +100,8 @@ def deployable_state_dict(network: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 class ModelSaver:
     """Write the deployable A -> B generator to ``path`` as ``{"model": state_dict}`` (atomically) every
-    ``interval`` iterations and when training completes, or - with ``key_metric``, attached to an evaluator -
-    whenever that validation metric improves (the best model).
+    ``interval`` iterations and when training completes, or - with ``best``, attached to an evaluator - whenever
+    the evaluator's key metric improves by its own comparison (the best model).
 
     Beside it, ``model.json`` records ``spec`` (method, hyper-parameters, channels, normalisation...) so that
     inference rebuilds the same network without being told again (:meth:`~common.methods.ModelSpec.load`).
@@ -108,32 +110,32 @@ class ModelSaver:
     Args:
         path: output file (``O/model.pt``).
         interval: iterations between writes (0: only at completion).
-        get_network: callable returning the network to save; default the engine's ``deployable_generator()``.
+        network: the network to save (e.g. the EMA copy); default the engine's ``deployable_generator()``.
         spec: how to rebuild the network (a :class:`~common.methods.ModelSpec` or its JSON form).
-        key_metric: save when ``engine.state.metrics[key_metric]`` improves (at the engine's completion).
-        higher_is_better: direction of ``key_metric``.
+        best: save when the evaluator's ``state.key_metric_name`` improves by its ``metric_cmp_fn`` (at each of the
+            evaluator's completions) instead of by iterations.
         extras: modules saved in the same file at the same moment, each as ``{name: {"config": module.config(),
-            "state": state_dict}}`` (the learned error head: :func:`~common.inference.load_error_head`).
+            "state": state_dict}}`` (the learned error head: :func:`~common.inference.load_error_head`); an
+            :class:`~common.engines.ErrorHeadTrainer` stands for what it saves.
     """
 
     def __init__(
         self,
         path: str | os.PathLike,
         interval: int = 0,
-        get_network=None,
+        network: torch.nn.Module | None = None,
         spec: Mapping | None = None,
-        key_metric: str | None = None,
-        higher_is_better: bool = True,
-        extras: Mapping[str, torch.nn.Module] | None = None,
+        best: bool = False,
+        extras: Mapping[str, torch.nn.Module] | ErrorHeadTrainer | None = None,
     ):
-        self.path, self.get_network, self.interval = Path(path), get_network, int(interval)
-        self.extras = dict(extras or {})
-        self.spec, self.key_metric, self.higher_is_better = spec, key_metric, bool(higher_is_better)
+        self.path, self.network, self.interval = Path(path), network, int(interval)
+        self.extras = dict(extras.saved() if isinstance(extras, ErrorHeadTrainer) else extras or {})
+        self.spec, self.select_best = spec, bool(best)
         self.best: float | None = None
 
     def attach(self, engine: Engine) -> None:
         remove_stale_temporaries(self.path.parent, self.path.stem + ".*")  # left by a process killed while saving
-        if self.key_metric is not None:
+        if self.select_best:
             engine.add_event_handler(Events.COMPLETED, self._if_better)
             return
         if self.interval > 0:
@@ -141,13 +143,13 @@ class ModelSaver:
         engine.add_event_handler(Events.COMPLETED, self)
 
     def _if_better(self, engine: Engine) -> None:
-        value = float(engine.state.metrics[self.key_metric])
-        if self.best is None or (value > self.best if self.higher_is_better else value < self.best):
+        value = float(engine.state.metrics[engine.state.key_metric_name])
+        if self.best is None or engine.metric_cmp_fn(value, self.best):
             self.best = value
             self(engine)
 
     def __call__(self, engine: Engine) -> None:
-        network = self.get_network() if self.get_network is not None else engine.deployable_generator()
+        network = self.network if self.network is not None else engine.deployable_generator()
         data = {"model": deployable_state_dict(network)}
         for name, module in self.extras.items():
             data[name] = {
@@ -158,6 +160,14 @@ class ModelSaver:
             torch.save(data, tmp)
         if self.spec is not None:
             ModelSpec.of(self.spec).save(self.path.with_suffix(".json"))
+
+
+def run_method(spec: Mapping, model_file: str | os.PathLike, checkpoint: str | os.PathLike | None = None):
+    """The whole method of the training run that wrote ``model_file``: from ``checkpoint``, by default the run's
+    latest in ``checkpoints/`` beside ``model_file`` (:func:`load_method`); ``None`` where there is none (a shipped
+    ``models/model.pt``)."""
+    checkpoint = checkpoint or latest_checkpoint(Path(model_file).parent / "checkpoints")
+    return load_method(spec, checkpoint) if checkpoint else None
 
 
 def load_method(spec: Mapping, checkpoint: str | os.PathLike):

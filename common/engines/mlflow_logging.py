@@ -17,6 +17,8 @@ from pathlib import Path
 from ignite.engine import Engine, Events
 from monai.handlers import MLFlowHandler
 
+from common.engines.environment import environment_info
+from common.engines.training_report import report_files
 from common.tracking import experiment_id
 
 __all__ = ["active_mlflow_run", "default_tracking_uri", "experiment_id", "RunLogger", "flatten_params"]
@@ -73,6 +75,10 @@ class RunLogger:
 
     Args:
         params: parameters to record (nested mappings are flattened with dots).
+        method: the method trained: its ``hyperparameters()`` and the machine's
+            :func:`~common.engines.environment_info` join ``params`` (as ``hyperparameters.*``, ``environment.*``).
+        output_dir: a training run's folder: its ``model.pt``, its report's files
+            (:func:`~common.engines.report_files`) and its newest ``config_*.json`` join the artifacts.
         artifacts: files logged at completion (missing ones are skipped).
         newest_of: glob patterns of which the newest match is logged at completion. The bundles pass
             ``OUTPUT/config_*.json``: the merged config MONAI writes when tracking is on (MONAI 1.6 builds the path
@@ -82,12 +88,20 @@ class RunLogger:
     def __init__(
         self,
         params: Mapping | None = None,
+        method=None,
+        output_dir: str | os.PathLike | None = None,
         artifacts: Sequence[str | os.PathLike] = (),
         newest_of: Sequence[str] = (),
     ):
-        self.params = flatten_params(params or {})
+        params = dict(params or {})
+        if method is not None:
+            params |= {"hyperparameters": method.hyperparameters(), "environment": environment_info()}
+        self.params = flatten_params(params)
         self.artifacts = [os.fspath(a) for a in artifacts]
         self.newest_of = list(newest_of)
+        if output_dir is not None:
+            self.artifacts += [os.path.join(output_dir, "model.pt"), *report_files(output_dir)]
+            self.newest_of.append(os.path.join(output_dir, "config_*.json"))
         self._logged = False
 
     def attach(self, engine: Engine) -> None:

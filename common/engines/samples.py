@@ -4,6 +4,7 @@ being tracked."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,12 +41,22 @@ class SampleGridSaver:
     Args:
         output_dir: folder for ``samples/iter_NNNNNN.png``.
         method: the method being trained.
-        samples: a ``(N, C, *S)`` batch of A images (e.g. from validation data).
+        samples: a ``(N, C, *S)`` batch of A images, or items with an ``image`` each (e.g. the validation items).
         interval: iterations between grids.
+        max_samples: how many of the items to show (a batch is shown whole).
     """
 
-    def __init__(self, output_dir: str | os.PathLike, method, samples: torch.Tensor, interval: int = 100):
+    def __init__(
+        self,
+        output_dir: str | os.PathLike,
+        method,
+        samples: torch.Tensor | Sequence[Mapping],
+        interval: int = 100,
+        max_samples: int = 2,
+    ):
         self.folder = Path(output_dir) / "samples"
+        if not isinstance(samples, torch.Tensor):
+            samples = torch.stack([torch.as_tensor(item["image"]) for item in list(samples)[: int(max_samples)]])
         self.method, self.samples, self.interval = method, samples, int(interval)
 
     def attach(self, engine: Engine) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from ignite.engine import Engine, Events
 
+from common.engines.error_head_trainer import ErrorHeadTrainer
 from common.evaluation.report import item_panels, panel_figure, selection_note, write_report
 from common.inference.ensemble import EnsembleTranslator, split_uncertainty
 from common.inference.error_head import UNCERTAINTY_SOURCES, ErrorHeadTranslator
@@ -41,7 +42,8 @@ class TrainingReport:
         watch: the run's :class:`~common.engines.translation_watch.TranslationWatch` (its verdicts), or ``None``.
         images: how many items get panels.
         spatial_dims: 2 or 3.
-        error_head: the run's learned error head (:class:`~common.networks.ErrorHead`), or ``None``.
+        error_head: the run's learned error head (:class:`~common.networks.ErrorHead`, or the
+            :class:`~common.engines.ErrorHeadTrainer` training it), or ``None``.
         uncertainty_source: as inference's: ``spread``, or ``error_head`` / ``auto`` for the head's map (the spread
             where the run has no head).
 
@@ -58,9 +60,11 @@ class TrainingReport:
         watch=None,
         images: int = 3,
         spatial_dims: int = 2,
-        error_head: torch.nn.Module | None = None,
+        error_head: torch.nn.Module | ErrorHeadTrainer | None = None,
         uncertainty_source: str = "spread",
     ):
+        if isinstance(error_head, ErrorHeadTrainer):
+            error_head = error_head.saved().get("error_head")
         if uncertainty_source not in UNCERTAINTY_SOURCES:
             raise ValueError(
                 f"uncertainty_source must be one of {', '.join(UNCERTAINTY_SOURCES)}, got {uncertainty_source!r}"

@@ -18,7 +18,7 @@ Every verdict is kept in :attr:`TranslationWatch.history` and in the ``val_hides
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -26,6 +26,7 @@ from ignite.engine import Engine, Events
 
 from common.methods.base import TranslationMethod
 from common.metrics.steganography import STEGANOGRAPHY_GAIN, hides_input, steganography_probe
+from common.segmentation import ClassicalSegmenter
 
 __all__ = ["TranslationWatch"]
 
@@ -39,8 +40,10 @@ class TranslationWatch:
         method: the translation method being trained.
         items: validation items ``{"image": (C, *S), ...}`` (normalised A images).
         spatial_dims: 2 or 3.
-        segmenter: instance segmenter of translations (``None``: the task has no objects).
-        segmenter_input: segmenter of inputs (default ``segmenter``).
+        segmenter: instance segmenter of translations, or the settings of a
+            :class:`~common.segmentation.ClassicalSegmenter` (``None``: the task has no objects).
+        segmenter_input: segmenter of inputs (default ``segmenter``; from settings, the same segmenter without
+            their ``channel``, since the input has its own channels).
         max_items: at most this many items are probed and counted.
         cutoff: the probe's DCT cutoff (a share of the band the method's own cycle low-pass lets through).
         gain: the probe's verdict threshold.
@@ -72,6 +75,10 @@ class TranslationWatch:
         self.method, self.spatial_dims = method, int(spatial_dims)
         self.generator = generator
         self.images = torch.stack([torch.as_tensor(i["image"]).float() for i in list(items)[: int(max_items)]])
+        if isinstance(segmenter, Mapping):
+            if segmenter_input is None:
+                segmenter_input = ClassicalSegmenter(**{k: v for k, v in segmenter.items() if k != "channel"})
+            segmenter = ClassicalSegmenter(**segmenter)
         self.segmenter = segmenter
         self.segmenter_input = segmenter_input if segmenter_input is not None else segmenter
         self.cutoff, self.gain, self.count_range = float(cutoff), float(gain), tuple(count_range)

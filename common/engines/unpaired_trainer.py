@@ -26,7 +26,7 @@ from torch.optim.swa_utils import AveragedModel
 from common.data.stream import StreamSampler
 from common.engines.ddp import distribute_method
 from common.engines.ema import deployable_network, generator_ema
-from common.flags import as_optional
+from common.flags import as_bool, as_optional
 from common.methods.base import TranslationMethod
 
 __all__ = ["UnpairedTrainer", "NonFiniteLossError", "check_channels_last"]
@@ -60,6 +60,7 @@ class UnpairedTrainer(Trainer):
         sampler: the loader's :class:`StreamSampler`, repositioned on resume.
         batch_size: the loader's batch size (for repositioning the sampler).
         amp: mixed precision; ``amp_dtype`` ``"bfloat16"`` (CPU or GPU) or ``"float16"`` (GPU, with a scaler).
+            ``amp`` and ``compile`` also take the command line's words (``"true"``, ``"false"``).
         ema_decay: keep an exponential moving average of the A -> B generator (e.g. 0.999); ``None``: off.
             ``ema_decay``, ``grad_clip`` and ``stop_after`` also take the command line's ``null`` / ``none`` for
             ``None`` (:func:`~common.flags.as_optional`).
@@ -109,6 +110,7 @@ class UnpairedTrainer(Trainer):
         if amp_dtype not in ("bfloat16", "float16"):
             raise ValueError(f"amp_dtype must be 'bfloat16' or 'float16', got {amp_dtype!r}")
         ema_decay, grad_clip, stop_after = as_optional(ema_decay), as_optional(grad_clip), as_optional(stop_after)
+        amp, compile = as_bool(amp, "amp"), as_bool(compile, "compile")
         if ema_decay is not None and ema is not None:
             raise ValueError("give ema (a built average) or ema_decay, not both")
         if ema is not None and not isinstance(ema, AveragedModel):

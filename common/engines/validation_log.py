@@ -12,6 +12,7 @@ import torch
 from ignite.engine import Engine, Events
 
 from common.engines.checkpoints import deployable_state_dict
+from common.flags import as_bool
 from common.io.atomic import atomic_path
 
 __all__ = ["ValidationLogger", "read_validation_log"]
@@ -23,14 +24,21 @@ class ValidationLogger:
     Args:
         path: the CSV file.
         evaluator: the validation engine (the trainer's ``ValidationHandler`` runs it).
-        snapshot_dir: also save the generator of every validation there (``None``: off).
-        get_network: callable returning the network to snapshot (default the trainer's deployable generator).
+        snapshots: also save the generator of every validation in ``snapshots/`` beside ``path`` (a bool or a
+            word such as ``"true"``).
+        network: the network to snapshot (default the trainer's deployable generator).
     """
 
-    def __init__(self, path: str | os.PathLike, evaluator: Engine, snapshot_dir=None, get_network=None):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        evaluator: Engine,
+        snapshots: bool | str = False,
+        network: torch.nn.Module | None = None,
+    ):
         self.path, self.evaluator = Path(path), evaluator
-        self.snapshot_dir = Path(snapshot_dir) if snapshot_dir else None
-        self.get_network = get_network
+        self.snapshot_dir = self.path.parent / "snapshots" if as_bool(snapshots, "snapshots") else None
+        self.network = network
         self.trainer: Engine | None = None
         self._truncated = False
 
@@ -53,7 +61,7 @@ class ValidationLogger:
             writer.writeheader()
             writer.writerows(rows)
         if self.snapshot_dir is not None:
-            network = self.get_network() if self.get_network is not None else self.trainer.deployable_generator()
+            network = self.network if self.network is not None else self.trainer.deployable_generator()
             self.snapshot_dir.mkdir(parents=True, exist_ok=True)
             target = self.snapshot_dir / f"model_iteration={iteration}.pt"
             with atomic_path(target, overwrite=True) as tmp:

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from common.flags import as_bool
 from common.inference.ensemble import (
     UncertaintyTranslator,
     dihedral_transforms,
@@ -102,24 +103,30 @@ def load_error_head(checkpoint: str | os.PathLike) -> ErrorHead | None:
 
 
 def uncertainty_translator(
-    network: nn.Module,
+    network: nn.Module | None,
     spec: Mapping,
     checkpoint: str | os.PathLike,
     source: str = "spread",
     checkpoints: int = 1,
-    augment: bool = True,
+    augment: bool | str = True,
     device: torch.device | str = "cpu",
-) -> UncertaintyTranslator:
+    enabled: bool | str = True,
+) -> UncertaintyTranslator | nn.Module | None:
     """The translator of ``--uncertainty true``: by ``source``, the spread over flips/checkpoints
     (:func:`~common.inference.ensemble.ensemble_translator`, ``checkpoints`` and ``augment``), the learned error
     head of ``checkpoint`` (:class:`ErrorHeadTranslator`, translating with the mean over flips under ``augment``),
-    or ``auto`` (the head where the file has one).
+    or ``auto`` (the head where the file has one). With ``enabled`` false, ``network`` itself (no uncertainty);
+    without a ``network`` (an evaluation of given predictions), ``None``.
+    ``augment`` and ``enabled`` also take the command line's words (``"true"``, ``"false"``).
 
     Raises:
         ValueError: an unknown ``source``, or ``error_head`` for a model file without a head.
     """
     if source not in UNCERTAINTY_SOURCES:
         raise ValueError(f"uncertainty_source must be one of {', '.join(UNCERTAINTY_SOURCES)}, got {source!r}")
+    if network is None or not as_bool(enabled, "uncertainty"):
+        return network
+    augment = as_bool(augment, "uncertainty_augment")
     head = load_error_head(checkpoint) if source != "spread" else None
     if head is None and source == "error_head":
         raise ValueError(

@@ -50,7 +50,8 @@ class Outputs:
             (the spread over passes, or the learned error head's expected error; in the translation's units and
             geometry, stored as float32: a ``.tif`` where the translation is a PNG) to this folder under the same
             name (:func:`~common.inference.translate.uncertainty_path`). Streamed inputs are translated twice (once
-            per output), so they take twice the time.
+            per output), so they take twice the time. Default with such a network: ``uncertainty/`` in the output
+            folder.
     """
 
     dtype: str | None = "float32"
@@ -107,6 +108,8 @@ def translate_files(
     normalization, output_normalization = spec.get("normalization_a"), spec.get("normalization_b")
     axes, channel_mix, spatial_dims = spec.get("axes_a"), spec.get("channel_mix_a"), int(spec.get("spatial_dims", 2))
     uncertainty_dir, overwrite, output_dtype = outputs.uncertainty_dir, bool(outputs.overwrite), outputs.dtype
+    if uncertainty_dir is None and isinstance(network, UncertaintyTranslator):
+        uncertainty_dir = Path(output_dir) / "uncertainty"
     channels, slice_axis, batch_size = spec.get("channels_a"), tiling.slice_axis, int(tiling.batch_size)
     files = resolve_files(inputs, name="inputs")
     ensemble = uncertainty_dir is not None

@@ -49,8 +49,11 @@ def read_weights(path: str | os.PathLike) -> dict:
     return data
 
 
-def load_model_weights(network: torch.nn.Module, path: str | os.PathLike) -> torch.nn.Module:
-    """Load a ``{"model": state_dict}`` file (or a bare state dict) into ``network`` safely (weights only).
+def load_model_weights(
+    network: torch.nn.Module, path: str | os.PathLike, device: torch.device | str | None = None
+) -> torch.nn.Module:
+    """Load a ``{"model": state_dict}`` file (or a bare state dict) into ``network`` safely (weights only); with a
+    ``device``, also move it there and set it to eval mode (ready to translate).
 
     Raises:
         InputDataError: the file cannot be read (:func:`read_weights`) or its weights do not fit ``network``
@@ -76,4 +79,6 @@ def load_model_weights(network: torch.nn.Module, path: str | os.PathLike) -> tor
             "or size, or without its model.json",
         )
     network.load_state_dict(state)
+    if device is not None:
+        network.to(device).eval()
     return network

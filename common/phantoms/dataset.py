@@ -148,3 +148,13 @@ def ensure_phantoms(task: str, out: str | os.PathLike, **kwargs) -> str:
         if not (Path(out) / "phantom.json").exists():
             make_phantoms(task, out, **kwargs)
     return os.fspath(out)
+
+
+def dataset_or_phantoms(
+    dataset_dir: str | os.PathLike | None, task: str, output_dir: str | os.PathLike, **kwargs
+) -> str:
+    """``dataset_dir`` when one is given, else the phantom data set of ``task`` in ``output_dir/phantoms``
+    (:func:`ensure_phantoms` with ``kwargs``): what a bundle trains on."""
+    if dataset_dir:
+        return os.fspath(dataset_dir)
+    return ensure_phantoms(task, Path(output_dir) / "phantoms", **kwargs)

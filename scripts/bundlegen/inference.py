@@ -47,7 +47,12 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
         | {"hyperparameters": "$common.methods.resolve_hyperparameters(@method, @hyperparameters.get(@method))"},
         "spec": "$common.methods.ModelSpec.load(@checkpoint, @default_spec)",
         "network_def": "$@spec.build_generator()",
-        "network": "$common.engines.load_model_weights(@network_def, @checkpoint).to(@device).eval()",
+        "network": {
+            "_target_": "common.engines.load_model_weights",
+            "network": "@network_def",
+            "path": "@checkpoint",
+            "device": "@device",
+        },
         "batch_size": 8,
         "tile_size": None,
         "sw_batch_size": 4,
@@ -55,9 +60,7 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
         # the three steps of the translation (image -> pred), run by "run" and read by MONAI Label and Deploy
         "preprocessing": {
             "_target_": "common.inference.preprocessing",
-            "normalization": "$@spec.normalization_a",
-            "axes": "$@spec.axes_a",
-            "channel_mix": "$@spec.channel_mix_a",
+            "spec": "@spec",
         },
         "inferer": {
             "_target_": "common.inference.FrameInferer",
@@ -67,7 +70,7 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
             "overlap": "@overlap",
             "batch_size": "@batch_size",
         },
-        "postprocessing": {"_target_": "common.inference.postprocessing", "normalization": "$@spec.normalization_b"},
+        "postprocessing": {"_target_": "common.inference.postprocessing", "spec": "@spec"},
         "output_dtype": task["output_dtype"],
         "overwrite": False,
         # --uncertainty true writes a per-pixel uncertainty map under output_dir/uncertainty; uncertainty_source
@@ -78,11 +81,17 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
         "uncertainty_source": task.get("uncertainty_source", "spread"),
         "uncertainty_checkpoints": 1,
         "uncertainty_augment": True,
-        "uncertainty_dir": "$os.path.join(@output_dir, 'uncertainty') "
-        "if common.as_bool(@uncertainty, 'uncertainty') else None",
-        "translator": "$common.inference.uncertainty_translator(@network, @spec, @checkpoint, @uncertainty_source, "
-        "@uncertainty_checkpoints, common.as_bool(@uncertainty_augment, 'uncertainty_augment'), @device) "
-        "if @uncertainty_dir else @network",
+        "translator": {
+            "_target_": "common.inference.uncertainty_translator",
+            "network": "@network",
+            "spec": "@spec",
+            "checkpoint": "@checkpoint",
+            "source": "@uncertainty_source",
+            "checkpoints": "@uncertainty_checkpoints",
+            "augment": "@uncertainty_augment",
+            "device": "@device",
+            "enabled": "@uncertainty",
+        },
         # every file of dataset_dir through preprocessing, inferer and postprocessing into output_dir (inputs
         # checked first; the spec's normalisation, axes and channels also serve files streamed page by page)
         "translate": {
@@ -97,7 +106,6 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
                 "_target_": "common.inference.Outputs",
                 "dtype": "@output_dtype",
                 "overwrite": "@overwrite",
-                "uncertainty_dir": "@uncertainty_dir",
             },
             "device": "@device",
         },
@@ -111,12 +119,6 @@ def inference_config(name: str, task: dict, train: dict) -> dict:
 def evaluate_config(name: str, task: dict, inference: dict) -> dict:
     keep = (*SPEC_IDS, "default_spec")
     segment = task["segment"]
-    segmenter = (
-        None
-        if segment is None
-        else "$common.segmentation.CellposeSegmenter(@cellpose_model, channel=@segmenter_settings.get('channel')) "
-        "if @cellpose_model else common.segmentation.ClassicalSegmenter(**@segmenter_settings)"
-    )
     config = {
         "imports": [
             "$import os",
@@ -135,25 +137,45 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
     config |= {
         "spec": "$common.methods.ModelSpec.load(@checkpoint, @default_spec)",
         "network_def": "$@spec.build_generator()",
-        "network": "$None if @predictions_dir else common.engines.load_model_weights(@network_def, @checkpoint)"
-        ".to(@device).eval()",
+        "network": {
+            "_target_": "common.engines.load_model_weights",
+            "_disabled_": "$bool(@predictions_dir)",
+            "network": "@network_def",
+            "path": "@checkpoint",
+            "device": "@device",
+        },
         # the full training checkpoint (both generators) for the steganography probe: by default the latest one
         # of the run that wrote @checkpoint (none beside a bundle's models/model.pt: no probe)
-        "training_checkpoint": "$common.engines.latest_checkpoint(os.path.join(os.path.dirname(@checkpoint), "
-        "'checkpoints'))",
-        "probe_method": "$common.engines.load_method(@spec, @training_checkpoint) if @training_checkpoint else None",
+        "training_checkpoint": None,
+        "probe_method": {
+            "_target_": "common.engines.run_method",
+            "spec": "@spec",
+            "model_file": "@checkpoint",
+            "checkpoint": "@training_checkpoint",
+        },
         # the uncertainty of the report, as inference's uncertainty_source: the spread (the translation is then
         # the mean over the 8 test-time flips/rotations and the last uncertainty_checkpoints snapshots) or the
         # learned error head (the plain translation); --uncertainty false: the plain network
         "uncertainty": True,
         "uncertainty_source": inference["uncertainty_source"],
         "uncertainty_checkpoints": 1,
-        "translator": "$common.inference.uncertainty_translator(@network, @spec, @checkpoint, @uncertainty_source, "
-        "@uncertainty_checkpoints, True, @device) if @network is not None and common.as_bool(@uncertainty, "
-        "'uncertainty') else @network",
+        "translator": {
+            "_target_": "common.inference.uncertainty_translator",
+            "network": "@network",
+            "spec": "@spec",
+            "checkpoint": "@checkpoint",
+            "source": "@uncertainty_source",
+            "checkpoints": "@uncertainty_checkpoints",
+            "device": "@device",
+            "enabled": "@uncertainty",
+        },
         "cellpose_model": None,
-        "segmenter_settings": segment or {},
-        "segmenter": segmenter,
+        "segmenter_settings": segment,
+        "segmenter": {
+            "_target_": "common.segmentation.task_segmenter",
+            "settings": "@segmenter_settings",
+            "cellpose_model": "@cellpose_model",
+        },
         "tracking_uri": "$common.engines.default_tracking_uri(@bundle_root)",
         "run_name": "$'evaluate-' + @spec.method + '-' + os.path.basename(os.path.abspath(@output_dir))",
         "params": {

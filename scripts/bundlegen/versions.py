@@ -70,6 +70,16 @@ for _name in (
 ):  # fmt: skip
     _OWN.setdefault(_name, {})["0.8.1"] = _SPEC
 _OWN["mri_t2_pd"]["0.9.1"] = _SPEC
+_SELECTION = (
+    "train.json wires model selection as one component (common.engines.Selection, SelectionEvaluator) and its "
+    "handlers from settings (keep_snapshots, the error-head trainer, the output folder); same training behaviour"
+)
+for _name in (
+    "calcium", "denoising", "if_unmixing", "ihc_he_translation", "mask_to_nuclei", "phase_to_dapi",
+    "virtual_he_staining",
+):  # fmt: skip
+    _OWN[_name]["0.8.2"] = _SELECTION
+_OWN["mri_t2_pd"]["0.9.2"] = _SELECTION
 
 
 def _key(version: str) -> tuple[int, ...]:

@@ -129,10 +129,10 @@ def test_ema_is_what_validation_selection_and_export_use_and_resume_restores(tmp
     parser = straight.parser
     ema, trainer = parser.get_parsed_content("ema"), parser.get_parsed_content("train#trainer")
     assert trainer.ema is ema and trainer.deployable_generator() is ema.module
-    assert parser.get_parsed_content("validate#network") is ema.module
+    assert parser.get_parsed_content("validate#selection").network is ema.module
     assert parser.get_parsed_content("validate#watch").generator is ema.module
     savers = [h for h in parser.get_parsed_content("validate#handlers") if isinstance(h, ModelSaver)]
-    assert savers and all(s.get_network() is ema.module for s in savers)
+    assert savers and all(s.network is ema.module for s in savers)
     shipped = torch.load(tmp_path / "straight" / "model.pt", weights_only=True)["model"]
     averaged, raw = ema.module.state_dict(), trainer.method.generator_ab.state_dict()
     assert all(torch.equal(shipped[k], averaged[k].cpu()) for k in shipped)

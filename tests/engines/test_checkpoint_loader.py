@@ -38,3 +38,10 @@ def test_a_complete_file_restores_everything_and_required_parts_stay_required(tm
         ResumeLoader(str(tmp_path / "no_net.pt"), _objects(1), optional=["head"])(Engine(lambda e, b: None))
     with pytest.raises(ValueError, match="optional names"):
         ResumeLoader(str(tmp_path / "full.pt"), _objects(1), optional=["error_head"])
+
+
+def test_a_fresh_run_has_nothing_to_resume_and_attaching_does_nothing():
+    engine = Engine(lambda e, b: None)
+    loader = ResumeLoader(None, _objects(1), optional=["head"])
+    loader.attach(engine)
+    assert loader.fresh and not engine.has_event_handler(loader)

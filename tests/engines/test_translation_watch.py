@@ -75,3 +75,13 @@ def test_invented_objects_are_flagged(caplog):
         metrics = _run(watch)
     assert metrics["val_count_ratio"] >= 2.5 and "invented or lost" in caplog.text
     assert "val_hides_input" not in metrics  # one-sided: no cycle to probe
+
+
+def test_segmenter_settings_build_the_translation_and_input_segmenters():
+    watch = TranslationWatch(
+        _method(torch.nn.Identity(), None), [{"image": _blobs(3)}], segmenter={"sigma": 0.5, "channel": 0}
+    )
+    assert isinstance(watch.segmenter, ClassicalSegmenter) and isinstance(watch.segmenter_input, ClassicalSegmenter)
+    assert watch.segmenter_input is not watch.segmenter
+    metrics = _run(watch)
+    assert metrics["val_objects_translation"] == metrics["val_objects_input"] == 3

@@ -13,6 +13,7 @@ from common.inference import (
     ensemble_checkpoints,
     split_uncertainty,
     translate_files,
+    uncertainty_translator,
 )
 from common.inference.ensemble import dihedral_transforms
 from common.io import load_image, write_nifti, write_tiff
@@ -108,6 +109,18 @@ def test_uncertainty_map_is_written_beside_the_translation_with_its_geometry(tmp
             if key in a.meta:
                 np.testing.assert_allclose(u.meta[key], a.meta[key])
         assert float(u.min()) >= 0 and float(u.max()) > 0
+
+
+def test_an_uncertainty_translator_writes_its_maps_to_uncertainty_in_the_output_folder_by_default(tmp_path):
+    write_tiff(tmp_path / "in" / "a.tif", np.ones((8, 8), np.float32), "YX")
+    written = translate_files(_ensemble(), tmp_path / "in", tmp_path / "out")
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in written) == ["a.tif", "uncertainty/a.tif"]
+
+
+def test_the_uncertainty_switch_off_gives_the_network_itself(tmp_path):
+    network = torch.nn.Identity()
+    assert uncertainty_translator(network, {}, tmp_path / "model.pt", enabled="false") is network
+    assert uncertainty_translator(None, {}, tmp_path / "model.pt") is None  # scoring given predictions
 
 
 def test_uncertainty_option_refuses_what_it_cannot_do(tmp_path):

@@ -62,6 +62,9 @@ def test_good_model_file_loads(tmp_path):
     torch.save({"model": _net().state_dict(), "error_head": {"w": torch.ones(1)}}, tmp_path / "m.pt")
     net = load_model_weights(_net(), tmp_path / "m.pt")
     assert isinstance(net, torch.nn.Module) and set(read_weights(tmp_path / "m.pt")) == {"model", "error_head"}
+    assert net.training
+    ready = load_model_weights(_net(), tmp_path / "m.pt", device="cpu")
+    assert not ready.training and next(ready.parameters()).device.type == "cpu"
 
 
 def test_bundle_inference_with_a_text_model_file_ends_in_one_line(tmp_path):

@@ -21,7 +21,7 @@ from common.metrics import (
 from common.metrics.steganography import hides_input
 from common.phantoms import task_sampler
 from common.phantoms.nuclei import random_ellipses
-from common.segmentation import CellposeSegmenter, ClassicalSegmenter, make_segmenter
+from common.segmentation import CellposeSegmenter, ClassicalSegmenter, make_segmenter, task_segmenter
 
 
 def test_identical_images_and_reference_implementations(rng):
@@ -185,3 +185,12 @@ def test_cellpose_backend_needs_a_model_file(tmp_path):
         CellposeSegmenter(str(tmp_path / "missing" / "model"))
     with pytest.raises(ValueError, match="backend"):
         make_segmenter("stardist")
+
+
+def test_a_task_segmenter_is_none_without_objects_and_classical_by_default(tmp_path):
+    assert task_segmenter(None) is None and task_segmenter(None, cellpose_model="unused") is None
+    assert isinstance(task_segmenter({}), ClassicalSegmenter) and isinstance(
+        task_segmenter({"sigma": 1.0}), ClassicalSegmenter
+    )
+    with pytest.raises(ValueError, match="not found"):  # a named Cellpose model is used, not ignored
+        task_segmenter({"sigma": 1.0, "channel": 0}, cellpose_model=str(tmp_path / "missing"))
