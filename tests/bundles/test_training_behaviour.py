@@ -1,7 +1,7 @@
 """The bundles' training behaviour is locked: the same seed gives the same first 20 losses as the stored ones.
 
-A change of wiring (configs, components, engines) must not change what a training run does; a change of defaults
-or of a method does, and then regenerates the stored losses on purpose::
+A change of wiring (configs, components, engines) must not change what a training run does (within float rounding
+across CPUs: 0.5%); a change of defaults or of a method does, and then regenerates the stored losses on purpose::
 
     UPDATE_FIRST_LOSSES=1 python -m pytest tests/bundles/test_training_behaviour.py
 
@@ -62,4 +62,4 @@ def test_first_losses_are_the_stored_ones(name, tmp_path):
     assert sorted(losses) == sorted(stored[name])
     for key, values in losses.items():
         for i, (got, want) in enumerate(zip(values, stored[name][key], strict=True)):
-            assert math.isclose(got, want, rel_tol=1e-3, abs_tol=1e-5), f"{name} {key} at iteration {i + 1}"
+            assert math.isclose(got, want, rel_tol=5e-3, abs_tol=1e-4), f"{name} {key} at iteration {i + 1}"
