@@ -1,6 +1,6 @@
 """Unpaired data: dataset layout, up-front checks, random slicing, and the A/B training dataset."""
 
-from common.data.channels import FLUORESCENCE_TO_RGB, MixChannelsd, mix_channels
+from common.data.channels import FLUORESCENCE_TO_RGB, MixChannelsd, input_channels, mix_channels
 from common.data.checks import check_domain
 from common.data.layout import (
     SPLITS,
@@ -20,6 +20,7 @@ from common.data.unpaired import UnpairedDataset
 __all__ = [
     "FLUORESCENCE_TO_RGB",
     "MixChannelsd",
+    "input_channels",
     "mix_channels",
     "NORMALIZATIONS",
     "Normalization",

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import torch
 from monai.transforms import MapTransform
 
-__all__ = ["mix_channels", "MixChannelsd", "FLUORESCENCE_TO_RGB"]
+__all__ = ["input_channels", "mix_channels", "MixChannelsd", "FLUORESCENCE_TO_RGB"]
 
 #: rows R, G, B over input channels (C01, C02)
 FLUORESCENCE_TO_RGB = ((0.0, 0.3), (0.0, 1.0), (1.0, 0.0))
@@ -32,6 +32,12 @@ def mix_channels(image: torch.Tensor, matrix: Sequence[Sequence[float]]) -> torc
 
         return MetaTensor(out, meta=dict(image.meta))
     return out
+
+
+def input_channels(channels: int, channel_mix: Sequence[Sequence[float]] | None = None) -> int:
+    """The channels a network takes from images of ``channels`` channels: the rows of ``channel_mix`` where the
+    images are mixed first (:func:`mix_channels`), else ``channels``."""
+    return int(channels) if channel_mix is None else len(channel_mix)
 
 
 class MixChannelsd(MapTransform):

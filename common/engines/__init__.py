@@ -23,6 +23,7 @@ from common.engines.mlflow_logging import (
     experiment_id,
     flatten_params,
 )
+from common.engines.rank_handlers import EVERY_RANK, rank_handlers
 from common.engines.rank_report import RankReport, parameter_digest
 from common.engines.samples import SampleGridSaver, to_display
 from common.engines.selection import Selection, SelectionEvaluator
@@ -43,6 +44,8 @@ from common.engines.validation import (
 from common.engines.validation_log import ValidationLogger, read_validation_log
 
 __all__ = [
+    "EVERY_RANK",
+    "rank_handlers",
     "default_tracking_uri",
     "experiment_id",
     "AtomicCheckpointSaver",

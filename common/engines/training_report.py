@@ -18,6 +18,7 @@ import torch
 from ignite.engine import Engine, Events
 
 from common.engines.error_head_trainer import ErrorHeadTrainer
+from common.engines.selection import Selection
 from common.evaluation.report import item_panels, panel_figure, selection_note, write_report
 from common.inference.ensemble import EnsembleTranslator, split_uncertainty
 from common.inference.error_head import UNCERTAINTY_SOURCES, ErrorHeadTranslator
@@ -38,7 +39,8 @@ class TrainingReport:
         output_dir: the run's output folder (the page goes to ``output_dir/report``).
         evaluator: the validation engine (its last metrics are reported).
         items: validation items ``{"image", "label"}``.
-        ground_truth: whether the labels are the truth (``valB``) rather than the inputs.
+        ground_truth: whether the labels are the truth (``valB``) rather than the inputs, or the run's
+            :class:`~common.engines.Selection` (which knows).
         watch: the run's :class:`~common.engines.translation_watch.TranslationWatch` (its verdicts), or ``None``.
         images: how many items get panels.
         spatial_dims: 2 or 3.
@@ -56,7 +58,7 @@ class TrainingReport:
         output_dir: str | os.PathLike,
         evaluator: Engine,
         items: Sequence[dict],
-        ground_truth: bool,
+        ground_truth: bool | Selection,
         watch=None,
         images: int = 3,
         spatial_dims: int = 2,
@@ -70,6 +72,8 @@ class TrainingReport:
                 f"uncertainty_source must be one of {', '.join(UNCERTAINTY_SOURCES)}, got {uncertainty_source!r}"
             )
         self.folder, self.evaluator = Path(output_dir) / "report", evaluator
+        if isinstance(ground_truth, Selection):
+            ground_truth = ground_truth.ground_truth
         self.items, self.ground_truth, self.watch = list(items)[: int(images)], bool(ground_truth), watch
         self.spatial_dims = int(spatial_dims)
         self.head = error_head if uncertainty_source != "spread" else None

@@ -83,7 +83,7 @@ def identity(
         for lr in [float(x) for x in _items(lrs)]:
             torch.manual_seed(int(seed))
             hp = config["hyperparameters"].get(method, {}) | NETWORKS.get(method, {})
-            hp = {k: v for k, v in hp.items() if not (isinstance(v, str) and v.startswith("$"))}
+            hp = {k: v for k, v in hp.items() if not (isinstance(v, str) and v.startswith(("$", "@")))}  # run-relative
             generator = make_method(method, len(patch), config["channels_a"], config["channels_b"], hp).generator_ab
             optimizer = torch.optim.AdamW(generator.parameters(), lr=lr, weight_decay=0.0)
             scores, truth_scores, started = [], [], time.perf_counter()

@@ -176,7 +176,7 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
             "settings": "@segmenter_settings",
             "cellpose_model": "@cellpose_model",
         },
-        "tracking_uri": "$common.engines.default_tracking_uri(@bundle_root)",
+        "tracking_uri": {"_target_": "common.engines.default_tracking_uri", "bundle_root": "@bundle_root"},
         "run_name": "$'evaluate-' + @spec.method + '-' + os.path.basename(os.path.abspath(@output_dir))",
         "params": {
             "task": "@task",

@@ -42,7 +42,7 @@ UNMIXING_ANCHOR = {"polarity_margin": 0.9}
 #: if_unmixing: a whole-run pull of the translated channels' mean, times a fitted gain, towards the input
 #: (``warmup_mixture``): the mixture is proportional to the sum of its markers, so the markers' mean must follow it
 #: pixel by pixel, background included, while the split and the scale stay free
-MIXTURE_PULL = {"identity_warmup": "$@max_iterations", "lambda_warmup": 2.0, "warmup_mixture": True}
+MIXTURE_PULL = {"identity_warmup": "@max_iterations", "lambda_warmup": 2.0, "warmup_mixture": True}
 
 
 #: the paper's 4-level networks; instance norm in place of its batch norm: at batch 1 batch norm normalises each
@@ -288,7 +288,7 @@ def addons(name: str, task: dict, run_relative: bool = True) -> dict:
 
 #: settings that follow the run instead of a fixed number: STABLE's cycle-weight ramp spans the whole run, as in the
 #: reference README's recipe (a fixed 10,000-iteration ramp left the weight near 0 in a 2,000-iteration run)
-RUN_RELATIVE = {"stable": {"cyc_ramp_iterations": "$@max_iterations"}}
+RUN_RELATIVE = {"stable": {"cyc_ramp_iterations": "@max_iterations"}}
 
 
 def hyperparameters(task: dict, run_relative: bool = True) -> dict:

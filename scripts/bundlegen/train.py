@@ -86,7 +86,11 @@ def train_config(name: str, task: dict) -> dict:
         "hyperparameters": hyperparameters(task),
         "addons": addons(name, task),
         # the network's input channels: those of A, or the count after channel_mix_a
-        "in_channels": "$@channels_a if @channel_mix_a is None else len(@channel_mix_a)",
+        "in_channels": {
+            "_target_": "common.data.input_channels",
+            "channels": "@channels_a",
+            "channel_mix": "@channel_mix_a",
+        },
         "method_def": {
             "_target_": "common.methods.make_method",
             "name": "@method",
@@ -100,8 +104,8 @@ def train_config(name: str, task: dict) -> dict:
         "network": "$@network_def.to(@device)",
         # the EMA of the generator (None unless ema_decay is set) and the copy validation, selection and the
         # model savers use: the EMA when there is one
-        "ema": "$common.engines.generator_ema(@network, @ema_decay)",
-        "deployable_network": "$common.engines.deployable_network(@network, @ema)",
+        "ema": {"_target_": "common.engines.generator_ema", "generator": "@network", "decay": "@ema_decay"},
+        "deployable_network": {"_target_": "common.engines.deployable_network", "generator": "@network", "ema": "@ema"},
         # generators' and discriminators' optimisers with the method's paper settings (learning_rate overrides)
         "optimizers": "$@method_def.make_optimizers(lr=@learning_rate)",
         "optimizer_g": "$@optimizers[0]",
@@ -129,15 +133,15 @@ def train_config(name: str, task: dict) -> dict:
         "error_head_trainer": {
             "_target_": "common.engines.ErrorHeadTrainer",
             "method": "@method_def",
-            "enabled": "$common.as_bool(@error_head, 'error_head')",
+            "enabled": "@error_head",
             "learning_rate": 0.001,
             "calibrated": True,
             "conditioned": True,
             "ema_decay": None,
         },
         "checkpoint_dir": "$os.path.join(@output_dir, 'checkpoints')",
-        "resume_from": "$common.engines.latest_checkpoint(@checkpoint_dir)",
-        "tracking_uri": "$common.engines.default_tracking_uri(@bundle_root)",
+        "resume_from": {"_target_": "common.engines.latest_checkpoint", "folder": "@checkpoint_dir"},
+        "tracking_uri": {"_target_": "common.engines.default_tracking_uri", "bundle_root": "@bundle_root"},
         "experiment_name": "@task",
         "run_name": "$@method + '-' + os.path.basename(os.path.abspath(@output_dir))",
         "model_spec": {
@@ -246,7 +250,7 @@ def train_config(name: str, task: dict) -> dict:
                     "output_dir": "@output_dir",
                     "evaluator": "@validate#evaluator",
                     "items": "@validate#items",
-                    "ground_truth": "@validate#has_ground_truth",
+                    "ground_truth": "@validate#selection",
                     "watch": "@validate#watch",
                     "spatial_dims": "@spatial_dims",
                     "error_head": "@error_head_trainer",
@@ -301,7 +305,6 @@ def train_config(name: str, task: dict) -> dict:
                 "channels_b": "@channels_b",
                 "polarity": "@addons#polarity",
             },
-            "has_ground_truth": "$@validate#selection.ground_truth",
             "dataloader": {
                 "_target_": "DataLoader",
                 "dataset": {"_target_": "Dataset", "data": "@validate#items"},
@@ -347,7 +350,7 @@ def train_config(name: str, task: dict) -> dict:
             "scheduler_d": "@lr_scheduler_d",
             "trainer": "@train#trainer",
             "error_head": "@error_head_trainer",
-            "rng": "$common.engines.RNGState()",
+            "rng": {"_target_": "common.engines.RNGState"},
         },
         # the error head may be missing from checkpoints of runs begun before it was trained: it then starts afresh
         "checkpoint_loader": {
@@ -382,11 +385,9 @@ def multi_gpu_config(train: dict) -> dict:
     """The ``torchrun`` overlay of ``train.json`` (MONAI's ``multi_gpu_train.json`` convention): process group in
     ``initialize``, device from ``LOCAL_RANK``, a disjoint share of the data stream per rank, each network in its own
     DDP, and rank-0-only handlers (validation, samples, model files, loss log, MLflow, progress, checkpoints)."""
-    # every rank steps the two LR schedulers and validates its share of the validation set (MONAI's metrics gather
-    # across ranks); the handlers after them run on rank 0 only
-    n_all_rank = 3
-    targets = [h["_target_"] for h in train["train"]["handlers"][:n_all_rank]]
-    assert targets == ["LrScheduleHandler", "LrScheduleHandler", "ValidationHandler"], targets
+    # every rank steps the two LR schedulers, validates its share of the validation set (MONAI's metrics gather
+    # across ranks) and writes its rank report; the handlers that write the run's files run on rank 0 only
+    # (common.engines.rank_handlers)
     return {
         "imports": [*train["imports"], "$import torch.distributed as dist"],
         "device": "$torch.device(f'cuda:{os.environ[\"LOCAL_RANK\"]}' if torch.cuda.is_available() else 'cpu')",
@@ -402,14 +403,20 @@ def multi_gpu_config(train: dict) -> dict:
             "shuffle": False,
         },
         "validate#dataloader#sampler": "@validate#sampler",
-        "validate#evaluator#val_handlers": "$@validate#handlers if dist.get_rank() == 0 else None",
+        "validate#evaluator#val_handlers": {
+            "_target_": "common.engines.rank_handlers",
+            "handlers": "@validate#handlers",
+        },
         "rank_report": {
             "_target_": "common.engines.RankReport",
             "directory": "$os.path.join(@output_dir, 'ranks')",
             "method": "@method_def",
         },
-        "train#trainer#train_handlers": f"$[@rank_report] + @train#handlers[: {n_all_rank} "
-        "if dist.get_rank() > 0 else None]",
+        "train#trainer#train_handlers": {
+            "_target_": "common.engines.rank_handlers",
+            "handlers": "@train#handlers",
+            "first": ["@rank_report"],
+        },
         "initialize": [
             "$common.errors.install_cli_error_hook()",
             "$common.distributed.init_distributed()",

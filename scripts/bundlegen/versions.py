@@ -72,7 +72,8 @@ for _name in (
 _OWN["mri_t2_pd"]["0.9.1"] = _SPEC
 _SELECTION = (
     "train.json wires model selection as one component (common.engines.Selection, SelectionEvaluator) and its "
-    "handlers from settings (keep_snapshots, the error-head trainer, the output folder); same training behaviour"
+    "handlers from settings (keep_snapshots, the error-head trainer, the output folder); the multi-GPU overlay "
+    "picks each rank's handlers by type (common.engines.rank_handlers); same training behaviour"
 )
 for _name in (
     "calcium", "denoising", "if_unmixing", "ihc_he_translation", "mask_to_nuclei", "phase_to_dapi",
