@@ -254,9 +254,14 @@ TABLES = {
 
 
 def bundle_table(record: dict) -> str:
-    """One record as a bundle's docs show it (a level-3 heading under the docs' "Performance")."""
+    """One record as a bundle's docs show it (a level-3 heading under the docs' "Performance"): of a convergence
+    or uncertainty record, the bundle default's rows (BENCHMARKS.md has the variants); ``""`` for an uncertainty
+    record without them."""
     if record["benchmark"] == "converge":
         return "\n".join(converge_table(record, heading="###", brief=True)).rstrip()
+    if record["benchmark"] == "uncertainty":
+        runs = [r for r in record["runs"] if DEFAULT in r["variant"]]
+        return "\n".join(uncertainty_table(record | {"runs": runs}, heading="###")).rstrip() if runs else ""
     return "\n".join(TABLES[record["benchmark"]](record, heading="###")).rstrip()
 
 

@@ -174,7 +174,7 @@ def performance_text(name: str, task: dict, results: Path = RESULTS) -> str:
             f"--methods {methods}` writes one "
             f"(`results/{name}/`) with every run's scores, seeds and provenance."
         )
-    return "\n\n".join(bundle_table(r) for r in records) + (
+    return "\n\n".join(t for t in map(bundle_table, records) if t) + (
         "\n\nFrom the records in `results/` (`python scripts/benchmark.py report` regenerates every table)."
     )
 

@@ -323,7 +323,7 @@ def test_bundle_docs_show_the_default_and_the_baselines_it_must_beat_and_leave_v
 
 def test_uncertainty_scores_become_a_record_and_a_table_with_the_control(tmp_path):
     sys.path.insert(0, str(ROOT / "scripts"))
-    from benchmarking.records import render
+    from benchmarking.records import bundle_table, render
     from benchmarking.uncertainty import uncertainty_record
 
     per_image = [{"spearman": 0.4, "top_ratio": 2.5, "partial_spearman": 0.3}]
@@ -342,3 +342,6 @@ def test_uncertainty_scores_become_a_record_and_a_table_with_the_control(tmp_pat
     assert "## Uncertainty" in page and "| stable (bundle default) | tta | 0,1 | 0.25 (0.10-0.40) |" in page
     assert "| 0.10 / 1.20 | no |" in page  # the median Spearman misses 0.3 (the ratio meets 2); the control beside
     assert uncertainty_record(tmp_path, "calcium") is None
+    assert "| stable (bundle default) | tta |" in bundle_table(record)  # the bundle docs show the default's rows
+    variant = record | {"runs": [r | {"variant": "stable, lr decay"} for r in record["runs"]]}
+    assert bundle_table(variant) == "" and "| stable, lr decay | tta |" in render([variant])  # variants: BENCHMARKS
