@@ -41,7 +41,6 @@ __all__ = [
     "ImageMean",
     "SelectionNetwork",
     "has_ground_truth",
-    "lower_is_better",
     "reference_images",
     "validation_items",
     "validation_metrics",
@@ -214,7 +213,7 @@ def validation_metrics(
     """``(key_val_metric, additional_metrics)`` for MONAI's ``SupervisedEvaluator``.
 
     With ground truth: ``val_psnr`` (key, higher is better) and ``val_pcc``. Without: ``val_selection`` (key, lower
-    is better: use :func:`lower_is_better` as ``metric_cmp_fn``), ``val_realism``, ``val_cycle`` and, with a
+    is better: :class:`~common.engines.Selection` compares accordingly), ``val_realism``, ``val_cycle`` and, with a
     ``polarity`` (+1 the modalities keep their brightness relation, -1 reverse it; 0: none), ``val_structure``
     (``1 - polarity * r``, ``r`` the correlation of the 8-px block means of input and translation: realism and
     cycle alone picked a STABLE denoising snapshot 5.5 dB under the best, PCC 0.36). Needs the real B
@@ -247,8 +246,3 @@ def validation_metrics(
     key = {"val_selection": ImageMean(selection)}
     others = {"val_realism": ImageMean(realism), "val_cycle": ImageMean(cycle)}
     return key, others | ({"val_structure": ImageMean(structure)} if polarity else {})
-
-
-def lower_is_better(current: float, previous: float) -> bool:
-    """``metric_cmp_fn`` for error metrics."""
-    return current < previous

@@ -159,16 +159,8 @@ def evaluate_config(name: str, task: dict, inference: dict) -> dict:
         "uncertainty": True,
         "uncertainty_source": inference["uncertainty_source"],
         "uncertainty_checkpoints": 1,
-        "translator": {
-            "_target_": "common.inference.uncertainty_translator",
-            "network": "@network",
-            "spec": "@spec",
-            "checkpoint": "@checkpoint",
-            "source": "@uncertainty_source",
-            "checkpoints": "@uncertainty_checkpoints",
-            "device": "@device",
-            "enabled": "@uncertainty",
-        },
+        # inference's translator with flips always on (the report's uncertainty)
+        "translator": {k: v for k, v in inference["translator"].items() if k != "augment"},
         "cellpose_model": None,
         "segmenter_settings": segment,
         "segmenter": {

@@ -64,23 +64,20 @@ _SPEC = (
     "translate_files and evaluate take it with grouped options (tiling, outputs, scoring, reports, tracking); "
     "lr_decay setting (null: the method's own schedule)"
 )
-for _name in (
+#: the bundles whose versions moved together since 0.8 (mri_t2_pd runs one minor version ahead)
+_IN_STEP = (
     "calcium", "denoising", "if_unmixing", "ihc_he_translation", "mask_to_nuclei", "phase_to_dapi",
     "virtual_he_staining",
-):  # fmt: skip
-    _OWN.setdefault(_name, {})["0.8.1"] = _SPEC
-_OWN["mri_t2_pd"]["0.9.1"] = _SPEC
+)  # fmt: skip
 _SELECTION = (
     "train.json wires model selection as one component (common.engines.Selection, SelectionEvaluator) and its "
     "handlers from settings (keep_snapshots, the error-head trainer, the output folder); the multi-GPU overlay "
     "picks each rank's handlers by type (common.engines.rank_handlers); same training behaviour"
 )
-for _name in (
-    "calcium", "denoising", "if_unmixing", "ihc_he_translation", "mask_to_nuclei", "phase_to_dapi",
-    "virtual_he_staining",
-):  # fmt: skip
-    _OWN[_name]["0.8.2"] = _SELECTION
-_OWN["mri_t2_pd"]["0.9.2"] = _SELECTION
+for _patch, _mri, _line in (("0.8.1", "0.9.1", _SPEC), ("0.8.2", "0.9.2", _SELECTION)):
+    for _name in _IN_STEP:
+        _OWN.setdefault(_name, {})[_patch] = _line
+    _OWN["mri_t2_pd"][_mri] = _line
 
 
 def _key(version: str) -> tuple[int, ...]:
